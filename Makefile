@@ -1,0 +1,58 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HTMX := node_modules/htmx.org/dist/htmx.min.js
+PORT ?= 8000
+export PORT
+
+.PHONY: help install assets migrate seed portal run test test-portal lint bench clean
+
+help:
+	@echo "make run    – set up everything, load demo data, start portal (+ bot when present) on 127.0.0.1:$(PORT)"
+	@echo "make test   – every test (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)"
+	@echo "make portal – the portal alone;  make bench – benchmarks on PostgreSQL"
+
+$(STAMP): pyproject.toml
+	@echo "· setting up the Python environment in $(VENV) (the first run downloads packages: a few minutes) …"
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+$(HTMX): package.json package-lock.json
+	@echo "· installing front-end libraries from the npm registry …"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $(HTMX)
+
+assets: $(HTMX)
+
+migrate: install
+	@$(BIN)/python -m portal migrate
+
+seed: migrate
+	@$(BIN)/python -m portal seed
+
+portal: seed assets
+	@$(BIN)/python -m portal serve
+
+run: seed assets
+	@bash scripts/run-all.sh
+
+test-portal: install assets
+	@$(BIN)/python -m pytest -q
+
+test: test-portal
+
+lint: install
+	@$(BIN)/ruff check .
+
+bench: install assets
+	@$(BIN)/python -m bench
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,179 @@
+"""The composition root: builds the Litestar app from settings and wires the domains."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+from sqlalchemy import event, select
+
+from accounts.models import User
+from portal import pages
+from portal.auth import AuthController
+from portal.middleware import context_middleware_factory
+from portal.settings import ROOT, Settings
+from portal.templating import build_environment
+from storage.context import AppContext
+from storage.kv import KeyValueItem
+from storage.throttle import Throttle
+from title_transfer.access import CodeChecker
+from title_transfer.controllers import (
+    StaffStepsController,
+    TrackingController,
+    TransferAPI,
+    _NeedsCode,
+    needs_code_handler,
+)
+
+log = logging.getLogger("portal")
+VENDOR_DIR = ROOT / "node_modules" / "htmx.org" / "dist"
+
+
+class StartupRefused(RuntimeError):
+    pass
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    if settings.database.is_postgres:
+        engine_config = EngineConfig(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size,
+                                     pool_pre_ping=False, echo=settings.database.echo)
+    else:
+        engine_config = EngineConfig(echo=settings.database.echo)
+    return SQLAlchemyAsyncConfig(
+        connection_string=settings.database.url,
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_config=engine_config,
+        create_all=False,
+    )
+
+
+def _is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if _is_api(request) or "application/json" in request.headers.get("accept", "") and \
+            "text/html" not in request.headers.get("accept", ""):
+        body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+        if isinstance(exc, ValidationException) and exc.extra:
+            body["errors"] = exc.extra
+        return Response(body, status_code=exc.status_code, headers=exc.headers or None)
+    if isinstance(exc, NotAuthorizedException) or exc.status_code == 401:
+        return Redirect(f"/login?next={request.url.path}", status_code=303)
+    return Template("error.html", status_code=exc.status_code,
+                    context={"status": exc.status_code, "detail": exc.detail}, headers=exc.headers or None)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if _is_api(request):
+        return Response({"status_code": 500, "detail": "internal error; it has been logged"},
+                        status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+    return Template("error.html", status_code=500, context={"status": 500, "detail": None})
+
+
+def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db_config = build_db_config(settings)
+    engine = db_config.get_engine()
+    if not settings.database.is_postgres:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
+    kv = SQLAlchemyStore(db_config, model=KeyValueItem)
+    stores = StoreRegistry(default_factory=lambda name: kv.with_namespace(name))
+    throttle = Throttle(stores.get("throttle"), limit=settings.throttle_failures,
+                        window_seconds=settings.throttle_window_seconds)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        throttle=throttle,
+        code_checker=CodeChecker(settings.secret_key, throttle),
+    )
+
+    session_config = ServerSideSessionConfig(
+        store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,
+        key="portal_session",
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",
+        header_name="x-csrftoken", exclude=["/api/", "/healthz"],
+    )
+    env = build_environment()
+    template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+    static_dirs: list[Path] = [ROOT / "portal" / "static"]
+    routes: list[Any] = [
+        create_static_files_router(path="/static", directories=static_dirs, name="static",
+                                   include_in_schema=False, cache_control=None),
+        AuthController,
+        TrackingController,
+        TransferAPI,
+        StaffStepsController,
+        *pages.handlers,
+        *(extra_routes or []),
+    ]
+    if VENDOR_DIR.exists():
+        routes.append(create_static_files_router(path="/vendor/htmx", directories=[VENDOR_DIR], name="vendor",
+                                                 include_in_schema=False))
+
+    async def on_startup(app: Litestar) -> None:
+        if settings.is_production:
+            async with engine.connect() as conn:
+                demo = (await conn.execute(select(User.email).where(User.is_demo.is_(True)).limit(1))).first()
+            if demo is not None:
+                raise StartupRefused(
+                    "PORTAL_ENV=production but demo accounts exist (e.g. %s): remove them before going live" % demo[0]
+                )
+
+    app = Litestar(
+        route_handlers=routes,
+        plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
+        middleware=[session_config.middleware, DefineMiddleware(context_middleware_factory)],
+        stores=stores,
+        csrf_config=csrf,
+        template_config=template_config,
+        openapi_config=OpenAPIConfig(
+            title="一件事 portal API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()],
+        ),
+        exception_handlers={
+            _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
+            HTTPException: http_exception_handler,
+            HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+        },
+        on_startup=[on_startup],
+        state=State({"ctx": ctx, "throttle": throttle, "settings": settings}),
+        debug=False,
+    )
+    return app

@@ -1,0 +1,91 @@
+"""Per-request context: language, the signed-in person, and security headers."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from accounts.principal import Principal
+from portal.i18n import LANG_COOKIE, choose_lang, current_lang
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+        b"connect-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'self'; object-src 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    try:
+        jar = SimpleCookie(raw)
+    except Exception:  # noqa: BLE001 - a malformed cookie header is treated as absent
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel else None
+
+
+def principal_from_session(session: Any) -> Principal | None:
+    if not isinstance(session, dict):
+        return None
+    raw = session.get("principal")
+    if not raw:
+        return None
+    try:
+        return msgspec.convert(raw, Principal)
+    except msgspec.ValidationError:
+        return None
+
+
+def context_middleware_factory(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+        lang = choose_lang(query, _cookie(scope, LANG_COOKIE), _header(scope, b"accept-language"))
+        scope.setdefault("state", {})["lang"] = lang
+        scope["user"] = principal_from_session(scope.get("session"))
+        scope.setdefault("auth", None)
+        token = current_lang.set(lang)
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                headers.append((b"content-language", b"zh-CN" if lang == "zh" else b"en"))
+                headers.append((b"vary", b"Cookie, Accept-Language"))
+                if query in ("zh", "en"):
+                    headers.append(
+                        (b"set-cookie", f"{LANG_COOKIE}={query}; Path=/; Max-Age=31536000; SameSite=Lax".encode())
+                    )
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            current_lang.reset(token)
+
+    return middleware

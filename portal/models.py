@@ -1,0 +1,15 @@
+"""Every model in one place, so one metadata object knows the whole schema (Alembic, tests).
+
+A domain package that gains models adds its module here.
+"""
+
+from __future__ import annotations
+
+import accounts.models
+import auction_listings.models
+import storage.audit
+import storage.kv
+import title_transfer.models  # noqa: F401
+from storage.db import metadata
+
+__all__ = ["metadata"]

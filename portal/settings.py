@@ -1,0 +1,167 @@
+"""All configuration, read from the environment once and validated at start-up.
+
+A wrong value stops the portal with a message that names the variable and says what
+is expected, rather than failing later in a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.db import DatabaseURLError, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+DEFAULT_SERVICE_TOKEN = "dev-service-token"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """A configuration value is wrong; the message says which and how to fix it."""
+
+
+def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number between {lo} and {hi}, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    pool_size: int = 10
+    echo: bool = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith("postgresql")
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    backend: str = "local"
+    directory: Path = ROOT / "var" / "documents"
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "portal-documents"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    rasa_url: str = "http://127.0.0.1:5005"
+    timeout_seconds: float = 8.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    secret_key: str
+    service_token: str
+    database: DatabaseSettings
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
+    bot: BotSettings = field(default_factory=BotSettings)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    load_demo_data: bool = True
+    secure_cookies: bool = False
+    throttle_failures: int = 5
+    throttle_window_seconds: int = 900
+    poll_seconds: int = 20
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        portal_env = env.get("PORTAL_ENV", "development")
+        if portal_env not in ENVIRONMENTS:
+            raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {portal_env!r}")
+        production = portal_env == "production"
+
+        raw_url = env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'portal.db'}"
+        try:
+            db_url = normalise_database_url(raw_url)
+        except DatabaseURLError as exc:
+            raise SettingsError(str(exc)) from None
+
+        secret = env.get("PORTAL_SECRET", "")
+        if not secret:
+            if production:
+                raise SettingsError("PORTAL_SECRET must be set in production (at least 32 random characters)")
+            secret = DEFAULT_SECRET
+        if production and (secret == DEFAULT_SECRET or len(secret) < 32):
+            raise SettingsError("PORTAL_SECRET is the development default or shorter than 32 characters")
+
+        token = env.get("PORTAL_SERVICE_TOKEN", "")
+        if not token:
+            if production:
+                raise SettingsError("PORTAL_SERVICE_TOKEN must be set in production (the bot's API token)")
+            token = DEFAULT_SERVICE_TOKEN
+        if production and (token == DEFAULT_SERVICE_TOKEN or len(token) < 24):
+            raise SettingsError("PORTAL_SERVICE_TOKEN is the development default or shorter than 24 characters")
+
+        backend = env.get("DOCUMENT_BACKEND", "local")
+        if backend not in ("local", "s3"):
+            raise SettingsError(f"DOCUMENT_BACKEND must be 'local' or 's3', got {backend!r}")
+        documents = DocumentSettings(
+            backend=backend,
+            directory=Path(env.get("DOCUMENT_DIR") or ROOT / "var" / "documents"),
+            s3_endpoint=env.get("S3_ENDPOINT", ""),
+            s3_access_key=env.get("S3_ACCESS_KEY", ""),
+            s3_secret_key=env.get("S3_SECRET_KEY", ""),
+            s3_bucket=env.get("S3_BUCKET", "portal-documents"),
+            s3_secure=_bool(env, "S3_SECURE", False),
+            s3_region=env.get("S3_REGION", "us-east-1"),
+        )
+        if backend == "s3" and not (documents.s3_endpoint and documents.s3_access_key and documents.s3_secret_key):
+            raise SettingsError("DOCUMENT_BACKEND=s3 needs S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY")
+
+        return cls(
+            env=portal_env,
+            secret_key=secret,
+            service_token=token,
+            database=DatabaseSettings(
+                url=db_url,
+                pool_size=_int(env, "DATABASE_POOL_SIZE", 10, 1, 200),
+                echo=_bool(env, "DATABASE_ECHO", False),
+            ),
+            documents=documents,
+            bot=BotSettings(rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000, 1, 65535),
+            load_demo_data=_bool(env, "LOAD_DEMO_DATA", not production),
+            secure_cookies=_bool(env, "SECURE_COOKIES", production),
+            throttle_failures=_int(env, "THROTTLE_FAILURES", 5, 1, 1000),
+            throttle_window_seconds=_int(env, "THROTTLE_WINDOW_SECONDS", 900, 1, 86400),
+            poll_seconds=_int(env, "TRACKING_POLL_SECONDS", 20, 2, 3600),
+        )
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,23 @@
+"""What request handlers in every domain may reach on ``app.state.ctx``.
+
+The composition root (portal.app) builds it; domain packages only read it, so they do
+not import portal/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.throttle import Throttle
+
+
+@dataclass
+class AppContext:
+    settings: Any  # portal.settings.Settings
+    engine: AsyncEngine
+    throttle: Throttle
+    code_checker: Any  # title_transfer.access.CodeChecker
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,55 @@
+"""Database foundation shared by every domain package.
+
+All models derive from :class:`Base` (advanced-alchemy's BigInt audit base, which
+brings ``id``, ``created_at`` and ``updated_at``), so one metadata object holds the
+whole schema and Alembic sees every table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from advanced_alchemy.base import BigIntAuditBase, BigIntBase, orm_registry
+from sqlalchemy import JSON
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = ["Base", "PlainBase", "JSONType", "metadata", "normalise_database_url", "utcnow", "is_postgres"]
+
+Base = BigIntAuditBase
+PlainBase = BigIntBase
+metadata = orm_registry.metadata
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URLs people write to the async drivers the portal uses.
+
+    ``postgresql://``/``postgres://`` → asyncpg, ``sqlite:///`` → aiosqlite.
+    """
+    url = url.strip()
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql+asyncpg://"):
+        return url
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    if url.startswith("sqlite+aiosqlite:///"):
+        return url
+    raise DatabaseURLError(
+        f"DATABASE_URL must start with postgresql:// or sqlite:/// (got {url.split('://', 1)[0]!r}://…)"
+    )
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")

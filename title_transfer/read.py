@@ -1,0 +1,92 @@
+"""The lean read path behind the tracking page, its live fragment and the API.
+
+One SELECT (transfer ⋈ sale ⋈ lot ⋈ steps) on a pooled connection, no ORM session and
+no write transaction; the statement is built once and SQLAlchemy caches its compiled form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from accounts.departments import DEPARTMENT_NAMES, Department
+from auction_listings.models import Lot, Sale
+from title_transfer.models import Transfer, TransferStep
+from title_transfer.schemas import Progress, StepView, TransferView
+from title_transfer.workflow import SATISFIED, AssetKind, StepState, workflows
+
+_T = Transfer.__table__
+_S = TransferStep.__table__
+_SALE = Sale.__table__
+_LOT = Lot.__table__
+
+_STMT = (
+    select(
+        _T.c.id, _T.c.tracking_no, _T.c.code_digest, _T.c.buyer_id, _T.c.asset_kind, _T.c.title,
+        _T.c.started_on, _T.c.completed_on, _T.c.tax_estimate, _T.c.version,
+        _SALE.c.price, _LOT.c.address,
+        _S.c.key, _S.c.department, _S.c.state, _S.c.due_on, _S.c.blocked_reason, _S.c.completed_at,
+        _S.c.note, _S.c.revision, _S.c.details,
+    )
+    .select_from(_T.join(_SALE, _SALE.c.id == _T.c.sale_id).join(_LOT, _LOT.c.id == _SALE.c.lot_id)
+                 .join(_S, _S.c.transfer_id == _T.c.id))
+    .where(_T.c.tracking_no == bindparam("tracking_no"))
+    .order_by(_S.c.position)
+)
+
+
+class TransferRecord:
+    """A loaded transfer: the view plus what access checks need (never sent to clients)."""
+
+    __slots__ = ("view", "code_digest", "buyer_id", "transfer_id")
+
+    def __init__(self, view: TransferView, code_digest: str, buyer_id: int, transfer_id: int) -> None:
+        self.view = view
+        self.code_digest = code_digest
+        self.buyer_id = buyer_id
+        self.transfer_id = transfer_id
+
+
+async def fetch_transfer(engine: AsyncEngine, tracking_no: str, today: dt.date | None = None) -> TransferRecord | None:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_STMT, {"tracking_no": tracking_no})).all()
+    if not rows:
+        return None
+    return build_record(rows, today or dt.date.today())
+
+
+def build_record(rows: list, today: dt.date) -> TransferRecord:  # type: ignore[type-arg]
+    first = rows[0]
+    template = workflows()[AssetKind(first.asset_kind)]
+    states = {r.key: StepState(r.state) for r in rows}
+    steps: list[StepView] = []
+    for r in rows:
+        tmpl = template.step(r.key)
+        zh, en = DEPARTMENT_NAMES[Department(r.department)]
+        pending = [d for d in tmpl.depends_on if states[d] not in SATISFIED]
+        completed_at = r.completed_at
+        if completed_at is not None and completed_at.tzinfo is None:
+            completed_at = completed_at.replace(tzinfo=dt.UTC)
+        steps.append(
+            StepView(
+                key=r.key, name_zh=tmpl.name_zh, name_en=tmpl.name_en, action_zh=tmpl.action_zh,
+                action_en=tmpl.action_en, department=r.department, department_name_zh=zh, department_name_en=en,
+                state=r.state, due_date=r.due_on, waiting_on=pending if r.state == StepState.waiting else [],
+                blocked_reason=r.blocked_reason, completed_at=completed_at, note=r.note,
+                overdue=r.state not in SATISFIED and r.due_on < today, revision=r.revision,
+                utility=tmpl.utility, details=r.details, documents=list(tmpl.documents),
+            )
+        )
+    done = sum(1 for s in steps if s.state in SATISFIED)
+    next_steps = [s.key for s in steps if s.state in (StepState.ready, StepState.in_progress, StepState.blocked)]
+    view = TransferView(
+        tracking_no=first.tracking_no, asset_kind=first.asset_kind, title=first.title, started_on=first.started_on,
+        completed_on=first.completed_on, progress=Progress(done=done, total=len(steps)), steps=steps,
+        next_steps=next_steps, tax_estimate=first.tax_estimate, version=first.version,
+        url=f"/track/{first.tracking_no}",
+        price=Decimal(first.price) if first.price is not None else None, address=first.address,
+    )
+    return TransferRecord(view, first.code_digest, first.buyer_id, first.id)
