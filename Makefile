@@ -56,3 +56,6 @@ bench: install assets
 
 clean:
 	rm -rf var/ .pytest_cache
+
+messages: install
+	@$(BIN)/python scripts/messages.py

@@ -16,13 +16,12 @@ from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -33,7 +32,7 @@ from sqlalchemy import event, select
 from accounts.models import User
 from portal import pages
 from portal.auth import AuthController
-from portal.middleware import context_middleware_factory
+from portal.middleware import LazySessionConfig, context_middleware_factory
 from portal.settings import ROOT, Settings
 from portal.templating import build_environment
 from storage.context import AppContext
@@ -122,7 +121,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         code_checker=CodeChecker(settings.secret_key, throttle),
     )
 
-    session_config = ServerSideSessionConfig(
+    session_config = LazySessionConfig(
         store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,
         key="portal_session",
     )
@@ -154,8 +153,11 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
                 demo = (await conn.execute(select(User.email).where(User.is_demo.is_(True)).limit(1))).first()
             if demo is not None:
                 raise StartupRefused(
-                    "PORTAL_ENV=production but demo accounts exist (e.g. %s): remove them before going live" % demo[0]
+                    f"PORTAL_ENV=production but demo accounts exist (e.g. {demo[0]}): remove them before going live"
                 )
+
+    async def on_shutdown(app: Litestar) -> None:
+        await engine.dispose()
 
     app = Litestar(
         route_handlers=routes,
@@ -173,6 +175,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
         on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
         state=State({"ctx": ctx, "throttle": throttle, "settings": settings}),
         debug=False,
     )

@@ -10,15 +10,15 @@ from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Role, User
 from accounts.passwords import verify_password
 from accounts.principal import Principal
 from portal.i18n import gettext as _
+from storage.context import DbSession
 from storage.throttle import Throttle
 
 
@@ -57,14 +57,14 @@ class AuthController(Controller):
     path = "/"
 
     @get("/login", name="login")
-    async def login_page(self, request: Request[Any, Any, Any], next: str = "/") -> Template:  # noqa: A002
+    async def login_page(self, request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> Template:  # noqa: A002
         return Template("login.html", context={"next": safe_next(next), "error": None, "email": ""})
 
     @post("/login", name="login.submit", status_code=303)
     async def login(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
+        db_session: DbSession,
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect | Template:
         throttle: Throttle = request.app.state.throttle

@@ -20,7 +20,7 @@ from auction_listings.models import Lot, Sale
 from title_transfer.models import Transfer
 from title_transfer.service import create_transfer, move_step
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, listed in the README
 
 DEMO_USERS = [
     # email, display name, role, department

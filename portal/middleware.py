@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
 
 from accounts.principal import Principal
 from portal.i18n import LANG_COOKIE, choose_lang, current_lang
@@ -89,3 +92,24 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
             current_lang.reset(token)
 
     return middleware
+
+
+class LazySessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, minus a write per anonymous request.
+
+    The stock backend stores every response's session, so a visitor without a session
+    cookie (the buyer on a tracking page, a crawler) got a fresh empty row in the store
+    and a Set-Cookie on each GET. Here an empty session that came without a cookie is
+    left alone: nothing is written, no cookie is set. Everything else is unchanged.
+    """
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message,
+                               connection: ASGIConnection) -> None:  # type: ignore[type-arg]
+        if isinstance(scope_session, dict) and not scope_session and self.config.key not in connection.cookies:
+            return
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class LazySessionConfig(ServerSideSessionConfig):
+    _backend_class = LazySessionBackend

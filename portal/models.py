@@ -5,10 +5,6 @@ A domain package that gains models adds its module here.
 
 from __future__ import annotations
 
-import accounts.models
-import auction_listings.models
-import storage.audit
-import storage.kv
 import title_transfer.models  # noqa: F401
 from storage.db import metadata
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import text
 
@@ -32,7 +33,7 @@ async def taxes() -> Template:
 
 
 @get("/lang/{code:str}", name="lang", include_in_schema=False)
-async def switch_language(code: str, next: str = "/") -> Response[Any]:  # noqa: A002
+async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
     target = safe_next(next)
     if code not in LANGS:
         return Redirect(target, status_code=303)

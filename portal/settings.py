@@ -14,8 +14,8 @@ from pathlib import Path
 from storage.db import DatabaseURLError, normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
-DEFAULT_SERVICE_TOKEN = "dev-service-token"
+DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+DEFAULT_SERVICE_TOKEN = "dev-service-token"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "test", "production")
 
 

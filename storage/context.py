@@ -7,9 +7,10 @@ not import portal/.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.throttle import Throttle
 
@@ -21,3 +22,7 @@ class AppContext:
     throttle: Throttle
     code_checker: Any  # title_transfer.access.CodeChecker
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+# The request's database session, injected by name (advanced-alchemy's plugin provides it).
+DbSession: TypeAlias = NamedDependency[AsyncSession]

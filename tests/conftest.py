@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -32,6 +33,7 @@ from portal.app import create_app
 from portal.cli import migrate
 from portal.settings import Settings
 from storage.events import hub
+from storage.kv import KeyValueItem
 from title_transfer.service import NewTransfer, create_transfer
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -115,15 +117,19 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-@pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[Litestar]:
-    application = create_app(settings)
-    yield application
-    await application.state.ctx.engine.dispose()
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    # One app per test: the test client serves it on its own event loop, and pooled asyncpg
+    # connections belong to the loop that opened them. The app disposes its engine on shutdown.
+    return create_app(settings)
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def client(app: Litestar, engine: AsyncEngine) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    # Every test starts with clean failure counters: all test requests share one client address.
+    # (Through the tests' own engine: the app's pool belongs to the test client's event loop.)
+    async with engine.begin() as conn:
+        await conn.execute(delete(KeyValueItem).where(KeyValueItem.namespace.like("%throttle")))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
         yield c
 

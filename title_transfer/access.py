@@ -65,18 +65,29 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+# A client (an IP address or a chat sender) may fail more often than one number may,
+# since many people share an address; a number is what guessing attacks.
+CLIENT_LIMIT_FACTOR = 4
+
+
 @dataclass
 class CodeChecker:
     secret: str
     throttle: Throttle
 
+    def __post_init__(self) -> None:
+        self.client_throttle = Throttle(self.throttle.store, limit=self.throttle.limit * CLIENT_LIMIT_FACTOR,
+                                        window_seconds=self.throttle.window)
+
     async def check(self, record: TransferRecord | None, tracking_no: str, code: str, client_key: str) -> bool:
         """True when the code opens this transfer. Raises Throttled after repeated failures."""
-        keys = [f"code:no:{tracking_no}", f"code:client:{client_key}"]
-        wait = await self.throttle.retry_after(keys)
+        number_keys = [f"code:no:{tracking_no}"]
+        client_keys = [f"code:client:{client_key}"]
+        wait = max(await self.throttle.retry_after(number_keys), await self.client_throttle.retry_after(client_keys))
         if wait:
             raise Throttled(wait)
         ok = record is not None and codes.code_matches(self.secret, tracking_no, code, record.code_digest)
         if not ok:
-            await self.throttle.fail(keys)
+            await self.throttle.fail(number_keys)
+            await self.client_throttle.fail(client_keys)
         return ok

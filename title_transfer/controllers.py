@@ -10,16 +10,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, HeaderParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.principal import Principal
-from storage.context import AppContext
+from storage.context import AppContext, DbSession
 from title_transfer import codes
 from title_transfer.access import (
-    CodeChecker,
     Throttled,
     citizen_from_token,
     grant_cookie_name,
@@ -72,7 +71,7 @@ class TrackingController(Controller):
     include_in_schema = False
 
     @get("/", name="track.lookup")
-    async def lookup_page(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
+    async def lookup_page(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
         principal = _principal(request)
         mine: list[Transfer] = []
         if principal is not None:
@@ -136,12 +135,12 @@ class TrackingController(Controller):
         raise _NeedsCode(tracking_no)
 
     @get("/{tracking_no:str}", name="track.page")
-    async def page(self, request: Request[Any, Any, Any], tracking_no: str) -> Template:
+    async def page(self, request: Request[Any, Any, Any], tracking_no: FromPath[str]) -> Template:
         record = await self._authorised(request, tracking_no)
         return Template("title_transfer/track.html", context=_page_context(request, record.view))
 
     @get("/{tracking_no:str}/live", name="track.live")
-    async def live(self, request: Request[Any, Any, Any], tracking_no: str) -> Response[Any]:
+    async def live(self, request: Request[Any, Any, Any], tracking_no: FromPath[str]) -> Response[Any]:
         record = await self._authorised(request, tracking_no)
         etag = f'W/"{record.view.tracking_no}-{record.view.version}-{request.scope["state"]["lang"]}"'
         if request.headers.get("if-none-match") == etag:
@@ -192,10 +191,10 @@ class TransferAPI(Controller):
     async def get_transfer(
         self,
         request: Request[Any, Any, Any],
-        tracking_no: str,
-        verification_code: Annotated[str | None, Parameter(header="X-Verification-Code")] = None,
-        citizen_token: Annotated[str | None, Parameter(header="X-Citizen-Token")] = None,
-        chat_sender: Annotated[str | None, Parameter(header="X-Chat-Sender")] = None,
+        tracking_no: FromPath[str],
+        verification_code: Annotated[str | None, HeaderParameter(name="X-Verification-Code")] = None,
+        citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
+        chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
     ) -> TransferView:
         ctx = _ctx(request)
         try:
@@ -240,7 +239,7 @@ class StaffStepsController(Controller):
     include_in_schema = False
 
     @get("/steps", name="staff.steps")
-    async def my_steps(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
+    async def my_steps(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
         principal = _require_staff(request)
         stmt = (
             select(TransferStep, Transfer.tracking_no, Transfer.title)
@@ -255,7 +254,7 @@ class StaffStepsController(Controller):
         return Template("title_transfer/staff_steps.html", context={"rows": rows, "today": dt.date.today()})
 
     @get("/transfers/{tracking_no:str}", name="staff.transfer")
-    async def transfer_page(self, request: Request[Any, Any, Any], tracking_no: str) -> Template:
+    async def transfer_page(self, request: Request[Any, Any, Any], tracking_no: FromPath[str]) -> Template:
         principal = _require_staff(request)
         record = await _staff_record(request, principal, tracking_no)
         return Template("title_transfer/staff_transfer.html",
@@ -265,9 +264,9 @@ class StaffStepsController(Controller):
     async def step_action(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        tracking_no: str,
-        step_key: str,
+        db_session: DbSession,
+        tracking_no: FromPath[str],
+        step_key: FromPath[str],
         data: Annotated[StepActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         principal = _require_staff(request)

@@ -1,15 +1,19 @@
 """The lean read path behind the tracking page, its live fragment and the API.
 
 One SELECT (transfer ⋈ sale ⋈ lot ⋈ steps) on a pooled connection, no ORM session and
-no write transaction; the statement is built once and SQLAlchemy caches its compiled form.
+no transaction at all (autocommit: no BEGIN/ROLLBACK round trips around the one SELECT);
+the statement is built once and SQLAlchemy caches its compiled form (and asyncpg the
+prepared statement). The tax estimate (a few KB of JSON) comes on the first row only, not
+repeated on every step's row, where decoding it dominated the cost of the read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.departments import DEPARTMENT_NAMES, Department
@@ -26,7 +30,9 @@ _LOT = Lot.__table__
 _STMT = (
     select(
         _T.c.id, _T.c.tracking_no, _T.c.code_digest, _T.c.buyer_id, _T.c.asset_kind, _T.c.title,
-        _T.c.started_on, _T.c.completed_on, _T.c.tax_estimate, _T.c.version,
+        _T.c.started_on, _T.c.completed_on,
+        case((func.row_number().over(order_by=_S.c.position) == 1, _T.c.tax_estimate)).label("tax_estimate"),
+        _T.c.version,
         _SALE.c.price, _LOT.c.address,
         _S.c.key, _S.c.department, _S.c.state, _S.c.due_on, _S.c.blocked_reason, _S.c.completed_at,
         _S.c.note, _S.c.revision, _S.c.details,
@@ -50,8 +56,19 @@ class TransferRecord:
         self.transfer_id = transfer_id
 
 
+_readers: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _reader(engine: AsyncEngine) -> AsyncEngine:
+    """The engine in autocommit mode (same pool): a lone SELECT needs no transaction."""
+    reader = _readers.get(engine)
+    if reader is None:
+        reader = _readers[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return reader
+
+
 async def fetch_transfer(engine: AsyncEngine, tracking_no: str, today: dt.date | None = None) -> TransferRecord | None:
-    async with engine.connect() as conn:
+    async with _reader(engine).connect() as conn:
         rows = (await conn.execute(_STMT, {"tracking_no": tracking_no})).all()
     if not rows:
         return None
