@@ -25,6 +25,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
@@ -110,9 +112,15 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     if not settings.database.is_postgres:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
+    # Sessions live in the database; failure counters too, or in Redis when REDIS_URL is set
+    # (shared by every replica either way).
     kv = SQLAlchemyStore(db_config, model=KeyValueItem)
     stores = StoreRegistry(default_factory=lambda name: kv.with_namespace(name))
-    throttle = Throttle(stores.get("throttle"), limit=settings.throttle_failures,
+    counters: Store = (
+        RedisStore.with_client(url=settings.redis_url, namespace="portal_throttle") if settings.redis_url
+        else stores.get("throttle")
+    )
+    throttle = Throttle(counters, limit=settings.throttle_failures,
                         window_seconds=settings.throttle_window_seconds)
     ctx = AppContext(
         settings=settings,

@@ -36,6 +36,13 @@ def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
+def _redis(env: dict[str, str]) -> str:
+    url = env.get("REDIS_URL", "").strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix:// (got {url.split(':')[0]!r})")
+    return url
+
+
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -91,6 +98,7 @@ class Settings:
     throttle_failures: int = 5
     throttle_window_seconds: int = 900
     poll_seconds: int = 20
+    redis_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -160,6 +168,7 @@ class Settings:
             throttle_failures=_int(env, "THROTTLE_FAILURES", 5, 1, 1000),
             throttle_window_seconds=_int(env, "THROTTLE_WINDOW_SECONDS", 900, 1, 86400),
             poll_seconds=_int(env, "TRACKING_POLL_SECONDS", 20, 2, 3600),
+            redis_url=_redis(env),
         )
 
 
