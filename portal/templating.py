@@ -108,5 +108,8 @@ def build_environment(extra_dirs: list[Path] | None = None) -> Environment:
         doc_label=doc_label,
         department_name=dept_name,
     )
+    from portal.chat import linkify
+
+    env.globals["linkify"] = linkify
     env.filters.update(money=money, date=date)
     return env

@@ -1,0 +1,159 @@
+"""The /chat page: a phone-first chat with the assistant, proxied through the portal.
+
+The browser never talks to Rasa. The portal keeps a server-side sender id and the recent
+turns in the session, forwards each message to Rasa's REST webhook with the language and,
+for a signed-in person, a signed identity the action server passes back to the portal API.
+If Rasa is down, the page says so and offers a plain message form that still reaches the
+back-office queue.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+import httpx
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+from markupsafe import Markup, escape
+
+from accounts.principal import Principal
+from portal.i18n import gettext as _
+from storage.context import AppContext
+from title_transfer.access import make_citizen_token
+
+MAX_MESSAGE = 1000
+HISTORY_TURNS = 40
+_LINK = re.compile(r"(?<![\w/])(/(?:track|taxes|guide|chat|my/submissions|staff)(?:/[\w\-/?=&.%]*)?)")
+
+
+class ChatForm(msgspec.Struct):
+    message: str = ""
+
+
+class Turn(msgspec.Struct):
+    who: str  # "user" | "bot" | "system"
+    text: str
+    buttons: list[dict[str, str]] = []
+
+
+def linkify(text: str) -> Markup:
+    """Escape the text, then turn the portal's own relative paths into links (nothing else)."""
+    escaped = str(escape(text))
+    return Markup(_LINK.sub(r'<a href="\1">\1</a>', escaped).replace("\n", "<br>"))  # noqa: S704 - escaped above
+
+
+def _sender(request: Request[Any, Any, Any]) -> str:
+    sender = request.session.get("chat_sender") if request.session else None
+    if not isinstance(sender, str):
+        sender = uuid.uuid4().hex
+        request.set_session({**(request.session or {}), "chat_sender": sender})
+    return sender
+
+
+def _history(request: Request[Any, Any, Any]) -> list[Turn]:
+    raw = (request.session or {}).get("chat_history") or []
+    try:
+        return msgspec.convert(raw, list[Turn])
+    except msgspec.ValidationError:
+        return []
+
+
+def _save(request: Request[Any, Any, Any], turns: list[Turn]) -> None:
+    request.set_session({**(request.session or {}), "chat_history": msgspec.to_builtins(turns[-HISTORY_TURNS:])})
+
+
+class RasaUnavailable(Exception):
+    pass
+
+
+async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, Any]) -> list[Turn]:
+    client: httpx.AsyncClient = ctx.extras["http"]
+    try:
+        resp = await client.post(
+            f"{ctx.settings.bot.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text, "metadata": metadata},
+            timeout=ctx.settings.bot.timeout_seconds,
+        )
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(type(exc).__name__) from exc
+    if resp.status_code != 200:
+        raise RasaUnavailable(f"HTTP {resp.status_code}")
+    try:
+        replies = resp.json()
+    except ValueError as exc:
+        raise RasaUnavailable("not JSON") from exc
+    turns: list[Turn] = []
+    for item in replies if isinstance(replies, list) else []:
+        if not isinstance(item, dict):
+            continue
+        buttons = [
+            {"title": str(b.get("title", ""))[:80], "payload": str(b.get("payload", ""))[:200]}
+            for b in item.get("buttons") or [] if isinstance(b, dict)
+        ]
+        if item.get("text") or buttons:
+            turns.append(Turn("bot", str(item.get("text") or "")[:4000], buttons))
+    return turns
+
+
+def chat_metadata(request: Request[Any, Any, Any], ctx: AppContext) -> dict[str, Any]:
+    lang = request.scope["state"].get("lang", "zh")
+    meta: dict[str, Any] = {"lang": lang}
+    user = request.scope.get("user")
+    if isinstance(user, Principal):
+        meta["identity"] = make_citizen_token(ctx.settings.secret_key, user.user_id)
+    return meta
+
+
+class ChatController(Controller):
+    path = "/chat"
+    include_in_schema = False
+
+    @get("/", name="chat")
+    async def page(self, request: Request[Any, Any, Any]) -> Template:
+        return Template("chat.html", context={"turns": _history(request), "error": None,
+                                              "embed": request.query_params.get("embed") == "1"})
+
+    @post("/", name="chat.send", status_code=303)
+    async def send(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[ChatForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        ctx: AppContext = request.app.state.ctx
+        text = data.message.strip()
+        new: list[Turn] = []
+        status = 200
+        if not text:
+            new.append(Turn("system", _("Please type a message.")))
+            status = 400
+        elif len(text) > MAX_MESSAGE:
+            new.append(Turn("system", _("That message is too long (%(n)s characters). Please keep it under %(max)s.")
+                            % {"n": len(text), "max": MAX_MESSAGE}))
+            status = 400
+        else:
+            new.append(Turn("user", text))
+            try:
+                replies = await ask_rasa(ctx, _sender(request), text, chat_metadata(request, ctx))
+                new.extend(replies or [Turn("bot", _("Sorry, I have no answer to that. You can ask for a person."))])
+            except RasaUnavailable:
+                new.append(Turn("system", _("The assistant is not available right now. Leave a message below and "
+                                            "staff will answer you.")))
+                status = 503
+        _save(request, [*_history(request), *new])
+        if request.headers.get("hx-request"):
+            return Template("_chat_turns.html", context={"turns": new, "offer_message": status == 503},
+                            status_code=200)
+        return Redirect("/chat#end", status_code=303)
+
+    @post("/clear", name="chat.clear", status_code=303)
+    async def clear(self, request: Request[Any, Any, Any]) -> Redirect:
+        session = dict(request.session or {})
+        session.pop("chat_history", None)
+        session.pop("chat_sender", None)  # a new conversation for Rasa too
+        request.set_session(session)
+        return Redirect("/chat", status_code=303)
