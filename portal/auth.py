@@ -6,10 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -33,24 +30,6 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target[:500]
-
-
-def current_principal(request: Request[Any, Any, Any]) -> Principal | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else None
-
-
-def require_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if not isinstance(connection.scope.get("user"), Principal):
-        raise NotAuthorizedException(_("Please sign in first."))
-
-
-def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    user = connection.scope.get("user")
-    if not isinstance(user, Principal):
-        raise NotAuthorizedException(_("Please sign in first."))
-    if not (user.is_staff or user.is_admin):
-        raise PermissionDeniedException(_("This page is for department staff."))
 
 
 class AuthController(Controller):
