@@ -8,7 +8,9 @@ HTMX := node_modules/htmx.org/dist/htmx.min.js
 PORT ?= 8000
 export PORT
 
-.PHONY: help install assets migrate seed portal run test test-portal lint bench clean
+.PHONY: help install assets migrate seed portal run test test-portal test-e2e lint bench clean messages
+
+include bot/bot.mk
 
 help:
 	@echo "make run    – set up everything, load demo data, start portal (+ bot when present) on 127.0.0.1:$(PORT)"
@@ -40,13 +42,17 @@ seed: migrate
 portal: seed assets
 	@$(BIN)/python -m portal serve
 
-run: seed assets
+run: seed assets train
 	@bash scripts/run-all.sh
 
 test-portal: install assets
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -m "not e2e"
 
-test: test-portal
+# The end-to-end chat test needs the portal's environment, the bot's and a trained model.
+test-e2e: install assets train
+	@$(BIN)/python -m pytest -q -m e2e tests/e2e
+
+test: test-portal bot-test test-e2e
 
 lint: install
 	@$(BIN)/ruff check .

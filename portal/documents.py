@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.di import Provide
-from litestar.exceptions import ImproperlyConfiguredException
-from litestar.params import MultipartBody
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException, ImproperlyConfiguredException
+from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_303_SEE_OTHER, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +84,9 @@ def provide_document_store(state: State) -> DocumentStore:
         raise ImproperlyConfiguredException("app.state.document_store is not set; build it at start-up")
     return store
 
+
+# The store, injected by name from :func:`provide_document_store`.
+StoreDependency = NamedDependency[DocumentStore]
 
 ViewerHook = Callable[[Request[Any, Any, Any], AsyncSession, Document], Awaitable[bool]]
 
@@ -180,18 +183,28 @@ def _error_payload(exc: DocumentError, lang: str) -> dict[str, Any]:
     return {**exc.to_dict(), "message": exc.message(lang)}
 
 
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating (a link, a plain form): it should get the site's error page."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not _is_htmx(request)
+
+
 def _error_response(request: Request[Any, Any, Any], exc: DocumentError, *, next_url: str | None = None) -> Response:
     lang = _lang(request)
+    headers = {"Cache-Control": "no-store"}
+    if isinstance(exc, StorageUnavailable):
+        headers["Retry-After"] = "60"
     if _is_htmx(request) or next_url:
         return Template(
             template_name="documents/_upload_error.html" if _is_htmx(request) else "documents/upload_error.html",
             context={"error": exc, "message": exc.message(lang), "next_url": next_url},
             status_code=exc.status_code,
-            headers={"Cache-Control": "no-store"},
+            headers=headers,
         )
-    return Response(
-        content=_error_payload(exc, lang), status_code=exc.status_code, headers={"Cache-Control": "no-store"}
-    )
+    if _wants_page(request):
+        # The app's HTTPException handler renders its error page with this message.
+        raise HTTPException(status_code=exc.status_code, detail=exc.message(lang), headers=headers)
+    return Response(content=_error_payload(exc, lang), status_code=exc.status_code, headers=headers)
 
 
 def document_error_handler(request: Request[Any, Any, Any], exc: DocumentError) -> Response:
@@ -199,7 +212,9 @@ def document_error_handler(request: Request[Any, Any, Any], exc: DocumentError) 
     return _error_response(request, exc)
 
 
-async def _visible_document(request: Request[Any, Any, Any], db_session: DbSession, document_id: int) -> Document:
+async def _visible_document(
+    request: Request[Any, Any, Any], db_session: DbSession, document_id: FromPath[int]
+) -> Document:
     document = await get_document(db_session, document_id)
     # The same answer whether it does not exist or may not be seen: ids are not an oracle.
     if document is None:
@@ -232,7 +247,11 @@ class DocumentController(Controller):
 
     @get("/{document_id:int}", name="documents:download")
     async def download(
-        self, request: Request[Any, Any, Any], document_id: int, db_session: DbSession, document_store: DocumentStore
+        self,
+        request: Request[Any, Any, Any],
+        document_id: FromPath[int],
+        db_session: DbSession,
+        document_store: StoreDependency,
     ) -> Response:
         """Check access for the person asking, then redirect to a short-lived presigned URL
         (S3) or stream the file through the portal (local folder)."""
@@ -244,7 +263,11 @@ class DocumentController(Controller):
 
     @get("/{document_id:int}/thumbnail", name="documents:thumbnail")
     async def thumbnail(
-        self, request: Request[Any, Any, Any], document_id: int, db_session: DbSession, document_store: DocumentStore
+        self,
+        request: Request[Any, Any, Any],
+        document_id: FromPath[int],
+        db_session: DbSession,
+        document_store: StoreDependency,
     ) -> Response:
         try:
             document = await _visible_document(request, db_session, document_id)
@@ -259,8 +282,8 @@ class DocumentController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: DbSession,
-        subject_type: str,
-        subject_id: int,
+        subject_type: FromQuery[str],
+        subject_id: FromQuery[int],
     ) -> Response:
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
         try:
@@ -289,7 +312,7 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         data: MultipartBody[UploadForm],
         db_session: DbSession,
-        document_store: DocumentStore,
+        document_store: StoreDependency,
     ) -> Response:
         """Multipart upload. Answers an htmx fragment (``HX-Request``), a 303 back to ``next``
         for a plain form, or JSON for API clients."""
@@ -344,10 +367,10 @@ class DocumentController(Controller):
     async def remove(
         self,
         request: Request[Any, Any, Any],
-        document_id: int,
+        document_id: FromPath[int],
         db_session: DbSession,
-        document_store: DocumentStore,
-        next: str = "",
+        document_store: StoreDependency,
+        next: FromQuery[str] = "",  # noqa: A002
     ) -> Response:
         """Delete a document (form POST or ``hx-post``); the object goes after the commit."""
         next_url = _safe_next(next)

@@ -5,6 +5,12 @@ A domain package that gains models adds its module here.
 
 from __future__ import annotations
 
+import accounts.models  # noqa: F401
+import auction_listings.models  # noqa: F401
+import backoffice.models  # noqa: F401
+import storage.audit  # noqa: F401
+import storage.documents.models  # noqa: F401
+import storage.kv  # noqa: F401
 import title_transfer.models  # noqa: F401
 from storage.db import metadata
 

@@ -75,12 +75,48 @@ class DocumentSettings:
     s3_bucket: str = "portal-documents"
     s3_secure: bool = False
     s3_region: str = "us-east-1"
+    s3_public_endpoint: str = ""  # host in presigned links when browsers reach the store by another name
 
 
 @dataclass(frozen=True)
 class BotSettings:
     rasa_url: str = "http://127.0.0.1:5005"
     timeout_seconds: float = 8.0
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """The back-office queue: claim leases and how notifications go out."""
+
+    claim_lease_seconds: int = 900
+    notify_sender: str = "log"  # log / sms / email
+    notify_interval_seconds: int = 10  # 0: this process does not drain the outbox
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+
+
+def _queue(env: dict[str, str]) -> QueueSettings:
+    sender = env.get("NOTIFY_SENDER", "log") or "log"
+    if sender not in ("log", "sms", "email"):
+        raise SettingsError(f"NOTIFY_SENDER must be log, sms or email, got {sender!r}")
+    queue = QueueSettings(
+        claim_lease_seconds=_int(env, "CLAIM_LEASE_SECONDS", 900, 30, 86400),
+        notify_sender=sender,
+        notify_interval_seconds=_int(env, "NOTIFY_INTERVAL_SECONDS", 10, 0, 3600),
+        sms_gateway_url=env.get("SMS_GATEWAY_URL", "").strip(),
+        sms_gateway_token=env.get("SMS_GATEWAY_TOKEN", ""),
+        smtp_host=env.get("SMTP_HOST", "").strip(),
+        smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
+        smtp_from=env.get("SMTP_FROM", "").strip(),
+    )
+    if sender == "sms" and not queue.sms_gateway_url.startswith(("http://", "https://")):
+        raise SettingsError("NOTIFY_SENDER=sms needs SMS_GATEWAY_URL (http:// or https://)")
+    if sender == "email" and not (queue.smtp_host and "@" in queue.smtp_from):
+        raise SettingsError("NOTIFY_SENDER=email needs SMTP_HOST and SMTP_FROM (an e-mail address)")
+    return queue
 
 
 @dataclass(frozen=True)
@@ -91,6 +127,7 @@ class Settings:
     database: DatabaseSettings
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     bot: BotSettings = field(default_factory=BotSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     load_demo_data: bool = True
@@ -146,6 +183,7 @@ class Settings:
             s3_bucket=env.get("S3_BUCKET", "portal-documents"),
             s3_secure=_bool(env, "S3_SECURE", False),
             s3_region=env.get("S3_REGION", "us-east-1"),
+            s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT", "").strip(),
         )
         if backend == "s3" and not (documents.s3_endpoint and documents.s3_access_key and documents.s3_secret_key):
             raise SettingsError("DOCUMENT_BACKEND=s3 needs S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY")
@@ -160,6 +198,7 @@ class Settings:
                 echo=_bool(env, "DATABASE_ECHO", False),
             ),
             documents=documents,
+            queue=_queue(env),
             bot=BotSettings(rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")),
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000, 1, 65535),

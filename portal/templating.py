@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from accounts.departments import department_name
 from portal import i18n
+from storage.documents.models import kind_choices, kind_label
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -62,17 +63,12 @@ def field(obj: Any, base: str) -> Any:
     return getattr(obj, base + suffix)
 
 
-DOC_LABELS = {
-    "sale_ruling": ("成交裁定书", "Sale ruling"),
-    "assistance_notice": ("协助执行通知书", "Assistance notice"),
-    "tax_receipt": ("完税凭证", "Tax receipt"),
-    "title_certificate": ("不动产权证书", "Title certificate"),
-}
-
-
 def doc_label(kind: str) -> str:
-    zh, en = DOC_LABELS.get(kind, (kind, kind))
-    return pick(zh, en)
+    return kind_label(kind, i18n.current_lang.get())
+
+
+def doc_choices(kinds: list[str]) -> list[tuple[str, str, int]]:
+    return kind_choices(kinds, i18n.current_lang.get())
 
 
 def pct(rate: Any) -> str:
@@ -106,6 +102,8 @@ def build_environment(extra_dirs: list[Path] | None = None) -> Environment:
         state_label=state_label,
         pct=pct,
         doc_label=doc_label,
+        doc_choices=doc_choices,
+        kind_choices=kind_choices,
         department_name=dept_name,
     )
     from portal.chat import linkify

@@ -8,7 +8,8 @@ they write commits or rolls back together with the change that caused it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,17 @@ class EventHub:
 
     def clear(self) -> None:
         self._handlers.clear()
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """No handlers inside the block, the previous ones restored after (for tests of one package)."""
+        saved = {name: list(handlers) for name, handlers in self._handlers.items()}
+        self._handlers.clear()
+        try:
+            yield
+        finally:
+            self._handlers.clear()
+            self._handlers.update(saved)
 
     async def publish(self, session: AsyncSession, name: str, payload: dict[str, Any]) -> None:
         for handler in list(self._handlers.get(name, ())):

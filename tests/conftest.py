@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import tempfile
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,6 +41,7 @@ TEST_SECRET = "test-secret-" + "x" * 40
 TEST_TOKEN = "test-service-token-0123456789"
 PASSWORD = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgresql"]
+DOCUMENT_DIR = tempfile.mkdtemp(prefix="portal-test-docs-")
 
 
 def _pg_admin_url() -> str | None:
@@ -94,6 +96,7 @@ def _env(url: str, **extra: str) -> dict[str, str]:
         "PORTAL_SERVICE_TOKEN": TEST_TOKEN,
         "RASA_URL": "http://127.0.0.1:9",
         "THROTTLE_FAILURES": "5",
+        "DOCUMENT_DIR": DOCUMENT_DIR,
     }
     env.update(extra)
     return env

@@ -8,9 +8,17 @@ wrong codes get the same answer.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
+# The service token and citizen identity moved to accounts.identity (the queue needs them too);
+# re-exported here for existing callers.
+from accounts.identity import (  # noqa: F401
+    CITIZEN_PURPOSE,
+    CITIZEN_TTL,
+    citizen_from_token,
+    make_citizen_token,
+    service_token_ok,
+)
 from accounts.principal import Principal
 from accounts.tokens import sign, unsign
 from storage.throttle import Throttle
@@ -18,9 +26,7 @@ from title_transfer import codes
 from title_transfer.read import TransferRecord
 
 GRANT_PURPOSE = "tracking-grant"
-CITIZEN_PURPOSE = "citizen-identity"
 GRANT_TTL = 60 * 60 * 24 * 30  # the buyer keeps access on this device for 30 days
-CITIZEN_TTL = 60 * 60 * 12
 
 
 def grant_cookie_name(tracking_no: str) -> str:
@@ -33,22 +39,6 @@ def make_grant(secret: str, tracking_no: str) -> str:
 
 def grant_valid(secret: str, tracking_no: str, token: str | None) -> bool:
     return bool(token) and unsign(secret, GRANT_PURPOSE, token or "") == tracking_no
-
-
-def make_citizen_token(secret: str, user_id: int) -> str:
-    """The signed identity the portal puts in chat metadata for a signed-in person."""
-    return sign(secret, CITIZEN_PURPOSE, str(user_id), CITIZEN_TTL)
-
-
-def citizen_from_token(secret: str, token: str | None) -> int | None:
-    payload = unsign(secret, CITIZEN_PURPOSE, token or "") if token else None
-    return int(payload) if payload and payload.isdigit() else None
-
-
-def service_token_ok(expected: str, authorization: str | None) -> bool:
-    if not authorization or not authorization.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(authorization[7:].strip().encode(), expected.encode())
 
 
 def principal_may_view(principal: Principal | None, record: TransferRecord) -> bool:

@@ -116,7 +116,7 @@ class TrackingController(Controller):
             f"/track/{tracking_no}",
             status_code=303,
             cookies=[Cookie(key=grant_cookie_name(tracking_no), value=make_grant(ctx.settings.secret_key, tracking_no),
-                            path=f"/track/{tracking_no}", httponly=True, secure=ctx.settings.secure_cookies,
+                            path="/", httponly=True, secure=ctx.settings.secure_cookies,
                             samesite="lax", max_age=60 * 60 * 24 * 30)],
         )
 
@@ -258,7 +258,8 @@ class StaffStepsController(Controller):
         principal = _require_staff(request)
         record = await _staff_record(request, principal, tracking_no)
         return Template("title_transfer/staff_transfer.html",
-                        context={"t": record.view, "principal": principal, "error": None, "today": dt.date.today()})
+                        context={"t": record.view, "principal": principal, "error": None, "today": dt.date.today(),
+                                 "buyer_id": record.buyer_id})
 
     @post("/transfers/{tracking_no:str}/steps/{step_key:str}", name="staff.step_action", status_code=303)
     async def step_action(
@@ -288,7 +289,7 @@ class StaffStepsController(Controller):
             record = await _staff_record(request, principal, tracking_no)
             return Template("title_transfer/staff_transfer.html", status_code=exc.status,
                             context={"t": record.view, "principal": principal, "error": exc.message(lang),
-                                     "today": dt.date.today()})
+                                     "today": dt.date.today(), "buyer_id": record.buyer_id})
         await db_session.commit()
         return Redirect(f"/staff/transfers/{tracking_no}?done={step_key}", status_code=303)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,7 +37,7 @@ _STMT = (
         _T.c.version,
         _SALE.c.price, _LOT.c.address,
         _S.c.key, _S.c.department, _S.c.state, _S.c.due_on, _S.c.blocked_reason, _S.c.completed_at,
-        _S.c.note, _S.c.revision, _S.c.details,
+        _S.c.note, _S.c.revision, _S.c.details, _S.c.id.label("step_id"),
     )
     .select_from(_T.join(_SALE, _SALE.c.id == _T.c.sale_id).join(_LOT, _LOT.c.id == _SALE.c.lot_id)
                  .join(_S, _S.c.transfer_id == _T.c.id))
@@ -75,7 +77,7 @@ async def fetch_transfer(engine: AsyncEngine, tracking_no: str, today: dt.date |
     return build_record(rows, today or dt.date.today())
 
 
-def build_record(rows: list, today: dt.date) -> TransferRecord:  # type: ignore[type-arg]
+def build_record(rows: Sequence[Any], today: dt.date) -> TransferRecord:
     first = rows[0]
     template = workflows()[AssetKind(first.asset_kind)]
     states = {r.key: StepState(r.state) for r in rows}
@@ -89,7 +91,7 @@ def build_record(rows: list, today: dt.date) -> TransferRecord:  # type: ignore[
             completed_at = completed_at.replace(tzinfo=dt.UTC)
         steps.append(
             StepView(
-                key=r.key, name_zh=tmpl.name_zh, name_en=tmpl.name_en, action_zh=tmpl.action_zh,
+                id=r.step_id, key=r.key, name_zh=tmpl.name_zh, name_en=tmpl.name_en, action_zh=tmpl.action_zh,
                 action_en=tmpl.action_en, department=r.department, department_name_zh=zh, department_name_en=en,
                 state=r.state, due_date=r.due_on, waiting_on=pending if r.state == StepState.waiting else [],
                 blocked_reason=r.blocked_reason, completed_at=completed_at, note=r.note,

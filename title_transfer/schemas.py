@@ -10,6 +10,7 @@ import msgspec
 
 
 class StepView(msgspec.Struct):
+    id: int
     key: str
     name_zh: str
     name_en: str

@@ -1,0 +1,179 @@
+"""What the queue's pages share: who is asking, the language, labels for templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.response import Redirect, Response, Template
+
+from accounts.departments import DEPARTMENT_NAMES, Department
+from accounts.principal import Principal
+from backoffice import forms, ics, kinds
+from backoffice.errors import QueueError
+from backoffice.models import ItemState, WorkItem, parse_reference
+from storage.context import AppContext
+
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    ItemState.new: ("待受理", "New"),
+    ItemState.claimed: ("办理中", "Being handled"),
+    ItemState.waiting_citizen: ("待补正", "Waiting for the citizen"),
+    ItemState.done: ("已办结", "Done"),
+    ItemState.rejected: ("不予办理", "Declined"),
+    ItemState.reopened: ("异议重办", "Reopened"),
+}
+CITIZEN_STATE_LABELS = {**STATE_LABELS, ItemState.waiting_citizen: ("待您补正", "Waiting for you"),
+                        ItemState.new: ("已受理", "Received")}
+BADGES = {ItemState.new: "badge-ready", ItemState.claimed: "badge-in_progress", ItemState.reopened: "badge-blocked",
+          ItemState.waiting_citizen: "badge-waiting", ItemState.done: "badge-done", ItemState.rejected: "badge-blocked"}
+
+
+def lang(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("lang", "zh"))
+
+
+def app_ctx(request: Request[Any, Any, Any]) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def lease_seconds(request: Request[Any, Any, Any]) -> int:
+    queue = getattr(app_ctx(request).settings, "queue", None)
+    return int(getattr(queue, "claim_lease_seconds", 900))
+
+
+def principal(request: Request[Any, Any, Any]) -> Principal | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, Principal) else None
+
+
+def require_signed_in(request: Request[Any, Any, Any]) -> Principal:
+    who = principal(request)
+    if who is None:
+        raise NotAuthorizedException(detail="sign in first")
+    return who
+
+
+def require_staff(request: Request[Any, Any, Any]) -> Principal:
+    who = require_signed_in(request)
+    if not (who.is_staff or who.is_admin):
+        raise PermissionDeniedException(detail="department staff only")
+    return who
+
+
+def item_id(ref: str) -> int:
+    parsed = parse_reference(ref)
+    if parsed is None:
+        raise HTTPException(status_code=404, detail="no such item")
+    return parsed
+
+
+def new_form_key() -> str:
+    """A one-time key in each form: the same form sent twice is recognised, not doubled."""
+    return secrets.token_urlsafe(18)
+
+
+def version_of(raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        return -1
+
+
+class View:
+    """Labels and formatting for templates, in the request's language."""
+
+    def __init__(self, lang_: str, now: dt.datetime | None = None) -> None:
+        self.lang = lang_
+        self.now = now or dt.datetime.now(dt.UTC)
+
+    def pick(self, pair: tuple[str, str]) -> str:
+        return pair[0] if self.lang == "zh" else pair[1]
+
+    def state(self, state: str, *, citizen: bool = False) -> str:
+        labels = CITIZEN_STATE_LABELS if citizen else STATE_LABELS
+        return self.pick(labels.get(state, (state, state)))  # type: ignore[call-overload]
+
+    def badge(self, state: str) -> str:
+        return BADGES.get(state, "")  # type: ignore[call-overload]
+
+    def kind(self, kind: str) -> str:
+        return kinds.kind_title(kind, self.lang)
+
+    def dept(self, dept: str | None) -> str:
+        if not dept:
+            return "—"
+        try:
+            return self.pick(DEPARTMENT_NAMES[Department(dept)])
+        except ValueError:
+            return dept
+
+    def label(self, kind: str, name: str) -> str:
+        pair = forms.labels(kind).get(name)
+        return self.pick(pair) if pair else name
+
+    def value(self, kind: str, name: str, value: Any) -> str:
+        return forms.choice_label(kind, name, str(value), self.lang) if value not in (None, "") else "—"
+
+    def when(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return "—"
+        local = value.astimezone(kinds.CHINA)
+        return local.strftime("%Y-%m-%d %H:%M")
+
+    def overdue(self, item: WorkItem) -> bool:
+        return item.overdue(self.now)
+
+    def lease_live(self, item: WorkItem) -> bool:
+        return item.lease_live(self.now)
+
+    def subject(self, item: WorkItem) -> str:
+        if item.kind == "transfer_step":
+            data = item.data or {}
+            name = data.get("step_name_zh") if self.lang == "zh" else data.get("step_name_en")
+            return f"{data.get('tracking_number', '')} · {name or data.get('step_key', '')}"
+        return item.subject
+
+    def departments(self) -> list[tuple[str, str]]:
+        return [(d.value, self.pick(names)) for d, names in DEPARTMENT_NAMES.items()]
+
+    def field_errors(self, errors: list[forms.FieldError]) -> dict[str, str]:
+        return {e.field: (e.message_zh if self.lang == "zh" else e.message_en) for e in errors}
+
+
+def error_page(request: Request[Any, Any, Any], exc: QueueError, back: str) -> Template:
+    return Template("backoffice/error.html", status_code=exc.status,
+                    context={"message": exc.message(lang(request)), "back": back, "v": View(lang(request))})
+
+
+def see_other(url: str) -> Redirect:
+    return Redirect(url, status_code=303)
+
+
+def calendar_event(item: WorkItem, v: View) -> ics.CalendarEvent | None:
+    data = item.data or {}
+    uid = f"{item.reference}@yijianshi-portal"
+    date_value = data.get("preferred_date")
+    if date_value:
+        day = dt.date.fromisoformat(str(date_value))
+        summary = f"{v.kind(item.kind)} {item.reference}"
+        description = f"{v.subject(item)} · {v.dept(item.department)}"
+        return ics.appointment(uid, summary, description, day, data.get("time_slot"))
+    if item.is_open:
+        summary = (f"{item.reference} 办理期限" if v.lang == "zh" else f"{item.reference} due")
+        return ics.due_date(uid, summary, f"{v.kind(item.kind)} · {v.subject(item)}", item.due_at)
+    return None
+
+
+def calendar_response(item: WorkItem, v: View) -> Response[bytes]:
+    event = calendar_event(item, v)
+    if event is None:
+        raise NotFoundException(detail="nothing to put in a calendar")
+    return Response(ics.render(event), media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{item.reference}.ics"'})
+
+
+__all__ = ["calendar_event", "calendar_response", "View", "lang", "principal", "require_staff", "require_signed_in", "item_id", "app_ctx", "see_other",
+           "error_page", "new_form_key", "version_of", "lease_seconds"]

@@ -1,0 +1,196 @@
+"""The department inbox: the queue, an item's page, and the staff actions on it.
+
+Staff see and act on their own department's items only (administrators on all). Every
+action form carries the item's version: a form sent twice, or sent after someone else
+changed the item, is told so instead of acting twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.departments import Department
+from accounts.principal import Principal
+from backoffice import forms, service, stats
+from backoffice.controllers.common import (
+    View,
+    calendar_event,
+    calendar_response,
+    item_id,
+    lang,
+    lease_seconds,
+    require_staff,
+    see_other,
+    version_of,
+)
+from backoffice.errors import NOT_FOUND, QueueError
+from backoffice.models import CLOSED_STATES, ItemState, WorkItem
+from storage.audit import AuditEntry
+from storage.context import DbSession
+from storage.db import utcnow
+
+VIEWS = ("queue", "mine", "waiting", "closed", "all")
+ACTIONS = ("claim", "release", "reply", "correction", "complete", "reject", "forward")
+PAGE = 100
+
+
+def _departments(who: Principal, requested: str | None) -> list[str]:
+    if who.is_admin:
+        if requested and requested in {d.value for d in Department}:
+            return [requested]
+        return [d.value for d in Department]
+    return [who.department] if who.department else []
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    form = await request.form()
+    return {"fields": form.getall("fields") if "fields" in form else [],
+            **{k: str(v) for k, v in form.items() if isinstance(v, str) and k != "fields"}}
+
+
+class StaffQueueController(Controller):
+    path = "/staff"
+    include_in_schema = False
+
+    @get("/", name="staff.queue")
+    async def queue(self, request: Request[Any, Any, Any], db_session: DbSession, view: FromQuery[str] = "queue",
+                    dept: FromQuery[str | None] = None,
+                    kind: FromQuery[str | None] = None) -> Template:
+        who = require_staff(request)
+        view = view if view in VIEWS else "queue"
+        departments = _departments(who, dept)
+        now = utcnow()
+        stmt = select(WorkItem).where(WorkItem.department.in_(departments))
+        if view == "queue":
+            stmt = stmt.where(WorkItem.state.in_([ItemState.new, ItemState.reopened, ItemState.claimed]))
+        elif view == "mine":
+            stmt = stmt.where(WorkItem.state == ItemState.claimed, WorkItem.claimed_by == who.user_id)
+        elif view == "waiting":
+            stmt = stmt.where(WorkItem.state == ItemState.waiting_citizen)
+        elif view == "closed":
+            stmt = stmt.where(WorkItem.state.in_([s.value for s in CLOSED_STATES]))
+        if kind:
+            stmt = stmt.where(WorkItem.kind == kind[:40])
+        if view == "closed":
+            stmt = stmt.order_by(WorkItem.closed_at.desc(), WorkItem.id.desc())
+        else:
+            stmt = stmt.order_by(WorkItem.priority.desc(), WorkItem.due_at, WorkItem.id)
+        items = list((await db_session.scalars(stmt.limit(PAGE))).all())
+        load = await stats.queue_load(db_session, departments, now=now)
+        return Template("backoffice/staff_queue.html", context={
+            "items": items, "view": view, "views": VIEWS, "dept": dept if who.is_admin else None, "kind": kind,
+            "load": load, "v": View(lang(request), now), "who": who, "notice": request.query_params.get("empty"),
+        })
+
+    @post("/queue/claim-next", name="staff.claim_next", status_code=303)
+    async def claim_next(self, request: Request[Any, Any, Any], db_session: DbSession) -> Response[Any]:
+        who = require_staff(request)
+        form = await _form(request)
+        dept = form.get("dept") or None
+        try:
+            item = await service.claim_next(db_session, who, department=dept if who.is_admin else None,
+                                            lease_seconds=lease_seconds(request))
+        except QueueError as exc:
+            await db_session.rollback()
+            return Template("backoffice/error.html", status_code=exc.status,
+                            context={"message": exc.message(lang(request)), "back": "/staff", "v": View(lang(request))})
+        await db_session.commit()
+        if item is None:
+            return see_other("/staff?empty=1")
+        return see_other(f"/staff/items/{item.reference}")
+
+    async def _item_page(self, request: Request[Any, Any, Any], db_session: AsyncSession, ref: str, *,
+                         status: int = 200, error: str | None = None, values: dict[str, Any] | None = None) -> Template:
+        who = require_staff(request)
+        item = await service.load(db_session, item_id(ref))
+        if item is None:
+            raise NotFoundException(detail="no such item")
+        v = View(lang(request))
+        try:
+            service.check_staff(item, who)
+        except QueueError as exc:
+            return Template("backoffice/error.html", status_code=exc.status,
+                            context={"message": exc.message(v.lang), "back": "/staff", "v": v})
+        messages = await service.thread(db_session, item, citizen_view=False)
+        history = list((await db_session.scalars(
+            select(AuditEntry).where(AuditEntry.subject_type == service.SUBJECT, AuditEntry.subject_id == item.id)
+            .order_by(AuditEntry.id)
+        )).all())
+        return Template("backoffice/staff_item.html", status_code=status, context={
+            "item": item, "messages": messages, "history": history, "v": v, "who": who, "error": error,
+            "values": values or {}, "spec": forms.form_spec(item.kind, identified=True),
+            "fields": forms.labels(item.kind), "has_calendar": calendar_event(item, v) is not None,
+            "mine": item.held_by(who.user_id), "lease_live": item.lease_live(v.now),
+        })
+
+    @get("/items/{ref:str}", name="staff.item")
+    async def item_page(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Template:
+        return await self._item_page(request, db_session, ref)
+
+    @get("/items/{ref:str}/calendar.ics", name="staff.item.ics")
+    async def calendar(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Response[bytes]:
+        who = require_staff(request)
+        item = await service.load(db_session, item_id(ref))
+        if item is None or not who.works_for(item.department):
+            raise NotFoundException(detail="no such item")
+        return calendar_response(item, View(lang(request)))
+
+    @post("/items/{ref:str}/{action:str}", name="staff.item.action", status_code=303)
+    async def act(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str],
+                  action: FromPath[str]) -> Response[Any]:
+        who = require_staff(request)
+        if action not in ACTIONS:
+            raise NotFoundException(detail="no such action")
+        form = await _form(request)
+        ident = item_id(ref)
+        version = version_of(form.get("version"))
+        lease = lease_seconds(request)
+        try:
+            if action == "claim":
+                await service.claim(db_session, ident, who, lease_seconds=lease, expected_version=version)
+            elif action == "release":
+                await service.release(db_session, ident, who, expected_version=version)
+            elif action == "reply":
+                await service.reply(db_session, ident, who, form.get("body", ""), expected_version=version,
+                                    lease_seconds=lease)
+            elif action == "correction":
+                await service.request_correction(db_session, ident, who, form.get("body", ""),
+                                                 list(form.get("fields") or []), expected_version=version)
+            elif action == "complete":
+                await service.complete(db_session, ident, who, form.get("note", ""), expected_version=version)
+            elif action == "reject":
+                await service.reject(db_session, ident, who, form.get("reason", ""), expected_version=version)
+            elif action == "forward":
+                await service.forward(db_session, ident, who, form.get("to", ""), form.get("note", ""),
+                                      expected_version=version)
+        except QueueError as exc:
+            await db_session.rollback()
+            if exc is NOT_FOUND:
+                raise NotFoundException(detail="no such item") from None
+            if await _already_done(db_session, ident, who, action):
+                return see_other(f"/staff/items/{ref}?done={action}")
+            return await self._item_page(request, db_session, ref, status=exc.status,
+                                         error=exc.message(lang(request)), values={**form, "_action": action})
+        await db_session.commit()
+        return see_other(f"/staff/items/{ref}?done={action}")
+
+
+async def _already_done(session: AsyncSession, ident: int, who: Principal, action: str) -> bool:
+    """A form sent twice: the first one already did exactly this, so show the result, not an error."""
+    item = await service.load(session, ident)
+    if item is None or not who.works_for(item.department):
+        return False
+    if action == "complete":
+        return item.state == ItemState.done and item.claimed_by == who.user_id
+    if action == "reject":
+        return item.state == ItemState.rejected and item.claimed_by == who.user_id
+    if action == "release":
+        return item.state != ItemState.claimed or item.claimed_by != who.user_id and not who.is_admin
+    return False

@@ -1,0 +1,423 @@
+"""One schema per form kind.
+
+Each kind is a msgspec Struct whose fields carry their labels, help and type in both
+languages (``msgspec.Meta.extra``). From it come the web form, the JSON schema the chat
+assistant reads (``GET /api/v1/forms/{kind}``), the validation both use, and the labels
+staff see. Validation reports every field at once, in both languages, so the assistant
+can read the problems out one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import typing
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+import msgspec
+
+from accounts.departments import DEPARTMENT_NAMES, Department
+from backoffice.kinds import CHINA, catalogue, route_by_topic
+
+FIELD_TYPES = ("string", "text", "phone", "date", "enum", "tracking_number", "case_number")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+TRACKING_RE = re.compile(r"^ZT\d{10}$")
+# (2024)浙0681执1234号: year, province + court code (2 or 4 digits), case type, number.
+CASE_RE = re.compile(r"^\(\d{4}\)[\u4e00-\u9fff]\d{2}(?:\d{2})?(?:执恢|执保|执异|执复|执)\d{1,6}号$")
+REFERENCE_RE = re.compile(r"^WI-\d{1,12}$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]+")
+_SEPARATORS = re.compile(r"[\s\-_]+")
+MAX_TRANSCRIPT_LINES = 200
+MAX_TRANSCRIPT_TEXT = 2000
+
+Choice = tuple[str, str, str]  # value, label_zh, label_en
+
+
+def _meta(type_: str, label: tuple[str, str], help_: tuple[str, str] | None = None, *, max_length: int,
+          choices: list[Choice] | None = None, required_unless_identified: bool = False,
+          format_: str | None = None) -> msgspec.Meta:
+    return msgspec.Meta(max_length=max_length, extra={
+        "type": type_, "label_zh": label[0], "label_en": label[1],
+        "help_zh": help_[0] if help_ else None, "help_en": help_[1] if help_ else None,
+        "choices": choices or [], "required_unless_identified": required_unless_identified, "format": format_,
+    })
+
+
+def string(label: tuple[str, str], help_: tuple[str, str] | None = None, max_length: int = 100,
+           format_: str | None = None) -> msgspec.Meta:
+    return _meta("string", label, help_, max_length=max_length, format_=format_)
+
+
+def text(label: tuple[str, str], help_: tuple[str, str] | None = None, max_length: int = 2000) -> msgspec.Meta:
+    return _meta("text", label, help_, max_length=max_length)
+
+
+def phone(label: tuple[str, str] = ("联系电话", "Contact phone")) -> msgspec.Meta:
+    return _meta("phone", label, ("11位手机号码", "An 11-digit mainland mobile number"), max_length=11)
+
+
+def date(label: tuple[str, str], help_: tuple[str, str] | None = None) -> msgspec.Meta:
+    return _meta("date", label, help_ or ("格式 YYYY-MM-DD", "As YYYY-MM-DD"), max_length=10)
+
+
+def enum(label: tuple[str, str], choices: list[Choice], help_: tuple[str, str] | None = None) -> msgspec.Meta:
+    return _meta("enum", label, help_, max_length=max(len(c[0]) for c in choices), choices=choices)
+
+
+def tracking_number() -> msgspec.Meta:
+    return _meta("tracking_number", ("查询号", "Tracking number"),
+                 ("成交确认书上的查询号,ZT 加 10 位数字", "On your sale confirmation: ZT followed by 10 digits"),
+                 max_length=12)
+
+
+def verification_code() -> msgspec.Meta:
+    return _meta("string", ("查询码", "Verification code"),
+                 ("成交确认书上的 8 位查询码;已登录本人账户可不填",
+                  "The 8-character code on your sale confirmation; not needed when you are signed in"),
+                 max_length=16, required_unless_identified=True)
+
+
+def case_number() -> msgspec.Meta:
+    return _meta("case_number", ("案号", "Case number"),
+                 ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"), max_length=40)
+
+
+UTILITIES: list[Choice] = [("water", "水", "Water"), ("electricity", "电", "Electricity"), ("gas", "燃气", "Gas")]
+ASSET_TYPES: list[Choice] = [
+    ("real_estate", "不动产", "Real estate"), ("vehicle", "车辆", "Vehicle"),
+    ("bank_account", "银行账户", "Bank account"), ("equity", "股权", "Equity"), ("other", "其他", "Other"),
+]
+TIME_SLOTS: list[Choice] = [("morning", "上午(9:00–12:00)", "Morning (9:00–12:00)"),
+                            ("afternoon", "下午(14:00–17:30)", "Afternoon (14:00–17:30)")]
+DEPARTMENTS: list[Choice] = [(d.value, zh, en) for d, (zh, en) in DEPARTMENT_NAMES.items()]
+NAME = ("姓名", "Name")
+
+
+class UtilityHandover(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    tracking_number: Annotated[str, tracking_number()]
+    verification_code: Annotated[str, verification_code()] = ""
+    utility_type: Annotated[str, enum(("过户类型", "Utility"), UTILITIES)]
+    account_holder_name: Annotated[str, string(("新户名", "New account holder"),
+                                               ("过户后的户名,一般为买受人", "Usually the buyer"), 60)]
+    contact_phone: Annotated[str, phone()]
+    preferred_date: Annotated[str, date(("希望办理日期", "Preferred date"))] = ""
+    notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
+
+
+class AssetClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    case_number: Annotated[str, case_number()]
+    asset_type: Annotated[str, enum(("财产类型", "Kind of asset"), ASSET_TYPES)]
+    description: Annotated[str, text(("线索描述", "What you know"),
+                                     ("财产是什么、在哪里、如何得知", "What the asset is, where, and how you know"))]
+    location: Annotated[str, string(("所在地", "Where it is"), max_length=200)] = ""
+    contact_name: Annotated[str, string(NAME, max_length=60)]
+    contact_phone: Annotated[str, phone()]
+
+
+class DeliveryAppointment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    tracking_number: Annotated[str, tracking_number()]
+    verification_code: Annotated[str, verification_code()] = ""
+    preferred_date: Annotated[str, date(("希望交付日期", "Preferred date"))]
+    time_slot: Annotated[str, enum(("时段", "Time of day"), TIME_SLOTS)]
+    contact_phone: Annotated[str, phone()]
+    notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
+
+
+class TalkToPerson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    topic: Annotated[str, string(("事项", "What it is about"), max_length=200)]
+    contact_name: Annotated[str, string(NAME, max_length=60)]
+    contact_phone: Annotated[str, phone()]
+    message: Annotated[str, text(("留言", "Message"))] = ""
+    department: Annotated[str, enum(("部门(如知道)", "Department (if you know)"), DEPARTMENTS)] = ""
+
+
+class DocumentSupplement(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    department: Annotated[str, enum(("接收部门", "Department"), DEPARTMENTS)]
+    reference: Annotated[str, string(("相关编号", "Related number"),
+                                     ("受理编号、查询号或案号", "A reference, tracking number or case number"), 60)] = ""
+    description: Annotated[str, text(("补充说明", "What you are adding"))]
+    contact_phone: Annotated[str, phone()] = ""
+
+
+class Dispute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reference: Annotated[str, string(("受理编号", "Reference"), ("例如 WI-000123", "For example WI-000123"), 20,
+                                     format_="reference")]
+    reason: Annotated[str, text(("异议理由", "Why you disagree"))]
+
+
+FORMS: dict[str, type[msgspec.Struct]] = {
+    "utility_handover": UtilityHandover,
+    "asset_clue": AssetClue,
+    "delivery_appointment": DeliveryAppointment,
+    "talk_to_person": TalkToPerson,
+    "document_supplement": DocumentSupplement,
+    "dispute": Dispute,
+}
+
+
+# --- the schema as data ------------------------------------------------------------------------
+
+
+class ChoiceSpec(msgspec.Struct):
+    value: str
+    label_zh: str
+    label_en: str
+
+
+class FieldSpec(msgspec.Struct):
+    name: str
+    type: str
+    required: bool
+    max_length: int
+    choices: list[ChoiceSpec]
+    label_zh: str
+    label_en: str
+    help_zh: str | None
+    help_en: str | None
+    required_unless_identified: bool = False
+    format: str | None = None
+
+
+class FormSpec(msgspec.Struct):
+    kind: str
+    title_zh: str
+    title_en: str
+    department: str | None
+    department_field: str | None
+    fields: list[FieldSpec]
+    accepts_transcript: bool = False
+
+
+@cache
+def _fields(kind: str) -> tuple[FieldSpec, ...]:
+    struct = FORMS[kind]
+    hints = typing.get_type_hints(struct, include_extras=True)
+    out: list[FieldSpec] = []
+    for f in msgspec.structs.fields(struct):
+        meta = next(m for m in typing.get_args(hints[f.name])[1:] if isinstance(m, msgspec.Meta))
+        extra = meta.extra or {}
+        assert extra["type"] in FIELD_TYPES, f.name
+        out.append(FieldSpec(
+            name=f.name, type=extra["type"], required=f.required, max_length=meta.max_length or 0,
+            choices=[ChoiceSpec(*c) for c in extra["choices"]], label_zh=extra["label_zh"],
+            label_en=extra["label_en"], help_zh=extra["help_zh"], help_en=extra["help_en"],
+            required_unless_identified=extra["required_unless_identified"], format=extra["format"],
+        ))
+    return tuple(out)
+
+
+def form_kinds() -> list[str]:
+    return [k for k in FORMS if (spec := catalogue().kinds.get(k)) is not None and spec.submittable]
+
+
+def form_spec(kind: str, *, identified: bool = False) -> FormSpec | None:
+    """The schema of a form kind; ``identified`` (a signed-in or named citizen) relaxes the code field."""
+    k = catalogue().kinds.get(kind)
+    if kind not in FORMS or k is None or not k.submittable:
+        return None
+    fields = [
+        msgspec.structs.replace(f, required=True) if f.required_unless_identified and not identified else f
+        for f in _fields(kind)
+    ]
+    return FormSpec(kind=kind, title_zh=k.title_zh, title_en=k.title_en, department=k.fixed_department,
+                    department_field=k.department_field, fields=fields,
+                    accepts_transcript=kind == "talk_to_person")
+
+
+def labels(kind: str) -> dict[str, tuple[str, str]]:
+    """Field name → (label_zh, label_en), for showing stored data (unknown kinds: empty)."""
+    if kind not in FORMS:
+        return {}
+    return {f.name: (f.label_zh, f.label_en) for f in _fields(kind)}
+
+
+def choice_label(kind: str, name: str, value: str, lang: str) -> str:
+    if kind in FORMS:
+        for f in _fields(kind):
+            if f.name == name:
+                for c in f.choices:
+                    if c.value == value:
+                        return c.label_zh if lang == "zh" else c.label_en
+    return value
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message_zh: str
+    message_en: str
+
+
+@dataclass
+class Validated:
+    kind: str
+    data: dict[str, Any]
+    struct: msgspec.Struct
+
+
+class FormInvalid(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(e.field for e in errors))
+        self.errors = errors
+
+
+def clean_text(value: str, *, multiline: bool) -> str:
+    """Unicode-normalised, without control characters (PostgreSQL refuses NUL), trimmed."""
+    value = unicodedata.normalize("NFC", value)
+    if not multiline:
+        value = _LINE_BREAKS.sub(" ", value)
+    value = _CONTROL.sub("", value.replace("\r\n", "\n"))
+    return value.strip()
+
+
+def normalise_tracking_no(raw: str) -> str:
+    return _SEPARATORS.sub("", raw).upper()
+
+
+def normalise_case_no(raw: str) -> str:
+    return re.sub(r"\s+", "", raw).replace("（", "(").replace("）", ")")
+
+
+def _normalise(spec: FieldSpec, value: str) -> str:
+    if spec.type == "phone":
+        return re.sub(r"[\s\-()]", "", value).removeprefix("+86")
+    if spec.type == "tracking_number":
+        return normalise_tracking_no(value)
+    if spec.type == "case_number":
+        return normalise_case_no(value)
+    if spec.format == "reference":
+        return value.upper()
+    return value
+
+
+def _check(spec: FieldSpec, value: str, today: dt.date) -> FieldError | None:
+    zh, en = spec.label_zh, spec.label_en
+    if spec.type == "phone":
+        if not PHONE_RE.match(value):
+            return FieldError(spec.name, "请填写11位手机号码,例如 13812345678。",
+                              "Give an 11-digit mainland mobile number, e.g. 13812345678.")
+    elif spec.type == "tracking_number":
+        if not TRACKING_RE.match(value):
+            return FieldError(spec.name, "查询号格式应为 ZT 加 10 位数字,例如 ZT2026000001。",
+                              "A tracking number is ZT followed by 10 digits, e.g. ZT2026000001.")
+    elif spec.type == "case_number":
+        if not CASE_RE.match(value):
+            return FieldError(spec.name, "案号格式应如 (2024)浙0681执1234号。", "A case number looks like (2024)浙0681执1234号.")
+    elif spec.type == "date":
+        parsed = None
+        if DATE_RE.match(value):
+            try:
+                parsed = dt.date.fromisoformat(value)
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            return FieldError(spec.name, f"{zh}应为有效日期,格式 YYYY-MM-DD。", f"{en} must be a real date written YYYY-MM-DD.")
+        if parsed < today:
+            return FieldError(spec.name, f"{zh}不能早于今天。", f"{en} cannot be in the past.")
+        if parsed > today + dt.timedelta(days=366):
+            return FieldError(spec.name, f"{zh}不能超过一年以后。", f"{en} must be within a year.")
+    elif spec.type == "enum":
+        if value not in [c.value for c in spec.choices]:
+            return FieldError(spec.name, "请选择:" + "、".join(c.label_zh for c in spec.choices) + "。",
+                              "Choose one of: " + ", ".join(c.label_en for c in spec.choices) + ".")
+    elif spec.format == "reference" and not REFERENCE_RE.match(value):
+        return FieldError(spec.name, "受理编号格式应为 WI- 加数字,例如 WI-000123。",
+                          "A reference is WI- followed by digits, e.g. WI-000123.")
+    if len(value) > spec.max_length:
+        return FieldError(spec.name, f"{zh}最多{spec.max_length}字(当前{len(value)}字)。",
+                          f"{en} may be at most {spec.max_length} characters (it has {len(value)}).")
+    return None
+
+
+def validate(kind: str, raw: Any, *, identified: bool = False, today: dt.date | None = None) -> Validated:
+    """Check every field of ``raw`` against the kind's schema; raises FormInvalid listing all problems."""
+    spec = form_spec(kind, identified=identified)
+    if spec is None:
+        raise KeyError(kind)
+    today = today or dt.datetime.now(CHINA).date()
+    if not isinstance(raw, dict):
+        raise FormInvalid([FieldError("data", "表单内容应为对象。", "The form data must be an object.")])
+    errors: list[FieldError] = []
+    known = {f.name for f in spec.fields}
+    for name in raw:
+        if name not in known:
+            shown = str(name)[:40]
+            errors.append(FieldError(shown, f"表单中没有“{shown}”这一项。", f"This form has no field {shown!r}."))
+    clean: dict[str, str] = {}
+    for f in spec.fields:
+        value = raw.get(f.name)
+        if value is None:
+            value = ""
+        elif isinstance(value, bool) or not isinstance(value, (str, int)):
+            errors.append(FieldError(f.name, f"{f.label_zh}应为文字。", f"{f.label_en} must be text."))
+            continue
+        if len(str(value)) > f.max_length * 4 + 100:  # far too long: say so without working through it
+            errors.append(FieldError(f.name, f"{f.label_zh}最多{f.max_length}字。",
+                                     f"{f.label_en} may be at most {f.max_length} characters."))
+            continue
+        value = clean_text(str(value), multiline=f.type == "text")
+        if not value:
+            if f.required:
+                errors.append(FieldError(f.name, f"请填写{f.label_zh}。", f"Please fill in: {f.label_en}."))
+            else:
+                clean[f.name] = ""
+            continue
+        value = _normalise(f, value)
+        error = _check(f, value, today)
+        if error is not None:
+            errors.append(error)
+        clean[f.name] = value
+    if errors:
+        raise FormInvalid(errors)
+    struct = msgspec.convert(clean, FORMS[kind])  # the Struct is the last word on shape
+    return Validated(kind, msgspec.to_builtins(struct), struct)
+
+
+class TranscriptLine(msgspec.Struct, forbid_unknown_fields=True):
+    who: str
+    text: str
+
+
+def validate_transcript(raw: Any) -> list[dict[str, str]]:
+    if raw is None:
+        return []
+    bad = FormInvalid([FieldError("transcript", "对话记录格式不正确(应为 who/text 列表,最多200条)。",
+                                  "The transcript must be a list of at most 200 {who, text} lines.")])
+    if not isinstance(raw, list) or len(raw) > MAX_TRANSCRIPT_LINES:
+        raise bad
+    out: list[dict[str, str]] = []
+    for line in raw:
+        if not isinstance(line, dict) or line.get("who") not in ("user", "bot") or not isinstance(line.get("text"), str):
+            raise bad
+        out.append({"who": line["who"], "text": clean_text(line["text"], multiline=True)[:MAX_TRANSCRIPT_TEXT]})
+    return out
+
+
+def subject_line(kind: str, data: dict[str, Any]) -> str:
+    """A short line for lists: what the item is about, from its data (no contact details)."""
+    for key in ("tracking_number", "case_number", "topic", "reference", "description"):
+        value = data.get(key)
+        if value:
+            return str(value)[:80]
+    return ""
+
+
+def department_for(kind: str, data: dict[str, Any]) -> str | None:
+    """The owning department that follows from the form's own data (None: decided elsewhere)."""
+    k = catalogue().kinds[kind]
+    if k.fixed_department:
+        return k.fixed_department
+    if k.department == "by_field" and k.department_field:
+        return Department(data[k.department_field]).value
+    if k.department == "by_topic":
+        if data.get("department"):
+            return str(data["department"])
+        return route_by_topic(k, f"{data.get('topic', '')} {data.get('message', '')}") or Department.court.value
+    return None

@@ -1,0 +1,274 @@
+"""Notifications: an outbox written in the same transaction as the change, and a sender
+that drains it.
+
+A change that should tell the citizen adds a row here; if the change rolls back, so does
+the row, and nothing is said about something that did not happen. The drainer takes
+rows with a short lease (a conditional UPDATE, so two portal processes never send the
+same row), sends them through a :class:`Sender`, and marks them sent, or retries later
+with back-off. A crash between sending and marking means the row is sent again after the
+lease: at-least-once, which is the right side to err on for "your request was answered".
+
+Senders: :class:`LogSender` (the default: writes to the log), :class:`SmsGatewaySender`
+(an HTTP SMS gateway) and :class:`SmtpSender` (e-mail), all behind one interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from functools import lru_cache
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from accounts.models import User
+from backoffice.kinds import kind_title
+from backoffice.models import Notification, OutboxState, reference
+from storage.db import utcnow
+
+log = logging.getLogger("backoffice.notify")
+
+SEND_LEASE = dt.timedelta(seconds=120)
+MAX_ATTEMPTS = 6
+
+# What each event says. Short enough for one SMS; the details are behind the link.
+TEXTS: dict[str, tuple[str, str]] = {
+    "item.received": ("您的“{kind}”已受理,编号 {ref}。", "We have received your {kind}: {ref}."),
+    "item.claimed": ("{ref}(“{kind}”)已有工作人员在办理。", "{ref} ({kind}) is being handled."),
+    "item.reply": ("{ref} 有新的回复,请登录查看。", "There is a new reply on {ref}; sign in to read it."),
+    "item.correction_requested": ("{ref} 需要您补正材料,请登录查看并回复。",
+                                  "{ref} needs something from you: sign in to see what and answer."),
+    "item.done": ("{ref}(“{kind}”)已办结。", "{ref} ({kind}) is done."),
+    "item.rejected": ("{ref} 未予办理,请登录查看原因。", "{ref} was declined; sign in to see why."),
+    "item.forwarded": ("{ref} 已转交{department}办理。", "{ref} has been passed to the {department}."),
+    "item.reopened": ("{ref} 已根据您的异议重新办理。", "{ref} has been reopened on your dispute."),
+}
+
+
+OUTBOX_COLUMNS = ("item_id", "event", "recipient_kind", "recipient_id", "department", "phone", "language", "payload",
+                  "state", "attempts", "available_at", "created_at", "sent_at", "last_error")
+
+
+@lru_cache(maxsize=1)
+def outbox_insert() -> Any:
+    t = Notification.__table__
+    return insert(t).values({c: bindparam(c, type_=t.c[c].type) for c in OUTBOX_COLUMNS})
+
+
+def outbox_row(item: Any, event: str, now: dt.datetime, **payload: Any) -> dict[str, Any] | None:
+    """The outbox row telling the item's citizen about ``event`` (None: nobody to tell).
+
+    ``item`` is a WorkItem or anything with its id, kind, citizen_id, language and data.
+    """
+    if event not in TEXTS:
+        raise ValueError(f"unknown notification event {event!r}")
+    phone = (item.data or {}).get("contact_phone") or None
+    if item.citizen_id is None and phone is None:
+        return None
+    return {"item_id": item.id, "event": event, "recipient_kind": "citizen", "recipient_id": item.citizen_id,
+            "department": None, "phone": phone, "language": item.language or "zh",
+            "payload": {"kind": item.kind, **payload}, "state": OutboxState.pending.value, "attempts": 0,
+            "available_at": now, "created_at": now, "sent_at": None, "last_error": None}
+
+
+async def enqueue(session: AsyncSession, item: Any, event: str, **payload: Any) -> bool:
+    """Tell the item's citizen about ``event`` once the caller's transaction commits (False: no one to tell)."""
+    row = outbox_row(item, event, utcnow(), **payload)
+    if row is None:
+        return False
+    await session.execute(outbox_insert(), row)
+    return True
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    event: str
+    language: str
+    text: str
+    phone: str | None
+    email: str | None
+    reference: str
+
+
+class SendError(Exception):
+    """The channel refused or failed; the row is retried later."""
+
+
+class Sender(Protocol):
+    name: str
+
+    async def send(self, message: Outgoing) -> None: ...
+
+
+def mask_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else "-"
+
+
+class LogSender:
+    name = "log"
+
+    async def send(self, message: Outgoing) -> None:
+        log.info("notify #%s %s %s to phone=%s: %s", message.id, message.event, message.reference,
+                 mask_phone(message.phone), message.text)
+
+
+class SmsGatewaySender:
+    """POST {"to", "text"} to an SMS gateway; anything but a 2xx is a failure (and retried)."""
+
+    name = "sms"
+
+    def __init__(self, url: str, token: str, *, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None):
+        self.url = url
+        self.token = token
+        self.timeout = timeout
+        self.transport = transport
+
+    async def send(self, message: Outgoing) -> None:
+        if not message.phone:
+            log.info("notify #%s: no phone number, logged only: %s", message.id, message.text)
+            return
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+                resp = await client.post(self.url, json={"to": message.phone, "text": message.text},
+                                         headers={"Authorization": f"Bearer {self.token}",
+                                                  "Idempotency-Key": f"outbox-{message.id}"})
+        except httpx.HTTPError as exc:
+            raise SendError(f"gateway unreachable: {type(exc).__name__}") from None
+        if not 200 <= resp.status_code < 300:
+            raise SendError(f"gateway answered {resp.status_code}")
+
+
+class SmtpSender:
+    name = "email"
+
+    def __init__(self, host: str, port: int, sender: str) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+
+    async def send(self, message: Outgoing) -> None:
+        if not message.email:
+            log.info("notify #%s: no e-mail address, logged only: %s", message.id, message.text)
+            return
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = message.email
+        mail["Subject"] = message.text[:60]
+        mail.set_content(message.text)
+
+        def deliver() -> None:
+            with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+                smtp.send_message(mail)
+
+        try:
+            await asyncio.to_thread(deliver)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendError(f"smtp: {type(exc).__name__}") from None
+
+
+def render(row: Notification) -> str:
+    from accounts.departments import department_name
+
+    zh, en = TEXTS[row.event]
+    lang = row.language if row.language in ("zh", "en") else "zh"
+    payload = row.payload or {}
+    dept = payload.get("department")
+    return (zh if lang == "zh" else en).format(
+        ref=payload.get("reference") or (reference(row.item_id) if row.item_id else ""),
+        kind=kind_title(str(payload.get("kind", "")), lang),
+        department=department_name(dept, lang) if dept else "",
+    )
+
+
+async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime) -> list[Notification]:
+    t = Notification.__table__
+    due = (t.c.state.in_([OutboxState.pending.value, OutboxState.sending.value]), t.c.available_at <= now)
+    pick = select(t.c.id).where(*due).order_by(t.c.id).limit(batch)
+    if engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(t).where(t.c.id.in_(pick.scalar_subquery()), *due)
+        .values(state=OutboxState.sending.value, available_at=now + SEND_LEASE, attempts=t.c.attempts + 1)
+        .returning(*t.c)
+    )
+    async with engine.begin() as conn:
+        rows = (await conn.execute(stmt)).all()
+    return [Notification(**row._mapping) for row in rows]
+
+
+async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt.datetime | None = None) -> int:
+    """Send what is due; returns how many were sent."""
+    now = now or utcnow()
+    rows = await _claim_batch(engine, batch, now)
+    if not rows:
+        return 0
+    ids = {r.recipient_id for r in rows if r.recipient_id is not None}
+    contacts: dict[int, tuple[str | None, str | None]] = {}
+    if ids:
+        async with engine.connect() as conn:
+            for uid, phone, email in (await conn.execute(
+                    select(User.id, User.phone, User.email).where(User.id.in_(ids)))).all():
+                contacts[uid] = (phone, email)
+    sent = 0
+    t = Notification.__table__
+    for row in rows:
+        user_phone, email = contacts.get(row.recipient_id or -1, (None, None))
+        message = Outgoing(id=row.id, event=row.event, language=row.language, text=render(row),
+                           phone=row.phone or user_phone, email=email,
+                           reference=reference(row.item_id) if row.item_id else "")
+        try:
+            await sender.send(message)
+        except SendError as exc:
+            failed = row.attempts >= MAX_ATTEMPTS
+            retry_at = utcnow() + dt.timedelta(seconds=30 * 2 ** min(row.attempts, 10))
+            async with engine.begin() as conn:
+                await conn.execute(update(t).where(t.c.id == row.id, t.c.state == OutboxState.sending.value).values(
+                    state=(OutboxState.failed if failed else OutboxState.pending).value,
+                    available_at=retry_at, last_error=str(exc)[:300]))
+            log.warning("notify #%s failed (attempt %s): %s", row.id, row.attempts, exc)
+            continue
+        async with engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == row.id, t.c.state == OutboxState.sending.value).values(
+                state=OutboxState.sent.value, sent_at=utcnow(), last_error=None))
+        sent += 1
+    return sent
+
+
+class Drainer:
+    """Drains the outbox every ``interval`` seconds in the background of a portal process."""
+
+    def __init__(self, engine: AsyncEngine, sender: Sender, interval: float) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await drain(self.engine, self.sender) > 0:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failed round is logged and tried again
+                log.exception("outbox drain failed")
+            await asyncio.sleep(self.interval)
+
+    async def start(self) -> None:
+        if self.interval > 0 and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-drainer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

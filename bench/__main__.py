@@ -1,0 +1,118 @@
+"""`python -m bench` (what `make bench` runs): every benchmark, results to bench-results/.
+
+    python -m bench                      # everything, defaults from the issues
+    python -m bench --keep               # keep the generated databases (their URLs are printed)
+    python -m bench --transfers 20000 --duration 5     # a quick look
+    python -m bench --only page_portal,page_asyncpg    # some scenarios of the transfers run
+    python -m bench --rounds 3           # interleave the scenarios three times, report medians
+    python -m bench --skip-queue / --skip-transfers
+
+BENCH_DATABASE_URL=postgresql://user:pw@host:5432/postgres picks another PostgreSQL server
+(default: 127.0.0.1:5432, user postgres, trust auth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib
+import importlib.util
+import inspect
+import json
+import sys
+import traceback
+from typing import Any
+
+from bench import support
+
+
+def _run_queue(pg_url: str, keep: bool) -> dict[str, Any] | None:
+    if importlib.util.find_spec("bench.queue") is None:
+        print("· queue benchmark: bench/queue.py is not there yet, skipped", flush=True)
+        return None
+    module = importlib.import_module("bench.queue")
+    print("· queue benchmark (bench.queue.run_queue_bench) …", flush=True)
+    kwargs = {"keep": True} if keep and "keep" in inspect.signature(module.run_queue_bench).parameters else {}
+    result = module.run_queue_bench(pg_url, **kwargs)
+    if inspect.isawaitable(result):
+        result = asyncio.run(result)
+    return result  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transfers", type=int, default=100_000, help="transfers to generate (default 100000)")
+    parser.add_argument("--sample", type=int, default=10_000, help="transfers the load is spread over (default 10000)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per scenario (default 20)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per scenario (default 3)")
+    parser.add_argument("--max-requests", type=int, default=500_000, help="request cap per scenario")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="interleaved rounds of all scenarios; the median run is reported (default 1)")
+    parser.add_argument("--only", default="", help="comma-separated scenario keys or servers of the transfers run")
+    parser.add_argument("--keep", action="store_true", help="keep the generated database(s)")
+    parser.add_argument("--skip-transfers", action="store_true")
+    parser.add_argument("--skip-queue", action="store_true")
+    args = parser.parse_args(argv)
+
+    pg_url = support.server_url()
+    problem = asyncio.run(support.check_server(pg_url))
+    if problem:
+        print(f"bench: {problem}", file=sys.stderr)
+        return 2
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    support.RESULTS_DIR.mkdir(exist_ok=True)
+    results: dict[str, Any] = {}
+    markdown_parts: list[str] = []
+    failed = False
+
+    if not args.skip_transfers:
+        from bench.transfers import markdown, run_transfers_bench
+
+        try:
+            res = run_transfers_bench(
+                pg_url, transfers=args.transfers, sample=args.sample, connections=args.connections,
+                duration=args.duration, warmup=args.warmup, max_requests=args.max_requests, rounds=args.rounds, keep=args.keep,
+                only=[s for s in args.only.split(",") if s] or None,
+            )
+        except Exception:  # noqa: BLE001 - report and carry on with the other benchmarks
+            traceback.print_exc()
+            failed = True
+        else:
+            results["transfers"] = res
+            markdown_parts.append("### Tracking page and transfer API\n\n" + markdown(res))
+            if any(s["non_2xx"] or s["unexpected_body"] or s["disconnects"] for s in res["scenarios"].values()):
+                print("bench: some requests failed (see non-2xx / problems above)", file=sys.stderr)
+                failed = True
+
+    if not args.skip_queue:
+        try:
+            queue = _run_queue(pg_url, args.keep)
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            failed = True
+        else:
+            if queue is not None:
+                results["queue"] = queue
+                module = sys.modules["bench.queue"]
+                if hasattr(module, "markdown"):
+                    markdown_parts.append("### Back-office queue\n\n" + module.markdown(queue))
+                else:
+                    print(json.dumps(queue, indent=2, default=str))
+
+    if results:
+        path = support.RESULTS_DIR / f"bench-{stamp}.json"
+        path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+        (support.RESULTS_DIR / "latest.json").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        md = "\n".join(markdown_parts)
+        (support.RESULTS_DIR / f"bench-{stamp}.md").write_text(md, encoding="utf-8")
+        print("\n" + md)
+        print(f"· results: {path.relative_to(support.ROOT)} (+ .md; latest.json is a copy)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""A small real HTTP server that behaves like the portal's JSON API contract.
+
+Runs on 127.0.0.1 in a thread. Tests steer it through attributes: ``mode``
+("ok", "down" → 500, "slow" → answers after the client's timeout), per-path
+overrides, and read what it saw in ``requests`` and ``items``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SERVICE_TOKEN = "test-service-token"
+IDENTITY = "signed-identity-of-buyer-1"
+
+TRANSFER = {
+    "tracking_no": "ZT2026000001",
+    "asset_kind": "real_estate",
+    "title": "诸暨市暨阳街道某小区3幢502室",
+    "progress": {"done": 3, "total": 10},
+    "steps": [
+        {"key": "balance_paid", "name_zh": "尾款到账", "name_en": "Balance paid", "department": "court",
+         "department_name_zh": "法院执行局", "department_name_en": "Court enforcement bureau",
+         "state": "done", "due_date": None, "waiting_on": [], "blocked_reason": None, "completed_at": "2026-11-01"},
+        {"key": "tax_assessment", "name_zh": "税费核定", "name_en": "Tax assessment", "department": "tax",
+         "department_name_zh": "税务局", "department_name_en": "Tax bureau", "state": "in_progress",
+         "due_date": "2026-11-27", "waiting_on": [], "blocked_reason": None, "completed_at": None},
+        {"key": "registration", "name_zh": "不动产登记", "name_en": "Registration", "department": "registry",
+         "department_name_zh": "不动产登记中心", "department_name_en": "Real-estate registry", "state": "waiting",
+         "due_date": None, "waiting_on": ["tax_assessment"], "blocked_reason": None, "completed_at": None},
+        {"key": "utility_gas", "name_zh": "燃气过户", "name_en": "Gas handover", "department": "gas",
+         "department_name_zh": "燃气公司", "department_name_en": "Gas company", "state": "blocked",
+         "due_date": "2026-11-30", "waiting_on": [], "blocked_reason": "原户主欠费待结清", "completed_at": None},
+    ],
+    "next_steps": ["tax_assessment"],
+    "url": "/track/ZT2026000001",
+}
+CODES = {"ZT2026000001": "482913"}
+KNOWN_CASES = {"(2024)浙0681执1234号"}
+OWNERS = {IDENTITY: {"ZT2026000001"}}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    from actions.schemas import BUILTIN
+
+    out = copy.deepcopy(BUILTIN)
+    # The portal's own wording, different from the bot's built-in copy, so tests
+    # can tell which one was used.
+    for field in out["utility_handover"]["fields"]:
+        if field["name"] == "account_holder_name":
+            field["help_zh"] = "【门户】过户后水电气账户登记人的姓名。"
+            field["help_en"] = "[portal] The name the utility account will be registered to."
+    return out
+
+
+class FakePortal:
+    def __init__(self, wrong_code_limit: int = 4, slow_seconds: float = 1.5):
+        self.mode = "ok"
+        self.slow_seconds = slow_seconds
+        self.wrong_code_limit = wrong_code_limit
+        self.wrong_codes: dict[str, int] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.items: dict[str, dict[str, Any]] = {}  # reference -> item
+        self.by_key: dict[str, tuple[str, str]] = {}  # key -> (body json, reference)
+        self.submit_plan: list[str] = []  # per POST: "down", "slow", "422", "ok" (then "ok")
+        self.schemas = schemas()
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FakePortal:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def posts(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["method"] == "POST"]
+
+    # ---- request handling -------------------------------------------------
+    def _handler(self):
+        portal = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                raw = json.dumps(body, ensure_ascii=False).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
+
+            def _handle(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                record = {"method": method, "path": self.path, "headers": dict(self.headers), "body": body}
+                with portal._lock:
+                    portal.requests.append(record)
+                    plan = portal.submit_plan.pop(0) if (method == "POST" and portal.submit_plan) else None
+                mode = plan or portal.mode
+                if mode == "down":
+                    return self._send(500, {"detail": "internal error"})
+                if mode == "slow":
+                    time.sleep(portal.slow_seconds)
+                if self.headers.get("Authorization") != f"Bearer {SERVICE_TOKEN}":
+                    return self._send(401, {"detail": "bad service token"})
+                if method == "GET" and self.path == "/healthz":
+                    return self._send(200, {"status": "ok"})
+                if method == "GET" and self.path.startswith("/api/v1/forms/"):
+                    kind = self.path.rsplit("/", 1)[-1]
+                    if kind not in portal.schemas:
+                        return self._send(404, {"detail": "unknown form"})
+                    return self._send(200, portal.schemas[kind])
+                if method == "GET" and self.path.startswith("/api/v1/transfers/"):
+                    return self._transfer(self.path.rsplit("/", 1)[-1])
+                if method == "POST" and self.path == "/api/v1/submissions":
+                    return self._submit(body or {}, force_422=(mode == "422"))
+                return self._send(404, {"detail": "not found"})
+
+            def _transfer(self, number: str) -> None:
+                import re
+
+                if not re.fullmatch(r"ZT\d{10}", number):
+                    return self._send(400, {"detail": "malformed tracking number"})
+                sender = self.headers.get("X-Chat-Sender", "")
+                if portal.wrong_codes.get(sender, 0) >= portal.wrong_code_limit:
+                    return self._send(429, {"detail": "too many attempts"}, {"Retry-After": "300"})
+                identity = self.headers.get("X-Citizen-Token")
+                code = self.headers.get("X-Verification-Code")
+                allowed = (identity and number in OWNERS.get(identity, set())) or (
+                    code is not None and CODES.get(number) == code)
+                if not allowed:
+                    if not identity:
+                        portal.wrong_codes[sender] = portal.wrong_codes.get(sender, 0) + 1
+                    return self._send(404, {"detail": "no such transfer"})
+                return self._send(200, TRANSFER)
+
+            def _submit(self, body: dict[str, Any], force_422: bool) -> None:
+                import re
+
+                key = self.headers.get("Idempotency-Key")
+                if not key:
+                    return self._send(400, {"detail": "Idempotency-Key required"})
+                data = body.get("data") or {}
+                errors = []
+                if force_422:
+                    errors.append({"field": "contact_phone", "message_zh": "该号码无法接通，请换一个",
+                                   "message_en": "That number can't be reached; please give another"})
+                if body.get("kind") == "asset_clue" and data.get("case_number") not in KNOWN_CASES:
+                    errors.append({"field": "case_number", "message_zh": "没有找到这个案号",
+                                   "message_en": "No case with this number"})
+                phone = data.get("contact_phone")
+                if phone is not None and not re.fullmatch(r"1[3-9]\d{9}", str(phone)):
+                    errors.append({"field": "contact_phone", "message_zh": "手机号格式不对",
+                                   "message_en": "Invalid mobile number"})
+                if errors:
+                    return self._send(422, {"detail": "invalid", "errors": errors})
+                canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
+                with portal._lock:
+                    if key in portal.by_key:
+                        seen, ref = portal.by_key[key]
+                        if seen != canonical:
+                            return self._send(409, {"detail": "idempotency key reused with a different body"})
+                        return self._send(200, portal.items[ref]["response"])
+                    ref = f"WI-{len(portal.items) + 1:06d}"
+                    dept = data.get("utility_type") if body.get("kind") == "utility_handover" else "court"
+                    response = {"reference": ref, "state": "new", "department": dept,
+                                "url": f"/my/submissions/{ref}"}
+                    portal.items[ref] = {"body": body, "key": key, "response": response}
+                    portal.by_key[key] = (canonical, ref)
+                return self._send(201, response)
+
+            def do_GET(self) -> None:
+                self._handle("GET")
+
+            def do_POST(self) -> None:
+                self._handle("POST")
+
+        return Handler
+
+
+if __name__ == "__main__":  # python -m tests.fake_portal --port 8000 (manual smoke runs)
+    import argparse
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8000)
+    args = ap.parse_args()
+    fake = FakePortal()
+    fake.server.server_close()
+    fake.server = ThreadingHTTPServer(("127.0.0.1", args.port), fake._handler())
+    print(f"fake portal on http://127.0.0.1:{args.port} (service token {SERVICE_TOKEN})", flush=True)
+    fake.server.serve_forever()

@@ -1,0 +1,101 @@
+"""Documents: rulings, notices, receipts, photos and citizens' uploads.
+
+Bytes live in a :class:`DocumentStore` (a local folder by default, MinIO or any S3-compatible
+store in production); metadata lives in the ``document`` table. See docs/documents.md.
+"""
+
+from storage.documents.errors import (
+    AccessDenied,
+    DocumentError,
+    DocumentNotFound,
+    EmptyFile,
+    ExtensionMismatch,
+    FileTooLarge,
+    ImageTooLarge,
+    InvalidObjectKey,
+    InvalidUpload,
+    ObjectNotFound,
+    QuotaExceeded,
+    StorageUnavailable,
+    TypeNotAllowedForKind,
+    UnreadableImage,
+    UnsupportedFileType,
+)
+from storage.documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
+from storage.documents.limits import DocumentLimits, get_limits, load_limits
+from storage.documents.models import Document, format_size, kind_choices, kind_label
+from storage.documents.names import content_disposition, sanitize_filename
+from storage.documents.service import (
+    OwnerCheck,
+    Subject,
+    SubjectGuards,
+    can_delete,
+    can_view,
+    delete_document,
+    get_document,
+    list_documents,
+    subject_guards,
+    upload,
+    used_bytes,
+    wait_for_cleanups,
+)
+from storage.documents.store import (
+    DocumentStore,
+    ObjectInfo,
+    StoreHealth,
+    build_document_store,
+    build_document_store_from_settings,
+    new_storage_key,
+    validate_key,
+)
+
+__all__ = [
+    "CITIZEN_KINDS",
+    "AccessDenied",
+    "Document",
+    "DocumentError",
+    "DocumentKind",
+    "DocumentLimits",
+    "DocumentNotFound",
+    "DocumentStore",
+    "EmptyFile",
+    "ExtensionMismatch",
+    "FileTooLarge",
+    "FileType",
+    "ImageTooLarge",
+    "InvalidObjectKey",
+    "InvalidUpload",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "OwnerCheck",
+    "QuotaExceeded",
+    "StorageUnavailable",
+    "StoreHealth",
+    "Subject",
+    "SubjectGuards",
+    "SubjectType",
+    "TypeNotAllowedForKind",
+    "UnreadableImage",
+    "UnsupportedFileType",
+    "Visibility",
+    "build_document_store",
+    "build_document_store_from_settings",
+    "can_delete",
+    "can_view",
+    "content_disposition",
+    "delete_document",
+    "format_size",
+    "get_document",
+    "get_limits",
+    "kind_choices",
+    "kind_label",
+    "list_documents",
+    "load_limits",
+    "new_storage_key",
+    "sanitize_filename",
+    "subject_guards",
+    "upload",
+    "used_bytes",
+    "validate_key",
+    "wait_for_cleanups",
+]
