@@ -33,6 +33,7 @@ _LINK = re.compile(r"(?<![\w/])(/(?:track|taxes|guide|chat|my/submissions|staff)
 
 class ChatForm(msgspec.Struct):
     message: str = ""
+    embed: str = ""  # "1" when sent from the embedded panel: come back to the panel
 
 
 class Turn(msgspec.Struct):
@@ -148,7 +149,7 @@ class ChatController(Controller):
         if request.headers.get("hx-request"):
             return Template("_chat_turns.html", context={"turns": new, "offer_message": status == 503},
                             status_code=200)
-        return Redirect("/chat#end", status_code=303)
+        return Redirect("/chat?embed=1#end" if data.embed == "1" else "/chat#end", status_code=303)
 
     @post("/clear", name="chat.clear", status_code=303)
     async def clear(self, request: Request[Any, Any, Any]) -> Redirect:
