@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.departments import Department
 from accounts.principal import Principal
 from backoffice.errors import NotYourDepartment, WrongState
-from backoffice.models import QUEUE_STATES, ItemState, MessageKind, WorkItem
+from backoffice.models import QUEUE_STATES, ItemState, MessageKind, WorkItem, on_postgres, table
 from backoffice.records import (
     Actor,
     ItemRef,
@@ -127,7 +127,7 @@ async def claim_next(session: AsyncSession, principal: Principal, *, department:
     """The most urgent item nobody holds in the principal's department(s), claimed; None when there is none."""
     now = now or utcnow()
     departments = departments_for(principal, department)
-    if session.bind.dialect.name == "postgresql":
+    if on_postgres(session):
         return await _claim_next_locked(session, principal, departments, now, lease_seconds)
     stmt = (
         select(WorkItem)
@@ -149,7 +149,7 @@ async def claim_next(session: AsyncSession, principal: Principal, *, department:
 @lru_cache(maxsize=1)
 def _claim_next_statement() -> Any:
     """Built once; SQLAlchemy then only looks up its compiled form."""
-    t = WorkItem.__table__
+    t = table(WorkItem)
     picked = (
         select(t.c.id, t.c.state, t.c.claimed_by, t.c.version, t.c.first_claimed_at)
         .where(t.c.department.in_(bindparam("departments", expanding=True)),
@@ -200,7 +200,7 @@ async def release(session: AsyncSession, item_id: int, principal: Principal, *,
 
 @lru_cache(maxsize=2)
 def _complete_statement(with_version: bool) -> Any:
-    t = WorkItem.__table__
+    t = table(WorkItem)
     conditions = [t.c.id == bindparam("item_id"), t.c.state == ItemState.claimed.value,
                   t.c.claimed_by == bindparam("uid"), t.c.department.in_(bindparam("departments", expanding=True))]
     if with_version:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 import accounts.models  # noqa: F401  (user_account, for the foreign keys)
@@ -177,3 +178,13 @@ class Notification(PlainBase):
     available_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+def table(model: Any) -> Table:
+    """A model's Table, typed as one (``__table__`` is typed as a plain FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def on_postgres(session: AsyncSession) -> bool:
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"

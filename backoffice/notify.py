@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from accounts.models import User
 from backoffice.kinds import kind_title
-from backoffice.models import Notification, OutboxState, reference
+from backoffice.models import Notification, OutboxState, reference, table
 from storage.db import utcnow
 
 log = logging.getLogger("backoffice.notify")
@@ -58,7 +58,7 @@ OUTBOX_COLUMNS = ("item_id", "event", "recipient_kind", "recipient_id", "departm
 
 @lru_cache(maxsize=1)
 def outbox_insert() -> Any:
-    t = Notification.__table__
+    t = table(Notification)
     return insert(t).values({c: bindparam(c, type_=t.c[c].type) for c in OUTBOX_COLUMNS})
 
 
@@ -189,7 +189,7 @@ def render(row: Notification) -> str:
 
 
 async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime) -> list[Notification]:
-    t = Notification.__table__
+    t = table(Notification)
     due = (t.c.state.in_([OutboxState.pending.value, OutboxState.sending.value]), t.c.available_at <= now)
     pick = select(t.c.id).where(*due).order_by(t.c.id).limit(batch)
     if engine.dialect.name == "postgresql":
@@ -214,11 +214,11 @@ async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt
     contacts: dict[int, tuple[str | None, str | None]] = {}
     if ids:
         async with engine.connect() as conn:
-            for uid, phone, email in (await conn.execute(
+            for uid, phone, address in (await conn.execute(
                     select(User.id, User.phone, User.email).where(User.id.in_(ids)))).all():
-                contacts[uid] = (phone, email)
+                contacts[uid] = (phone, address)
     sent = 0
-    t = Notification.__table__
+    t = table(Notification)
     for row in rows:
         user_phone, email = contacts.get(row.recipient_id or -1, (None, None))
         message = Outgoing(id=row.id, event=row.event, language=row.language, text=render(row),

@@ -23,7 +23,16 @@ from accounts.departments import DEPARTMENT_NAMES, Department
 from accounts.principal import Principal
 from backoffice import forms, kinds, notify
 from backoffice.errors import NOT_FOUND, HeldByOther, InvalidAction, NotYourDepartment, StaleItem, WrongState
-from backoffice.models import CLOSED_STATES, ItemMessage, ItemState, MessageKind, WorkItem, reference
+from backoffice.models import (
+    CLOSED_STATES,
+    ItemMessage,
+    ItemState,
+    MessageKind,
+    WorkItem,
+    on_postgres,
+    reference,
+    table,
+)
 from storage.audit import AuditEntry
 from storage.db import utcnow
 
@@ -79,7 +88,7 @@ REF_COLUMNS = ("id", "kind", "department", "state", "citizen_id", "language", "c
 
 
 def ref_columns() -> list[Any]:
-    t = WorkItem.__table__
+    t = table(WorkItem)
     return [*(t.c[name] for name in REF_COLUMNS), t.c.data["contact_phone"].as_string().label("phone")]
 
 
@@ -108,7 +117,7 @@ def insert_with_binds(table: Any, columns: tuple[str, ...]) -> Any:
 
 @lru_cache(maxsize=2)
 def _record_statement(with_outbox: bool) -> Any:
-    audit = insert_with_binds(AuditEntry.__table__, AUDIT_COLUMNS)
+    audit = insert_with_binds(table(AuditEntry), AUDIT_COLUMNS)
     if not with_outbox:
         return audit
     # PostgreSQL: both rows in one statement (a data-modifying CTE), one round trip.
@@ -125,7 +134,7 @@ async def record(session: AsyncSession, item: WorkItem | ItemRef, actor: Actor, 
              "subject_id": item.id, "action": action, "before": before,
              "after": {**snapshot(item), **extra} if after is None else after}
     outbox = notify.outbox_row(item, event, now, **(event_payload or {})) if event else None
-    if outbox is not None and session.bind.dialect.name == "postgresql":
+    if outbox is not None and on_postgres(session):
         await session.execute(_record_statement(True), {**outbox, **audit})
         return
     await session.execute(_record_statement(False), audit)
@@ -133,7 +142,7 @@ async def record(session: AsyncSession, item: WorkItem | ItemRef, actor: Actor, 
         await session.execute(notify.outbox_insert(), outbox)
 
 
-_MESSAGE_INSERT = insert(ItemMessage.__table__)
+_MESSAGE_INSERT = insert(table(ItemMessage))
 
 
 async def message(session: AsyncSession, item: WorkItem | ItemRef, actor: Actor, kind: MessageKind, body: str = "",
@@ -159,7 +168,7 @@ def clean_body(body: str | None, *, required: bool, what: tuple[str, str] = ("å†
 
 async def cas(session: AsyncSession, item: WorkItem, now: dt.datetime, **changes: Any) -> bool:
     """Apply ``changes`` only if the row still has the version we read; keep the object in step."""
-    t = WorkItem.__table__
+    t = table(WorkItem)
     new_version = item.version + 1
     result = await session.execute(
         update(t).where(t.c.id == item.id, t.c.version == item.version)

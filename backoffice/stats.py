@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.departments import Department
-from backoffice.models import OPEN_STATES, ItemState, WorkItem
+from backoffice.models import OPEN_STATES, ItemState, WorkItem, on_postgres
 from backoffice.registry import TransferMetrics, registry
 from storage.db import utcnow
 
@@ -72,7 +72,7 @@ async def handling_medians(session: AsyncSession, now: dt.datetime | None = None
     now = now or utcnow()
     since = now - dt.timedelta(days=window_days)
     where = (WorkItem.state == ItemState.done.value, WorkItem.closed_at >= since)
-    if session.bind.dialect.name == "postgresql":
+    if on_postgres(session):
         seconds = func.extract("epoch", WorkItem.closed_at - WorkItem.created_at)
         stmt = (select(WorkItem.kind, func.percentile_cont(0.5).within_group(seconds), func.count())
                 .where(*where).group_by(WorkItem.kind).order_by(WorkItem.kind))
@@ -81,6 +81,8 @@ async def handling_medians(session: AsyncSession, now: dt.datetime | None = None
     durations: dict[str, list[float]] = {}
     stmt2 = select(WorkItem.kind, WorkItem.created_at, WorkItem.closed_at).where(*where)
     for k, created, closed in (await session.execute(stmt2)).all():
+        if closed is None:
+            continue
         durations.setdefault(k, []).append((closed - created).total_seconds() / 3600)
     return [KindMedian(k, statistics.median(v), len(v)) for k, v in sorted(durations.items())]
 

@@ -133,6 +133,8 @@ async def transfer_metrics(session: AsyncSession, days: int = 365) -> TransferMe
     )).all()
     by_step: dict[str, list[int]] = {}
     for _kind, started, key, completed in rows:
+        if completed is None:
+            continue
         by_step.setdefault(key, []).append((completed - started).days)
     order = [s.key for t in workflows().values() for s in t.steps]
     per_step = []

@@ -177,7 +177,7 @@ class SubmissionsAPI(Controller):
             raise HTTPException(status_code=400, detail="the body must be a JSON object") from None
         if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
             raise HTTPException(status_code=400, detail='the body must be a JSON object with a "kind"')
-        language = body.get("language") if body.get("language") in ("zh", "en") else lang(request)
+        language: str = body["language"] if body.get("language") in ("zh", "en") else lang(request)
         kind = body["kind"]
         if forms.form_spec(kind) is None:
             raise NotFoundException(detail=f"unknown form kind {kind[:40]!r}")

@@ -134,3 +134,23 @@ async def test_a_dispute_has_limits(factory: Factory, session: AsyncSession) -> 
     with pytest.raises(WrongState):
         await service.dispute(session, item_id, citizen, "too late", now=late)
     await session.rollback()
+
+
+async def test_a_buyer_asks_for_the_water_account_on_the_web(client: Client, factory: Factory,
+                                                              session: AsyncSession) -> None:
+    new, buyer = await factory.transfer()
+    await sign_in(client, buyer)
+    form = await client.get("/my/submissions/new/utility_handover?lang=en")
+    assert "Verification code" in form.text and "(optional)" in form.text  # signed in: the code is not needed
+    ref = await _submit(client, "utility_handover", {
+        "tracking_number": new.transfer.tracking_no, "verification_code": "", "utility_type": "water",
+        "account_holder_name": "张*明", "contact_phone": "13812345678", "preferred_date": "", "notes": ""})
+    item = await fresh(session, ref)
+    assert item.department == "water" and item.citizen_id == buyer.id
+    stranger = await factory.user("buyer")
+    await sign_in(client, stranger)
+    form = await client.get("/my/submissions/new/utility_handover")
+    refused = await post(client, "/my/submissions/new/utility_handover", {
+        "tracking_number": new.transfer.tracking_no, "utility_type": "water", "account_holder_name": "x",
+        "contact_phone": "13812345678", "_key": form_value(form.text, "/my/submissions/new/utility_handover", "_key")})
+    assert refused.status_code == 400 and "查询码" in refused.text

@@ -121,3 +121,12 @@ async def test_emoji_and_mixed_language_pass_through(chat_app: Litestar, rasa: F
     async with AsyncTestClient(app=chat_app) as client:
         await _send(client, "deed tax 契税 😀?")
     assert rasa.received[-1]["message"] == "deed tax 契税 😀?"
+
+
+async def test_chat_can_be_embedded_as_a_panel(chat_app: Litestar) -> None:
+    async with AsyncTestClient(app=chat_app) as client:
+        panel = await client.get("/chat?embed=1")
+        full = await client.get("/chat")
+    assert panel.status_code == 200 and 'class="embedded"' in panel.text and 'class="top"' not in panel.text
+    assert 'class="top"' in full.text
+    assert "frame-ancestors 'self'" in panel.headers["content-security-policy"]
