@@ -52,7 +52,7 @@ test-portal: install assets
 test-e2e: install assets train
 	@$(BIN)/python -m pytest -q -m e2e tests/e2e
 
-test: test-portal bot-test test-e2e
+test: lint test-portal bot-test test-e2e
 
 lint: install
 	@$(BIN)/ruff check .

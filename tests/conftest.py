@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-import tempfile
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal

@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 from accounts.departments import Department
 from accounts.principal import Principal
 from storage.audit import record_audit
-from storage.events import hub
 from storage.documents.errors import (
     AccessDenied,
     EmptyFile,
@@ -53,6 +52,7 @@ from storage.documents.models import Document
 from storage.documents.names import sanitize_filename
 from storage.documents.sniff import FILE_TYPES, SNIFF_BYTES, describe_unknown, extension_of, sniff
 from storage.documents.store import DocumentStore, ObjectData, new_storage_key, thumbnail_key
+from storage.events import hub
 
 __all__ = [
     "OwnerCheck",

@@ -127,8 +127,9 @@ def test_production_refuses_to_start_with_demo_accounts(tmp_path: Path) -> None:
 
 
 def test_every_ui_message_has_a_chinese_translation() -> None:
-    from scripts.messages import PO, extract
     from babel.messages.pofile import read_po
+
+    from scripts.messages import PO, extract
 
     with PO.open("rb") as fh:
         catalogue = read_po(fh, locale="zh_CN")

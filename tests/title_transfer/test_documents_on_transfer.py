@@ -29,7 +29,7 @@ async def test_court_attaches_the_ruling_and_the_code_holder_downloads_it(client
     court = await factory.user("staff", "court")
     await login(client, court.email)
     staff_page = await client.get(f"/staff/transfers/{no}")
-    assert 'name="subject_id" value="%d"' % step.id in staff_page.text  # the upload widget is on the step
+    assert f'name="subject_id" value="{step.id}"' in staff_page.text  # the upload widget is on the step
     resp = await _attach(client, step.id, buyer.id)
     assert resp.status_code == 303, resp.text
 
