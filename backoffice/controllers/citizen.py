@@ -34,6 +34,8 @@ from backoffice.models import ItemState, MessageKind, WorkItem
 from backoffice.service import Actor
 from storage.context import DbSession
 from storage.db import utcnow
+from storage.documents.kinds import SubjectType
+from storage.documents.service import Subject, list_documents
 
 BASE = "/my/submissions"
 
@@ -146,8 +148,9 @@ class MySubmissionsController(Controller):
         spec = kinds.kind(item.kind)
         can_dispute = (not item.is_open and spec is not None and spec.disputable and item.closed_at is not None
                        and (utcnow() - item.closed_at).days < kinds.catalogue().dispute_window_days)
+        documents = await list_documents(db_session, Subject(SubjectType.work_item, item.id), who)
         return Template("backoffice/my_item.html", status_code=status, context={
-            "item": item, "messages": messages, "v": v, "asked": asked, "error": error,
+            "item": item, "messages": messages, "v": v, "asked": asked, "error": error, "documents": documents,
             "answer_errors": v.field_errors(answer_errors or []), "values": values or {},
             "can_dispute": can_dispute, "has_calendar": calendar_event(item, v) is not None,
             "spec": forms.form_spec(item.kind, identified=True),

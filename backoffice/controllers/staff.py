@@ -35,6 +35,8 @@ from backoffice.models import CLOSED_STATES, ItemState, WorkItem
 from storage.audit import AuditEntry
 from storage.context import DbSession
 from storage.db import utcnow
+from storage.documents.kinds import SubjectType
+from storage.documents.service import Subject, list_documents
 
 VIEWS = ("queue", "mine", "waiting", "closed", "all")
 ACTIONS = ("claim", "release", "reply", "correction", "complete", "reject", "forward")
@@ -123,8 +125,10 @@ class StaffQueueController(Controller):
             select(AuditEntry).where(AuditEntry.subject_type == service.SUBJECT, AuditEntry.subject_id == item.id)
             .order_by(AuditEntry.id)
         )).all())
+        documents = await list_documents(db_session, Subject(SubjectType.work_item, item.id), who)
         return Template("backoffice/staff_item.html", status_code=status, context={
             "item": item, "messages": messages, "history": history, "v": v, "who": who, "error": error,
+            "documents": documents,
             "values": values or {}, "spec": forms.form_spec(item.kind, identified=True),
             "fields": forms.labels(item.kind), "has_calendar": calendar_event(item, v) is not None,
             "mine": item.held_by(who.user_id), "lease_live": item.lease_live(v.now),
