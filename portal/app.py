@@ -38,6 +38,7 @@ from backoffice.controllers import route_handlers as backoffice_routes
 from portal import pages
 from portal.auth import AuthController
 from portal.chat import ChatController
+from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.documents import DocumentController, document_error_handler
 from portal.middleware import LazySessionConfig, context_middleware_factory
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         StaffStepsController,
         *backoffice_routes,
         ChatController,
+        ChatMessageController,
         DocumentController,
         *pages.handlers,
         *(extra_routes or []),

@@ -114,7 +114,7 @@ async def test_rasa_down_offers_a_message_form(database_url: str) -> None:
     app = create_app(Settings.from_env(_env(database_url, RASA_URL="http://127.0.0.1:9")))
     async with AsyncTestClient(app=app) as client:
         resp = await _send(client, "有人吗", **{"HX-Request": "true"})
-        assert "暂时无法使用" in resp.text and "/forms/talk_to_person" in resp.text
+        assert "暂时无法使用" in resp.text and "/chat/message" in resp.text
 
 
 async def test_emoji_and_mixed_language_pass_through(chat_app: Litestar, rasa: FakeRasa) -> None:
@@ -130,3 +130,27 @@ async def test_chat_can_be_embedded_as_a_panel(chat_app: Litestar) -> None:
     assert panel.status_code == 200 and 'class="embedded"' in panel.text and 'class="top"' not in panel.text
     assert 'class="top"' in full.text
     assert "frame-ancestors 'self'" in panel.headers["content-security-policy"]
+
+
+async def test_anyone_can_leave_a_message_that_lands_in_the_court_queue(chat_app: Litestar, factory: Factory) -> None:
+    async with AsyncTestClient(app=chat_app) as client:
+        await _send(client, "有人吗")  # the chat so far goes with the message
+        form = await client.get("/chat/message")
+        assert form.status_code == 200 and 'name="contact_phone"' in form.text
+        key = form.text.split('name="_key" value="', 1)[1].split('"', 1)[0]
+        data = {"topic": "过户问题 <script>x</script>", "contact_name": "王五", "contact_phone": "13900001111",
+                "message": "请回电", "_key": key, "_csrf_token": csrf(client)}
+        bad = await client.post("/chat/message", data={**data, "contact_phone": "12345"})
+        assert bad.status_code == 400 and "contact_phone" in bad.text
+        sent = await client.post("/chat/message", data=data, follow_redirects=False)
+        assert sent.status_code == 303
+        again = await client.post("/chat/message", data=data, follow_redirects=False)  # double click
+        assert again.headers["location"] == sent.headers["location"]
+        ref = sent.headers["location"].rsplit("/", 1)[1]
+        assert ref.startswith("WI-") and ref in (await client.get(sent.headers["location"])).text
+    court = await factory.user("staff", "court")
+    async with AsyncTestClient(app=chat_app) as staff:
+        await login(staff, court.email)
+        page = (await staff.get(f"/staff/items/{ref}")).text
+    assert "13900001111" in page and "有人吗" in page  # the transcript came along
+    assert "<script>x</script>" not in page and "&lt;script&gt;" in page
