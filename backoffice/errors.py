@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
+from storage.errors import BilingualError
+from storage.errors import Throttled as Throttled  # re-exported for the queue's callers
 
-class QueueError(Exception):
+
+class QueueError(BilingualError):
     status = 409
-
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-    def message(self, lang: str) -> str:
-        return self.message_zh if lang == "zh" else self.message_en
 
 
 class ItemNotFound(QueueError):
@@ -49,10 +44,6 @@ class HandlerRefused(QueueError):
     status = 409
 
 
-class Throttled(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
 
 
 NOT_FOUND = ItemNotFound("没有找到这条受理记录。", "No such item.")

@@ -5,10 +5,13 @@
     python -m bench --transfers 20000 --duration 5     # a quick look
     python -m bench --only page_portal,page_asyncpg    # some scenarios of the transfers run
     python -m bench --rounds 3           # interleave the scenarios three times, report medians
-    python -m bench --skip-queue / --skip-transfers
+    python -m bench --skip-queue / --skip-transfers / --skip-chat
+    python -m bench --skip-transfers --skip-queue      # the chat run alone (no PostgreSQL needed)
+    python -m bench --chat-conversations 5 --chat-think 0.5-1
 
 BENCH_DATABASE_URL=postgresql://user:pw@host:5432/postgres picks another PostgreSQL server
-(default: 127.0.0.1:5432, user postgres, trust auth).
+(default: 127.0.0.1:5432, user postgres, trust auth). The chat run (bench/chat.py) needs
+bot/.venv and a trained model (make train) instead, and is skipped with a message without them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,19 @@ def _run_queue(pg_url: str, keep: bool) -> dict[str, Any] | None:
     return result  # type: ignore[no-any-return]
 
 
+def _run_chat(conversations: int, think: str) -> dict[str, Any] | None:
+    from bench import chat
+
+    problem = chat.missing()
+    if problem:
+        print(f"· chat benchmark skipped: {problem}", flush=True)
+        return None
+    low, _, high = think.partition("-")
+    print(f"· chat benchmark (bench.chat.run_chat_bench: portal + Rasa + action server, {conversations} "
+          "conversations) …", flush=True)
+    return chat.run_chat_bench(conversations=conversations, think=(float(low), float(high or low)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,13 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated database(s)")
     parser.add_argument("--skip-transfers", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
+    parser.add_argument("--skip-chat", action="store_true", help="skip the chat run (portal → Rasa → actions)")
+    parser.add_argument("--chat-conversations", type=int, default=20, help="concurrent conversations (default 20)")
+    parser.add_argument("--chat-think", default="1-2",
+                        help="typing time before each turn in the paced chat scenario, seconds (default 1-2)")
     args = parser.parse_args(argv)
 
     pg_url = support.server_url()
-    problem = asyncio.run(support.check_server(pg_url))
-    if problem:
-        print(f"bench: {problem}", file=sys.stderr)
-        return 2
+    if not (args.skip_transfers and args.skip_queue):
+        problem = asyncio.run(support.check_server(pg_url))
+        if problem:
+            print(f"bench: {problem}", file=sys.stderr)
+            return 2
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     support.RESULTS_DIR.mkdir(exist_ok=True)
@@ -102,6 +123,23 @@ def main(argv: list[str] | None = None) -> int:
                     markdown_parts.append("### Back-office queue\n\n" + module.markdown(queue))
                 else:
                     print(json.dumps(queue, indent=2, default=str))
+
+    if not args.skip_chat:
+        try:
+            chat = _run_chat(args.chat_conversations, args.chat_think)
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            failed = True
+        else:
+            if chat is not None:
+                from bench.chat import failures
+                from bench.chat import markdown as chat_markdown
+
+                results["chat"] = chat
+                markdown_parts.append("### Chat assistant (portal → Rasa → actions)\n\n" + chat_markdown(chat))
+                for line in failures(chat):
+                    print(f"bench: chat: {line}", file=sys.stderr)
+                    failed = True
 
     if results:
         path = support.RESULTS_DIR / f"bench-{stamp}.json"

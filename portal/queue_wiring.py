@@ -27,12 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from backoffice import kinds, notify, service
-from backoffice.errors import HandlerRefused, Throttled
+from backoffice.errors import HandlerRefused
 from backoffice.models import OPEN_STATES, WorkItem
 from backoffice.registry import StepMedian, TransferCheck, TransferMatch, TransferMetrics, registry
 from storage.context import AppContext
 from storage.events import hub
-from title_transfer.access import Throttled as CodeThrottled
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.read import fetch_transfer
 from title_transfer.service import STEP_CHANGED, TransitionError, move_step
@@ -111,10 +110,8 @@ async def start_step(session: AsyncSession, item: WorkItem, actor: Principal) ->
 async def verify_transfer(ctx: AppContext, check: TransferCheck) -> TransferMatch | None:
     record = await fetch_transfer(ctx.engine, check.tracking_no)
     if check.code:
-        try:
-            ok = await ctx.code_checker.check(record, check.tracking_no, check.code, check.client_key)
-        except CodeThrottled as exc:
-            raise Throttled(exc.retry_after) from None
+        # Throttled (shared by both domains) propagates to the queue's caller as it is.
+        ok = await ctx.code_checker.check(record, check.tracking_no, check.code, check.client_key)
         if not ok or record is None:
             return None
     elif record is None or check.citizen_id is None or record.buyer_id != check.citizen_id:

@@ -21,6 +21,7 @@ from accounts.identity import (  # noqa: F401
 )
 from accounts.principal import Principal
 from accounts.tokens import sign, unsign
+from storage.errors import Throttled
 from storage.throttle import Throttle
 from title_transfer import codes
 from title_transfer.read import TransferRecord
@@ -47,12 +48,6 @@ def principal_may_view(principal: Principal | None, record: TransferRecord) -> b
     if principal.is_admin or principal.user_id == record.buyer_id:
         return True
     return principal.is_staff and any(s.department == principal.department for s in record.view.steps)
-
-
-class Throttled(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
 
 
 # A client (an IP address or a chat sender) may fail more often than one number may,

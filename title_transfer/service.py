@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
 from storage.audit import record_audit
+from storage.errors import BilingualError
 from storage.events import hub
 from storage.workdays import WorkCalendar, default_calendar
 from title_transfer import codes
@@ -29,18 +30,10 @@ STEP_CHANGED = "transfer.step_changed"
 MAX_TEXT = 1000
 
 
-class TransitionError(Exception):
+class TransitionError(BilingualError):
     """A step change that is not allowed; ``status`` is the HTTP status it maps to."""
 
     status = 409
-
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-    def message(self, lang: str) -> str:
-        return self.message_zh if lang == "zh" else self.message_en
 
 
 class NotYourDepartment(TransitionError):
