@@ -14,6 +14,8 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Case and tracking numbers say nothing about the language around them.
 _CASE_NO = re.compile(r"[（(]\d{4}[）)][\u4e00-\u9fa5]\d{0,4}执[恢保异复]?\d{1,6}号")
 _TRACKING_NO = re.compile(r"[Zz][Tt]\d{10}")
+# Nor do verification codes and other letter-and-digit tokens ("YJSZ2468", "482913").
+_CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*\d)[A-Za-z0-9]{4,16}(?![A-Za-z0-9])")
 
 
 def detect_language(text: str | None) -> str | None:
@@ -24,7 +26,7 @@ def detect_language(text: str | None) -> str | None:
     """
     if not text or text.startswith("/"):
         return None  # empty, or a button payload such as /affirm
-    cleaned = _TRACKING_NO.sub(" ", _CASE_NO.sub(" ", text))
+    cleaned = _CODE.sub(" ", _TRACKING_NO.sub(" ", _CASE_NO.sub(" ", text)))
     cjk = len(_CJK.findall(cleaned))
     words = len(_LATIN_WORD.findall(cleaned))
     if cjk == 0 and words == 0:

@@ -104,6 +104,18 @@ def is_help_request(text: str) -> bool:
     return bool(text) and len(text) <= 60 and bool(_HELP_RE.search(text))
 
 
+_REFUSAL_RE = re.compile(
+    r"^\s*(不|不是|不要|不用|不用了|不需要|没有|否|不行|不对|no|nope|nah|not now|no thanks?|"
+    r"no,? thank you|don'?t)\s*[。.!！~～,，]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str) -> bool:
+    """An explicit "no" or "stop" (as opposed to an answer the NLU mistook for one)."""
+    return bool(_REFUSAL_RE.match(text or "")) or is_stop(text)
+
+
 def is_stop(text: str) -> bool:
     return bool(_STOP_RE.match(text or ""))
 

@@ -184,6 +184,14 @@ class PortalFormValidation(FormValidationAction):
             if value is None and problem and (slot == requested or not activating):
                 problems.append(t("invalid", lang, label=label(field, lang), problem=problem))
 
+        # A name such as "Wu Min" can look like "no" to the NLU: for a free-text question,
+        # only an explicit refusal stops the form; anything else is the answer.
+        if (not activating and intent == "deny" and not updates and requested in fields
+                and fields[requested].get("type") in ("string", "text") and not F.is_refusal(text)):
+            value, _problem = F.check(fields[requested], text, lang, today())
+            if value is not None:
+                updates[requested] = value
+
         # 4. A plain "no"/"stop": let the stop rule end the form.
         if not activating and intent == "deny" and not updates:
             return [ActionExecutionRejected(self.form)]

@@ -252,3 +252,18 @@ def test_verify_form_leaves_the_code_check_to_the_status_lookup(portal, domain):
     validate(ValidateVerifyTransferForm(), domain, text="123456", active_loop="verify_transfer_form",
              slots=slots, candidates={"verification_code": "123456"})
     assert not any(r["path"].startswith("/api/v1/transfers/") for r in portal.requests)
+
+
+def test_a_name_the_nlu_read_as_no_is_taken_as_the_answer(portal, domain):
+    slots = dict(FILLED, account_holder_name=None, contact_phone=None, requested_slot="account_holder_name")
+    events, _messages = validate(ValidateUtilityHandoverForm(), domain, text="Wu Min", intent="deny",
+                                 active_loop=UTIL, slots=slots, candidates={})
+    assert all(e.get("event") != "action_execution_rejected" for e in events)
+    assert slot_events(events)["account_holder_name"] == "Wu Min"
+
+
+def test_an_explicit_no_to_a_name_question_still_stops(portal, domain):
+    slots = dict(FILLED, account_holder_name=None, contact_phone=None, requested_slot="account_holder_name")
+    events, _messages = validate(ValidateUtilityHandoverForm(), domain, text="不用了", intent="deny",
+                                 active_loop=UTIL, slots=slots, candidates={})
+    assert events[0]["event"] == "action_execution_rejected"

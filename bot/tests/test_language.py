@@ -33,3 +33,10 @@ def test_emoji_keeps_the_current_language(domain):
     tracker = make_tracker(text="🙏", slots={"language": "en"})
     events, _ = run(ActionDetectLanguage(), tracker, domain)
     assert events == []
+
+
+def test_a_bare_code_does_not_switch_the_language():
+    assert detect_language("YJSZ2468") is None
+    assert detect_language("482913") is None
+    assert detect_language("查询码是 YJSZ2468") == "zh"
+    assert detect_language("my code is YJSZ2468") == "en"
