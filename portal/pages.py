@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from litestar import Request, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
@@ -43,8 +44,6 @@ async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Re
 
 @get("/healthz", name="healthz", summary="State of the database, the document store and the bot")
 async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    import httpx
-
     ctx: AppContext = request.app.state.ctx
     result: dict[str, Any] = {}
     try:
@@ -62,12 +61,12 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         except Exception as exc:  # noqa: BLE001
             result["documents"] = {"ok": False, "error": type(exc).__name__}
     try:
-        async with httpx.AsyncClient(timeout=1.5) as client:
-            resp = await client.get(f"{ctx.settings.bot.rasa_url}/")
+        client: httpx.AsyncClient = ctx.extras["http"]  # the app's pooled client (opened at start-up)
+        resp = await client.get(f"{ctx.settings.bot.rasa_url}/", timeout=1.5)
         result["bot"] = {"ok": resp.status_code == 200, "url": ctx.settings.bot.rasa_url}
     except httpx.HTTPError:
         result["bot"] = {"ok": False, "url": ctx.settings.bot.rasa_url, "error": "unreachable"}
-    # The bot is optional for serving pages: only the database decides liveness.
+    # The bot is optional for serving pages: the database and the document store decide health.
     result["ok"] = result["database"]["ok"] and result["documents"]["ok"]
     return Response(result, status_code=200 if result["ok"] else 503)
 
