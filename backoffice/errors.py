@@ -1,4 +1,4 @@
-"""Errors of the queue, each with a message in both languages and the HTTP status it maps to."""
+"""Errors of the queue: members of the one bilingual error family (status code, code, zh, en)."""
 
 from __future__ import annotations
 
@@ -7,41 +7,49 @@ from storage.errors import Throttled as Throttled  # re-exported for the queue's
 
 
 class QueueError(BilingualError):
-    status = 409
+    status_code = 409
+    code = "queue_error"
 
 
 class ItemNotFound(QueueError):
-    status = 404
+    status_code = 404
+    code = "item_not_found"
 
 
 class NotYourDepartment(QueueError):
-    status = 403
+    status_code = 403
+    code = "not_your_department"
 
 
 class WrongState(QueueError):
     """The action does not fit the item's state (already done, waiting for the citizen, …)."""
 
-    status = 409
+    status_code = 409
+    code = "wrong_state"
 
 
 class HeldByOther(QueueError):
-    status = 409
+    status_code = 409
+    code = "held_by_other"
 
 
 class StaleItem(QueueError):
     """The item changed since the form was opened (or the form was sent twice)."""
 
-    status = 409
+    status_code = 409
+    code = "stale_item"
 
 
 class InvalidAction(QueueError):
-    status = 400
+    status_code = 400
+    code = "invalid_action"
 
 
 class HandlerRefused(QueueError):
     """The domain that owns the item's source refused the completion (e.g. the step cannot finish yet)."""
 
-    status = 409
+    status_code = 409
+    code = "handler_refused"
 
 
 

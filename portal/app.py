@@ -15,18 +15,15 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyPlugin,
 )
 from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
-from litestar import Litestar, Request, Response
+from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
@@ -35,18 +32,21 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from backoffice.controllers import route_handlers as backoffice_routes
+from kernel import deps as kernel_deps
+from kernel.auth import KernelAuthenticationMiddleware
+from kernel.errors import exception_handlers, rollback_request_session
 from portal import pages
 from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
-from portal.documents import DocumentController, document_error_handler
+from portal.documents import DocumentController
 from portal.middleware import LazySessionConfig, context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.settings import ROOT, Settings
 from portal.templating import build_environment
 from storage.context import AppContext
-from storage.documents import DocumentError, build_document_store_from_settings, wait_for_cleanups
+from storage.documents import build_document_store_from_settings, wait_for_cleanups
 from storage.kv import KeyValueItem
 from storage.throttle import Throttle
 from title_transfer.access import CodeChecker
@@ -92,31 +92,6 @@ def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
 
 
-def _is_api(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    if _is_api(request) or "application/json" in request.headers.get("accept", "") and \
-            "text/html" not in request.headers.get("accept", ""):
-        body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
-        if isinstance(exc, ValidationException) and exc.extra:
-            body["errors"] = exc.extra
-        return Response(body, status_code=exc.status_code, headers=exc.headers or None)
-    if isinstance(exc, NotAuthorizedException) or exc.status_code == 401:
-        return Redirect(f"/login?next={request.url.path}", status_code=303)
-    return Template("error.html", status_code=exc.status_code,
-                    context={"status": exc.status_code, "detail": exc.detail}, headers=exc.headers or None)
-
-
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    if _is_api(request):
-        return Response({"status_code": 500, "detail": "internal error; it has been logged"},
-                        status_code=HTTP_500_INTERNAL_SERVER_ERROR)
-    return Template("error.html", status_code=500, context={"status": 500, "detail": None})
-
-
 def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db_config = build_db_config(settings)
@@ -139,9 +114,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         engine=engine,
         throttle=throttle,
         code_checker=CodeChecker(settings.secret_key, throttle),
+        document_store=build_document_store_from_settings(settings.documents),
     )
-    document_store = build_document_store_from_settings(settings.documents)
-    ctx.extras["document_store"] = document_store
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
 
@@ -176,7 +150,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
                                                  include_in_schema=False))
 
     async def on_startup(app: Litestar) -> None:
-        ctx.extras["http"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
+        ctx.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
         if settings.is_production:
             async with engine.connect() as conn:
                 demo = (await conn.execute(select(User.email).where(User.is_demo.is_(True)).limit(1))).first()
@@ -188,7 +162,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     async def on_shutdown(app: Litestar) -> None:
         with anyio.move_on_after(10):  # objects of rolled-back uploads still being removed
             await wait_for_cleanups()
-        http = ctx.extras.pop("http", None)
+        http, ctx.http = ctx.http, None
         if http is not None:
             await http.aclose()
         await engine.dispose()
@@ -196,7 +170,13 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     app = Litestar(
         route_handlers=routes,
         plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
-        middleware=[session_config.middleware, DefineMiddleware(context_middleware_factory)],
+        middleware=[
+            session_config.middleware,
+            DefineMiddleware(context_middleware_factory),
+            DefineMiddleware(KernelAuthenticationMiddleware, secret=settings.secret_key,
+                             service_token=settings.service_token),
+        ],
+        dependencies=kernel_deps.dependencies(),
         stores=stores,
         csrf_config=csrf,
         template_config=template_config,
@@ -204,14 +184,13 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             title="一件事 portal API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()],
         ),
         exception_handlers={
+            **exception_handlers(),  # the kernel's one handler: JSON, htmx fragment or page
             _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
-            DocumentError: document_error_handler,  # type: ignore[dict-item]
-            HTTPException: http_exception_handler,
-            HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
+        after_exception=[rollback_request_session],
         on_startup=[on_startup, *queue_startup],
         on_shutdown=[*queue_shutdown, on_shutdown],
-        state=State({"ctx": ctx, "throttle": throttle, "settings": settings, "document_store": document_store}),
+        state=State({"ctx": ctx}),
         debug=False,
     )
     return app

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from accounts.models import Role, User
 from accounts.passwords import verify_password
 from accounts.principal import Principal
+from kernel.deps import ThrottleDep
 from portal.i18n import gettext as _
 from storage.context import DbSession
-from storage.throttle import Throttle
 
 
 class LoginForm(msgspec.Struct):
@@ -44,9 +44,9 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: DbSession,
+        throttle: ThrottleDep,
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect | Template:
-        throttle: Throttle = request.app.state.throttle
         email = data.email.strip().lower()[:254]
         ip = request.client.host if request.client else "unknown"
         keys = [f"login:ip:{ip}", f"login:user:{email}"]

@@ -2,10 +2,12 @@
 
 Wiring (done by the composition root, portal.app):
 
-* ``app.state.document_store`` holds the :class:`~storage.documents.DocumentStore`;
-  :func:`provide_document_store` hands it to the handlers as ``document_store``.
+* the app's context holds the :class:`~storage.documents.DocumentStore`;
+  :func:`kernel.deps.provide_document_store` hands it to the handlers as ``document_store``.
 * a ``db_session`` dependency (advanced-alchemy's SQLAlchemy plugin provides it);
 * ``request.user`` / ``scope["user"]`` is a :class:`~accounts.principal.Principal` or None;
+* errors are :class:`~storage.documents.DocumentError` (the bilingual family), rendered by the
+  kernel's one exception handler: JSON, the htmx fragment, or a page;
 * optionally ``app.state.document_owner_check`` (an ``OwnerCheck``) when a domain knows
   better than ``owner_id`` who owns a document.
 
@@ -25,14 +27,14 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException, ImproperlyConfiguredException
 from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_303_SEE_OTHER, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.principal import Principal
-from portal.i18n import current_lang
+from kernel.auth import principal_of
+from kernel.deps import provide_document_store
+from kernel.errors import exception_handler, remember_error_next
 from storage.context import DbSession
 from storage.documents import (
     AccessDenied,
@@ -43,7 +45,6 @@ from storage.documents import (
     InvalidUpload,
     ObjectNotFound,
     OwnerCheck,
-    StorageUnavailable,
     Subject,
     SubjectType,
     Visibility,
@@ -60,7 +61,6 @@ from storage.documents import (
 __all__ = [
     "DocumentController",
     "UploadForm",
-    "document_error_handler",
     "provide_document_store",
     "ViewerHook",
     "ViewerHooks",
@@ -74,15 +74,8 @@ MIB = 1024 * 1024
 MAX_UPLOAD_REQUEST_BYTES = get_limits().largest_upload_bytes + MIB
 
 
-def provide_document_store(state: State) -> DocumentStore:
-    """Dependency: the store the app was started with (``app.state.document_store``, or
-    ``app.state.ctx.extras["document_store"]``)."""
-    store = state.get("document_store")
-    if store is None and (ctx := state.get("ctx")) is not None:
-        store = getattr(ctx, "extras", {}).get("document_store")
-    if store is None:
-        raise ImproperlyConfiguredException("app.state.document_store is not set; build it at start-up")
-    return store
+def _document_store(state: State) -> DocumentStore:
+    return provide_document_store(state)  # type: ignore[no-any-return]
 
 
 # The store, injected by name from :func:`provide_document_store`.
@@ -142,17 +135,6 @@ class UploadForm:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else None
-
-
-def _lang(request: Request[Any, Any, Any]) -> str:
-    """The language the context middleware chose for this request (Chinese by default)."""
-    lang = request.scope.get("state", {}).get("lang") or current_lang.get()
-    return lang if lang in ("zh", "en") else "zh"
-
-
 def _is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request", "").lower() == "true"
 
@@ -179,39 +161,6 @@ def _cache_control(document: Document) -> str:
     return "private, no-store"
 
 
-def _error_payload(exc: DocumentError, lang: str) -> dict[str, Any]:
-    return {**exc.to_dict(), "message": exc.message(lang)}
-
-
-def _wants_page(request: Request[Any, Any, Any]) -> bool:
-    """A browser navigating (a link, a plain form): it should get the site's error page."""
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and not _is_htmx(request)
-
-
-def _error_response(request: Request[Any, Any, Any], exc: DocumentError, *, next_url: str | None = None) -> Response:
-    lang = _lang(request)
-    headers = {"Cache-Control": "no-store"}
-    if isinstance(exc, StorageUnavailable):
-        headers["Retry-After"] = "60"
-    if _is_htmx(request) or next_url:
-        return Template(
-            template_name="documents/_upload_error.html" if _is_htmx(request) else "documents/upload_error.html",
-            context={"error": exc, "message": exc.message(lang), "next_url": next_url},
-            status_code=exc.status_code,
-            headers=headers,
-        )
-    if _wants_page(request):
-        # The app's HTTPException handler renders its error page with this message.
-        raise HTTPException(status_code=exc.status_code, detail=exc.message(lang), headers=headers)
-    return Response(content=_error_payload(exc, lang), status_code=exc.status_code, headers=headers)
-
-
-def document_error_handler(request: Request[Any, Any, Any], exc: DocumentError) -> Response:
-    """Optional app-wide exception handler: ``exception_handlers={DocumentError: document_error_handler}``."""
-    return _error_response(request, exc)
-
-
 async def _visible_document(
     request: Request[Any, Any, Any], db_session: DbSession, document_id: FromPath[int]
 ) -> Document:
@@ -219,7 +168,7 @@ async def _visible_document(
     # The same answer whether it does not exist or may not be seen: ids are not an oracle.
     if document is None:
         raise DocumentNotFound()
-    if can_view(document, _principal(request), owner_check=_owner_check(request)):
+    if can_view(document, principal_of(request), owner_check=_owner_check(request)):
         return document
     if await viewer_hooks.allows(request, db_session, document):
         return document
@@ -243,7 +192,13 @@ def _download_headers(document: Document, *, filename: str) -> dict[str, str]:
 class DocumentController(Controller):
     path = "/documents"
     tags = ["documents"]
-    dependencies = {"document_store": Provide(provide_document_store, sync_to_thread=False)}
+    # Declared here as well so the controller can be mounted on its own (a test app of documents).
+    dependencies = {"document_store": Provide(_document_store, sync_to_thread=False)}
+    # The kernel's one handler, also when this controller is mounted on its own (tests): JSON for
+    # API clients, this fragment for htmx, the upload page for a plain form that gave ``next``.
+    exception_handlers = {DocumentError: exception_handler}
+    opt = {"json_errors": True, "error_fragment": "documents/_upload_error.html",
+           "error_page_with_next": "documents/upload_error.html"}
 
     @get("/{document_id:int}", name="documents:download")
     async def download(
@@ -255,11 +210,8 @@ class DocumentController(Controller):
     ) -> Response:
         """Check access for the person asking, then redirect to a short-lived presigned URL
         (S3) or stream the file through the portal (local folder)."""
-        try:
-            document = await _visible_document(request, db_session, document_id)
-            return await _serve(request, document_store, document, key=document.storage_key)
-        except DocumentError as exc:
-            return _error_response(request, exc)
+        document = await _visible_document(request, db_session, document_id)
+        return await _serve(request, document_store, document, key=document.storage_key)
 
     @get("/{document_id:int}/thumbnail", name="documents:thumbnail")
     async def thumbnail(
@@ -269,13 +221,10 @@ class DocumentController(Controller):
         db_session: DbSession,
         document_store: StoreDependency,
     ) -> Response:
-        try:
-            document = await _visible_document(request, db_session, document_id)
-            if document.thumbnail_key is None:
-                raise DocumentNotFound()
-            return await _serve(request, document_store, document, key=document.thumbnail_key, thumbnail=True)
-        except DocumentError as exc:
-            return _error_response(request, exc)
+        document = await _visible_document(request, db_session, document_id)
+        if document.thumbnail_key is None:
+            raise DocumentNotFound()
+        return await _serve(request, document_store, document, key=document.thumbnail_key, thumbnail=True)
 
     @get("/", name="documents:list")
     async def list_for_subject(
@@ -286,11 +235,8 @@ class DocumentController(Controller):
         subject_id: FromQuery[int],
     ) -> Response:
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
-        try:
-            subject = Subject.of(subject_type, subject_id)
-        except DocumentError as exc:
-            return _error_response(request, exc)
-        principal = _principal(request)
+        subject = Subject.of(subject_type, subject_id)
+        principal = principal_of(request)
         documents = await list_documents(db_session, subject, principal, owner_check=_owner_check(request))
         if _is_htmx(request):
             return Template(
@@ -317,7 +263,8 @@ class DocumentController(Controller):
         """Multipart upload. Answers an htmx fragment (``HX-Request``), a 303 back to ``next``
         for a plain form, or JSON for API clients."""
         next_url = _safe_next(data.next)
-        principal = _principal(request)
+        remember_error_next(request, next_url)
+        principal = principal_of(request)
         try:
             if principal is None:
                 raise AccessDenied("请先登录再上传文件。", "Sign in before uploading documents.")
@@ -343,11 +290,6 @@ class DocumentController(Controller):
                 **extra,
             )
             await db_session.commit()
-        except DocumentError as exc:
-            await db_session.rollback()
-            if isinstance(exc, StorageUnavailable):
-                log.warning("upload refused: %s", exc.detail)
-            return _error_response(request, exc, next_url=next_url)
         finally:
             if data.file is not None:
                 await data.file.close()
@@ -374,16 +316,13 @@ class DocumentController(Controller):
     ) -> Response:
         """Delete a document (form POST or ``hx-post``); the object goes after the commit."""
         next_url = _safe_next(next)
-        principal = _principal(request)
-        try:
-            document = await _visible_document(request, db_session, document_id)
-            if principal is None:
-                raise DocumentNotFound()
-            await delete_document(db_session, document_store, principal, document)
-            await db_session.commit()
-        except DocumentError as exc:
-            await db_session.rollback()
-            return _error_response(request, exc, next_url=next_url)
+        remember_error_next(request, next_url)
+        principal = principal_of(request)
+        document = await _visible_document(request, db_session, document_id)
+        if principal is None:
+            raise DocumentNotFound()
+        await delete_document(db_session, document_store, principal, document)
+        await db_session.commit()
         if _is_htmx(request):
             return Response(content="", media_type="text/html", headers={"HX-Trigger": "document-deleted"})
         if next_url:

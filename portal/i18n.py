@@ -8,18 +8,18 @@ call ``_()``; messages are English msgids with the Chinese in a Babel catalogue
 
 from __future__ import annotations
 
-import contextvars
 from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from kernel import i18n as kernel_i18n
+from kernel.i18n import current_lang as current_lang  # one context variable for portal and domains
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 LANG_COOKIE = "lang"
-
-current_lang: contextvars.ContextVar[str] = contextvars.ContextVar("current_lang", default=DEFAULT_LANG)
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +36,9 @@ def gettext(message: str) -> str:
     if current_lang.get() == "zh":
         return zh_catalogue().get(message, message)
     return message
+
+
+kernel_i18n.install(gettext)  # domains translate through kernel.i18n without importing portal
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -1,18 +1,16 @@
-"""Per-request context: language, the signed-in person, and security headers."""
+"""Per-request context: language and security headers (the caller is resolved by kernel.auth)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
 from urllib.parse import parse_qs
 
-import msgspec
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
 
-from accounts.principal import Principal
+from kernel.auth import principal_from_session as principal_from_session  # the one place; see kernel.auth
 from portal.i18n import LANG_COOKIE, choose_lang, current_lang
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -48,18 +46,6 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return morsel.value if morsel else None
 
 
-def principal_from_session(session: Any) -> Principal | None:
-    if not isinstance(session, dict):
-        return None
-    raw = session.get("principal")
-    if not raw:
-        return None
-    try:
-        return msgspec.convert(raw, Principal)
-    except msgspec.ValidationError:
-        return None
-
-
 def context_middleware_factory(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,8 +54,6 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
         lang = choose_lang(query, _cookie(scope, LANG_COOKIE), _header(scope, b"accept-language"))
         scope.setdefault("state", {})["lang"] = lang
-        scope["user"] = principal_from_session(scope.get("session"))
-        scope.setdefault("auth", None)
         token = current_lang.set(lang)
 
         async def send_wrapper(message: Message) -> None:

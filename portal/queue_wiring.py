@@ -197,7 +197,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.set_transfer_verifier(verify_transfer)
     registry.set_transfer_metrics(transfer_metrics)
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
-    ctx.extras["outbox_drainer"] = drainer
+    ctx.outbox_drainer = drainer
 
     async def reconcile() -> None:
         try:

@@ -16,6 +16,7 @@ from storage.documents.models import kind_choices, kind_label
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
     ROOT / "portal" / "templates",
+    ROOT / "kernel" / "templates",
     ROOT / "title_transfer" / "templates",
     ROOT / "backoffice" / "templates",
     ROOT / "auction_listings" / "templates",

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "portal" / "locales" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 
 
-PACKAGES = ["portal", "title_transfer", "backoffice", "auction_listings", "cases", "storage"]
+PACKAGES = ["portal", "kernel", "title_transfer", "backoffice", "auction_listings", "cases", "storage"]
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 

@@ -1,12 +1,13 @@
-"""What request handlers in every domain may reach on ``app.state.ctx``.
+"""The shared objects the composition root builds once per app (``app.state.ctx``).
 
-The composition root (portal.app) builds it; domain packages only read it, so they do
-not import portal/.
+Handlers do not read it directly: the web kernel's dependency providers
+(:mod:`kernel.deps`) hand out its parts by name, typed. Domain packages never import
+portal/, so the types of portal-built objects are left open here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from litestar.di import NamedDependency
@@ -21,7 +22,9 @@ class AppContext:
     engine: AsyncEngine
     throttle: Throttle
     code_checker: Any  # title_transfer.access.CodeChecker
-    extras: dict[str, Any] = field(default_factory=dict)
+    document_store: Any = None  # storage.documents.DocumentStore, when configured
+    http: Any = None  # httpx.AsyncClient, opened at start-up and closed at shutdown
+    outbox_drainer: Any = None  # backoffice.notify.Drainer, when the queue is wired
 
 
 # The request's database session, injected by name (advanced-alchemy's plugin provides it).

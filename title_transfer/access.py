@@ -20,7 +20,7 @@ from accounts.identity import (  # noqa: F401
     service_token_ok,
 )
 from accounts.principal import Principal
-from accounts.tokens import sign, unsign
+from kernel.grants import CodeGrant
 from storage.errors import Throttled
 from storage.throttle import Throttle
 from title_transfer import codes
@@ -28,18 +28,20 @@ from title_transfer.read import TransferRecord
 
 GRANT_PURPOSE = "tracking-grant"
 GRANT_TTL = 60 * 60 * 24 * 30  # the buyer keeps access on this device for 30 days
+# Proof of the code, kept by the browser; checked through request.auth.holds(TRACKING_GRANT, number).
+TRACKING_GRANT = CodeGrant(cookie_prefix="tt_", purpose=GRANT_PURPOSE, ttl_seconds=GRANT_TTL)
 
 
 def grant_cookie_name(tracking_no: str) -> str:
-    return f"tt_{tracking_no}"
+    return TRACKING_GRANT.cookie_name(tracking_no)
 
 
 def make_grant(secret: str, tracking_no: str) -> str:
-    return sign(secret, GRANT_PURPOSE, tracking_no, GRANT_TTL)
+    return TRACKING_GRANT.issue(secret, tracking_no)
 
 
 def grant_valid(secret: str, tracking_no: str, token: str | None) -> bool:
-    return bool(token) and unsign(secret, GRANT_PURPOSE, token or "") == tracking_no
+    return TRACKING_GRANT.valid(secret, tracking_no, token)
 
 
 def principal_may_view(principal: Principal | None, record: TransferRecord) -> bool:

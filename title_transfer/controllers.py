@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, HeaderParameter
@@ -16,42 +17,40 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.principal import Principal
-from storage.context import AppContext, DbSession
+from kernel.auth import Auth, auth_of, principal_of
+from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
+from kernel.errors import BilingualError, error_view
+from kernel.guards import checks_credentials, requires_staff
+from kernel.i18n import _
+from storage.context import DbSession
 from title_transfer import codes
-from title_transfer.access import (
-    Throttled,
-    citizen_from_token,
-    grant_cookie_name,
-    grant_valid,
-    make_grant,
-    principal_may_view,
-    service_token_ok,
-)
+from title_transfer.access import TRACKING_GRANT, CodeChecker, principal_may_view
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.read import TransferRecord, fetch_transfer
 from title_transfer.schemas import TransferView
-from title_transfer.service import TransitionError, load_transfer, move_step
+from title_transfer.service import load_transfer, move_step
 from title_transfer.workflow import StepState
 
-NOT_FOUND_ZH = "查询号或查询码不正确。请核对成交确认书上的信息。"
 NOT_FOUND_EN = "That tracking number and code do not match. Check them against your sale confirmation."
-
-
-def _lang(request: Request[Any, Any, Any]) -> str:
-    return request.scope.get("state", {}).get("lang", "zh")
-
-
-def _ctx(request: Request[Any, Any, Any]) -> AppContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-def _principal(request: Request[Any, Any, Any]) -> Principal | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else None
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _lookup(status: int, error: str, tracking_no: str, headers: dict[str, str] | None = None) -> Template:
+    return Template("title_transfer/lookup.html", status_code=status, headers=headers,
+                    context={"error": error, "tracking_no": tracking_no, "mine": []})
+
+
+async def _lookup_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
+    """The lookup form again, with the refusal (too many tries) above it."""
+    raw_no = str((await request.form()).get("tracking_no", ""))[:64]
+    try:
+        raw_no = codes.normalise_tracking_no(raw_no)
+    except codes.MalformedTrackingNumber:
+        pass
+    return _lookup(exc.status_code, exc.message(request_lang(request)), raw_no, exc.headers)
 
 
 class LookupForm(msgspec.Struct):
@@ -71,8 +70,7 @@ class TrackingController(Controller):
     include_in_schema = False
 
     @get("/", name="track.lookup")
-    async def lookup_page(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
-        principal = _principal(request)
+    async def lookup_page(self, db_session: DbSession, principal: CurrentPrincipal) -> Template:
         mine: list[Transfer] = []
         if principal is not None:
             mine = list((await db_session.scalars(
@@ -80,72 +78,61 @@ class TrackingController(Controller):
             )).all())
         return Template("title_transfer/lookup.html", context={"error": None, "tracking_no": "", "mine": mine})
 
-    @post("/", name="track.verify", status_code=303)
+    @post("/", name="track.verify", status_code=303, opt=error_view(_lookup_refused))
     async def verify(
         self,
         request: Request[Any, Any, Any],
+        lang: Lang,
+        settings: Settings,
+        engine: NamedDependency[AsyncEngine],
+        code_checker: NamedDependency[CodeChecker],
         data: Annotated[LookupForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        ctx = _ctx(request)
-        lang = _lang(request)
         raw_no = data.tracking_no[:64]
         try:
             tracking_no = codes.normalise_tracking_no(raw_no)
         except codes.MalformedTrackingNumber:
-            msg = ("查询号格式应为 ZT 加 10 位数字,例如 ZT2026000001。" if lang == "zh"
-                   else "A tracking number is ZT followed by 10 digits, e.g. ZT2026000001.")
-            return Template("title_transfer/lookup.html", status_code=400,
-                            context={"error": msg, "tracking_no": raw_no, "mine": []})
+            return _lookup(400, _("A tracking number is ZT followed by 10 digits, e.g. ZT2026000001."), raw_no)
         if not data.code.strip():
-            msg = "请输入查询码。" if lang == "zh" else "Please enter the verification code."
-            return Template("title_transfer/lookup.html", status_code=400,
-                            context={"error": msg, "tracking_no": tracking_no, "mine": []})
-        record = await fetch_transfer(ctx.engine, tracking_no)
-        try:
-            ok = await ctx.code_checker.check(record, tracking_no, data.code, _client(request))
-        except Throttled as exc:
-            msg = (f"尝试次数过多,请 {max(1, exc.retry_after // 60)} 分钟后再试。" if lang == "zh"
-                   else f"Too many tries. Please wait {max(1, exc.retry_after // 60)} minutes.")
-            return Template("title_transfer/lookup.html", status_code=429, headers={"Retry-After": str(exc.retry_after)},
-                            context={"error": msg, "tracking_no": tracking_no, "mine": []})
-        if not ok:
-            return Template("title_transfer/lookup.html", status_code=404,
-                            context={"error": NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN,
-                                     "tracking_no": tracking_no, "mine": []})
+            return _lookup(400, _("Please enter the verification code."), tracking_no)
+        record = await fetch_transfer(engine, tracking_no)
+        if not await code_checker.check(record, tracking_no, data.code, _client(request)):  # Throttled → 429
+            return _lookup(404, _("That tracking number and code do not match. "
+                                  "Check them against your sale confirmation."), tracking_no)
         return Redirect(
             f"/track/{tracking_no}",
             status_code=303,
-            cookies=[Cookie(key=grant_cookie_name(tracking_no), value=make_grant(ctx.settings.secret_key, tracking_no),
-                            path="/", httponly=True, secure=ctx.settings.secure_cookies,
-                            samesite="lax", max_age=60 * 60 * 24 * 30)],
+            cookies=[Cookie(key=TRACKING_GRANT.cookie_name(tracking_no),
+                            value=TRACKING_GRANT.issue(settings.secret_key, tracking_no),
+                            path="/", httponly=True, secure=settings.secure_cookies,
+                            samesite="lax", max_age=TRACKING_GRANT.ttl_seconds)],
         )
 
     async def _authorised(self, request: Request[Any, Any, Any], tracking_no: str) -> TransferRecord:
-        ctx = _ctx(request)
         try:
             tracking_no = codes.normalise_tracking_no(tracking_no)
         except codes.MalformedTrackingNumber:
             raise NotFoundException() from None
-        record = await fetch_transfer(ctx.engine, tracking_no)
+        record = await fetch_transfer(app_context(request.app.state).engine, tracking_no)
         if record is not None and (
-            principal_may_view(_principal(request), record)
-            or grant_valid(ctx.settings.secret_key, tracking_no, request.cookies.get(grant_cookie_name(tracking_no)))
+            principal_may_view(principal_of(request), record) or auth_of(request).holds(TRACKING_GRANT, tracking_no)
         ):
             return record
         raise _NeedsCode(tracking_no)
 
     @get("/{tracking_no:str}", name="track.page")
-    async def page(self, request: Request[Any, Any, Any], tracking_no: FromPath[str]) -> Template:
+    async def page(self, request: Request[Any, Any, Any], settings: Settings, tracking_no: FromPath[str]) -> Template:
         record = await self._authorised(request, tracking_no)
-        return Template("title_transfer/track.html", context=_page_context(request, record.view))
+        return Template("title_transfer/track.html", context=_page_context(record.view, settings.poll_seconds))
 
     @get("/{tracking_no:str}/live", name="track.live")
-    async def live(self, request: Request[Any, Any, Any], tracking_no: FromPath[str]) -> Response[Any]:
+    async def live(self, request: Request[Any, Any, Any], lang: Lang, settings: Settings,
+                   tracking_no: FromPath[str]) -> Response[Any]:
         record = await self._authorised(request, tracking_no)
-        etag = f'W/"{record.view.tracking_no}-{record.view.version}-{request.scope["state"]["lang"]}"'
+        etag = f'W/"{record.view.tracking_no}-{record.view.version}-{lang}"'
         if request.headers.get("if-none-match") == etag:
             return Response(content=b"", status_code=304, headers={"ETag": etag})
-        return Template("title_transfer/_live.html", context=_page_context(request, record.view),
+        return Template("title_transfer/_live.html", context=_page_context(record.view, settings.poll_seconds),
                         headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
 
@@ -163,10 +150,10 @@ def needs_code_handler(request: Request[Any, Any, Any], exc: _NeedsCode) -> Resp
     return Redirect(f"/track?no={exc.tracking_no}", status_code=303)
 
 
-def _page_context(request: Request[Any, Any, Any], view: TransferView) -> dict[str, Any]:
+def _page_context(view: TransferView, poll_seconds: int) -> dict[str, Any]:
     return {
         "t": view,
-        "poll_seconds": _ctx(request).settings.poll_seconds,
+        "poll_seconds": poll_seconds,
         "today": dt.date.today(),
         "utilities": [s for s in view.steps if s.utility],
         "delivery": next((s for s in view.steps if s.key == "delivery"), None),
@@ -176,6 +163,7 @@ def _page_context(request: Request[Any, Any, Any], view: TransferView) -> dict[s
 class TransferAPI(Controller):
     path = "/api/v1/transfers"
     tags = ["transfers"]
+    guards = [checks_credentials]  # a wrong service token is 401, a bad citizen token 403
 
     @get(
         "/{tracking_no:str}",
@@ -190,46 +178,36 @@ class TransferAPI(Controller):
     )
     async def get_transfer(
         self,
-        request: Request[Any, Any, Any],
+        caller: Caller,
+        principal: CurrentPrincipal,
+        engine: NamedDependency[AsyncEngine],
+        code_checker: NamedDependency[CodeChecker],
         tracking_no: FromPath[str],
         verification_code: Annotated[str | None, HeaderParameter(name="X-Verification-Code")] = None,
+        # Read by the kernel's authentication middleware (request.auth); declared for the schema.
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
     ) -> TransferView:
-        ctx = _ctx(request)
         try:
             tracking_no = codes.normalise_tracking_no(tracking_no)
         except codes.MalformedTrackingNumber:
             raise HTTPException(status_code=400, detail="tracking number must be ZT followed by 10 digits") from None
-        authorization = request.headers.get("authorization")
-        as_service = authorization is not None
-        if as_service and not service_token_ok(ctx.settings.service_token, authorization):
-            raise HTTPException(status_code=401, detail="invalid service token")
-        record = await fetch_transfer(ctx.engine, tracking_no)
-        if as_service:
-            if citizen_token:
-                user_id = citizen_from_token(ctx.settings.secret_key, citizen_token)
-                if user_id is None:
-                    raise HTTPException(status_code=403, detail="citizen token invalid or expired")
-                if record is not None and record.buyer_id == user_id:
+        record = await fetch_transfer(engine, tracking_no)
+        if caller.as_service:
+            if caller.citizen_id is not None:
+                if record is not None and record.buyer_id == caller.citizen_id:
                     return record.view
                 raise NotFoundException(detail=NOT_FOUND_EN)
             if not verification_code:
                 raise PermissionDeniedException(
                     detail="name the citizen: send X-Citizen-Token or X-Verification-Code with the service token")
-            client_key = f"chat:{(chat_sender or 'unknown')[:80]}"
         else:
-            if record is not None and principal_may_view(_principal(request), record):
+            if record is not None and principal_may_view(principal, record):
                 return record.view
             if not verification_code:
                 raise NotFoundException(detail=NOT_FOUND_EN)
-            client_key = f"ip:{_client(request)}"
-        try:
-            ok = await ctx.code_checker.check(record, tracking_no, verification_code, client_key)
-        except Throttled as exc:
-            raise HTTPException(status_code=429, detail="too many failed attempts; try again later",
-                                headers={"Retry-After": str(exc.retry_after)}) from None
-        if not ok or record is None:
+        # Throttled (429 with Retry-After) goes to the kernel's exception handler.
+        if not await code_checker.check(record, tracking_no, verification_code, caller.client_key) or record is None:
             raise NotFoundException(detail=NOT_FOUND_EN)
         return record.view
 
@@ -237,10 +215,11 @@ class TransferAPI(Controller):
 class StaffStepsController(Controller):
     path = "/staff"
     include_in_schema = False
+    guards = [requires_staff()]
 
     @get("/steps", name="staff.steps")
-    async def my_steps(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
-        principal = _require_staff(request)
+    async def my_steps(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:
+        principal = request.user
         stmt = (
             select(TransferStep, Transfer.tracking_no, Transfer.title)
             .join(Transfer, Transfer.id == TransferStep.transfer_id)
@@ -254,24 +233,20 @@ class StaffStepsController(Controller):
         return Template("title_transfer/staff_steps.html", context={"rows": rows, "today": dt.date.today()})
 
     @get("/transfers/{tracking_no:str}", name="staff.transfer")
-    async def transfer_page(self, request: Request[Any, Any, Any], tracking_no: FromPath[str]) -> Template:
-        principal = _require_staff(request)
-        record = await _staff_record(request, principal, tracking_no)
-        return Template("title_transfer/staff_transfer.html",
-                        context={"t": record.view, "principal": principal, "error": None, "today": dt.date.today(),
-                                 "buyer_id": record.buyer_id})
+    async def transfer_page(self, request: Request[Principal, Auth, Any], tracking_no: FromPath[str]) -> Template:
+        return await _staff_transfer_page(request, tracking_no)
 
-    @post("/transfers/{tracking_no:str}/steps/{step_key:str}", name="staff.step_action", status_code=303)
+    @post("/transfers/{tracking_no:str}/steps/{step_key:str}", name="staff.step_action", status_code=303,
+          opt=error_view(lambda request, exc: _staff_transfer_page(request, request.path_params["tracking_no"], exc)))
     async def step_action(
         self,
-        request: Request[Any, Any, Any],
+        request: Request[Principal, Auth, Any],
         db_session: DbSession,
         tracking_no: FromPath[str],
         step_key: FromPath[str],
         data: Annotated[StepActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        principal = _require_staff(request)
-        lang = _lang(request)
+        principal = request.user
         await _staff_record(request, principal, tracking_no)
         tracking_no = codes.normalise_tracking_no(tracking_no)
         try:
@@ -281,26 +256,22 @@ class StaffStepsController(Controller):
         transfer = await load_transfer(db_session, tracking_no, for_update=True)
         if transfer is None:
             raise NotFoundException()
-        try:
-            await move_step(db_session, transfer, step_key, data.action, principal,
-                            expected_revision=revision, note=data.note, reason=data.reason)
-        except TransitionError as exc:
-            await db_session.rollback()
-            record = await _staff_record(request, principal, tracking_no)
-            return Template("title_transfer/staff_transfer.html", status_code=exc.status,
-                            context={"t": record.view, "principal": principal, "error": exc.message(lang),
-                                     "today": dt.date.today(), "buyer_id": record.buyer_id})
+        # A refused move (TransitionError) re-renders the page with the message: see error_view above.
+        await move_step(db_session, transfer, step_key, data.action, principal,
+                        expected_revision=revision, note=data.note, reason=data.reason)
         await db_session.commit()
         return Redirect(f"/staff/transfers/{tracking_no}?done={step_key}", status_code=303)
 
 
-def _require_staff(request: Request[Any, Any, Any]) -> Principal:
-    principal = _principal(request)
-    if principal is None:
-        raise HTTPException(status_code=401, detail="sign in first")
-    if not (principal.is_staff or principal.is_admin):
-        raise PermissionDeniedException(detail="department staff only")
-    return principal
+async def _staff_transfer_page(request: Request[Any, Any, Any], tracking_no: str,
+                               error: BilingualError | None = None) -> Template:
+    principal = principal_of(request)
+    assert principal is not None  # behind requires_staff
+    record = await _staff_record(request, principal, tracking_no)
+    return Template("title_transfer/staff_transfer.html", status_code=error.status_code if error else 200,
+                    context={"t": record.view, "principal": principal,
+                             "error": error.message(request_lang(request)) if error else None,
+                             "today": dt.date.today(), "buyer_id": record.buyer_id})
 
 
 async def _staff_record(request: Request[Any, Any, Any], principal: Principal, tracking_no: str) -> TransferRecord:
@@ -308,7 +279,7 @@ async def _staff_record(request: Request[Any, Any, Any], principal: Principal, t
         tracking_no = codes.normalise_tracking_no(tracking_no)
     except codes.MalformedTrackingNumber:
         raise NotFoundException() from None
-    record = await fetch_transfer(_ctx(request).engine, tracking_no)
+    record = await fetch_transfer(app_context(request.app.state).engine, tracking_no)
     if record is None or not principal_may_view(principal, record):
         raise NotFoundException()
     return record

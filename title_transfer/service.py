@@ -31,25 +31,30 @@ MAX_TEXT = 1000
 
 
 class TransitionError(BilingualError):
-    """A step change that is not allowed; ``status`` is the HTTP status it maps to."""
+    """A step change that is not allowed; ``status_code`` is the HTTP status it maps to."""
 
-    status = 409
+    status_code = 409
+    code = "transition_error"
 
 
 class NotYourDepartment(TransitionError):
-    status = 403
+    status_code = 403
+    code = "not_your_department"
 
 
 class StaleForm(TransitionError):
-    status = 409
+    status_code = 409
+    code = "stale_form"
 
 
 class InvalidInput(TransitionError):
-    status = 400
+    status_code = 400
+    code = "invalid_input"
 
 
 class UnknownStep(TransitionError):
-    status = 404
+    status_code = 404
+    code = "unknown_step"
 
 
 def sale_facts(sale: Sale, lot: Lot) -> SaleFacts:

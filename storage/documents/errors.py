@@ -1,12 +1,15 @@
 """Typed errors for documents, each with a message in Chinese and English that says what to fix.
 
-The web layer turns them into responses with :attr:`DocumentError.status_code`; the bot and
-the JSON API show :meth:`DocumentError.message` in the citizen's language.
+They belong to the one bilingual error family (:class:`storage.errors.BilingualError`):
+the web kernel's exception handler turns them into responses with ``status_code``; the bot
+and the JSON API show :meth:`DocumentError.message` in the citizen's language.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
+
+from storage.errors import BilingualError
 
 __all__ = [
     "AccessDenied",
@@ -32,23 +35,14 @@ def _mb(size: int) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
 
 
-class DocumentError(Exception):
+class DocumentError(BilingualError):
     """Base class: a problem the person uploading or downloading can act on."""
 
-    code: ClassVar[str] = "document_error"
-    status_code: ClassVar[int] = 400
+    code = "document_error"
+    status_code = 400
 
     def __init__(self, zh: str, en: str, **details: Any) -> None:
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
-        self.details = details
-
-    def message(self, lang: str = "zh") -> str:
-        return self.zh if lang.lower().startswith("zh") else self.en
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message_zh": self.zh, "message_en": self.en, "details": self.details}
+        super().__init__(zh, en, **details)
 
 
 class FileTooLarge(DocumentError):
@@ -207,8 +201,12 @@ class StorageUnavailable(DocumentError):
         # For logs and operators only; never shown to citizens.
         self.detail = detail
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "60"}
+
     def __str__(self) -> str:
-        return f"{self.en} ({self.detail})" if self.detail else self.en
+        return f"{self.message_en} ({self.detail})" if self.detail else self.message_en
 
 
 class ObjectNotFound(LookupError):

@@ -1,0 +1,123 @@
+"""Who is calling: the one place a request's credentials become ``request.user`` / ``request.auth``.
+
+* a signed-in session → ``request.user`` is the :class:`~accounts.principal.Principal`;
+* the assistant's service token (``Authorization: Bearer …``), optionally naming a citizen
+  with a signed ``X-Citizen-Token`` → ``request.auth.via == "service"``;
+* a code grant cookie → ``request.auth.holds(grant, subject)``.
+
+Anonymous requests pass with ``user`` None: guards (:mod:`kernel.guards`) decide. A
+credential that was sent but does not hold is remembered in ``auth.refused`` and raised by
+the guards of routes that accept that credential, so pages that ignore it are unaffected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
+
+from accounts.identity import citizen_from_token, service_token_ok
+from accounts.principal import Principal
+from kernel.grants import CodeGrant
+
+CHAT_SENDER_MAX = 80
+
+
+def principal_from_session(session: Any) -> Principal | None:
+    """The one place a session becomes a Principal (None when absent or malformed)."""
+    if not isinstance(session, dict):
+        return None
+    raw = session.get("principal")
+    if not raw:
+        return None
+    try:
+        return msgspec.convert(raw, Principal)
+    except msgspec.ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How the caller proved who they are (``request.auth``)."""
+
+    via: Literal["anonymous", "session", "service"]
+    client_key: str  # what per-client throttles count: ``ip:<address>`` or ``chat:<sender>``
+    citizen_id: int | None = None  # the signed-in person, or the citizen the service names
+    chat_sender: str | None = None
+    refused: HTTPException | None = None  # a credential was sent and did not hold
+    secret: str = field(default="", repr=False)
+    cookies: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def as_service(self) -> bool:
+        return self.via == "service"
+
+    def holds(self, grant: CodeGrant, subject: str) -> bool:
+        """True when this browser carries a valid grant of this kind for ``subject``."""
+        return grant.valid(self.secret, subject, self.cookies.get(grant.cookie_name(subject)))
+
+
+def client_host(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, service_token: str) -> AuthenticationResult:
+    """Resolve the caller of one request (also usable outside the middleware, e.g. in tests)."""
+    headers = connection.headers
+    cookies = connection.cookies
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        sender = (headers.get("x-chat-sender") or "unknown")[:CHAT_SENDER_MAX]
+        refused: HTTPException | None = None
+        citizen_id: int | None = None
+        if not service_token_ok(service_token, authorization):
+            refused = NotAuthorizedException(detail="invalid service token")
+        else:
+            token = headers.get("x-citizen-token")
+            if token:
+                citizen_id = citizen_from_token(secret, token)
+                if citizen_id is None:
+                    refused = PermissionDeniedException(detail="citizen token invalid or expired")
+        auth = Auth("service", f"chat:{sender}", citizen_id, sender, refused, secret, cookies)
+        # A service call never acts as the browser's signed-in person.
+        return AuthenticationResult(user=None, auth=auth)
+    user = principal_from_session(connection.scope.get("session"))
+    via: Literal["anonymous", "session"] = "session" if user is not None else "anonymous"
+    auth = Auth(via, f"ip:{client_host(connection)}", user.user_id if user else None, None, None, secret, cookies)
+    return AuthenticationResult(user=user, auth=auth)
+
+
+class KernelAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Litestar authentication middleware; runs on every HTTP request (OPTIONS included)."""
+
+    def __init__(self, app: ASGIApp, *, secret: str, service_token: str) -> None:
+        super().__init__(app, exclude_http_methods=(), scopes=None)
+        self.secret = secret
+        self.service_token = service_token
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        return resolve(connection, secret=self.secret, service_token=self.service_token)
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """``request.user`` when it is a Principal (None on apps without the middleware)."""
+    user = connection.scope.get("user")
+    return user if isinstance(user, Principal) else None
+
+
+def auth_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Auth:
+    auth = connection.scope.get("auth")
+    if isinstance(auth, Auth):
+        return auth
+    who = principal_of(connection)
+    return Auth("session" if who else "anonymous", f"ip:{client_host(connection)}", who.user_id if who else None)
+
+
+__all__ = ["Auth", "KernelAuthenticationMiddleware", "auth_of", "client_host", "principal_from_session",
+           "principal_of", "resolve"]

@@ -1,0 +1,166 @@
+"""One bilingual error family and one exception handler for every domain.
+
+Domains raise a :class:`BilingualError` subclass (status code, machine code, message in zh
+and en) from their services and let it go: :func:`exception_handler`, registered once by the
+composition root, answers
+
+* JSON under ``/api/`` (or when the client asks for JSON, or the route sets ``opt["json_errors"]``
+  and the client does not ask for HTML);
+* an htmx fragment for ``HX-Request`` (template ``opt["error_fragment"]``, default
+  ``kernel/_error.html``);
+* the full page otherwise (template ``opt["error_page"]``, default ``error.html``),
+
+in the request's language; :func:`rollback_request_session` (an ``after_exception`` hook)
+rolls the request's database session back first.
+
+A handler that must show the error *beside its own form* (a page re-rendered with what the
+person typed) does not catch the error either: its route names an error view,
+``opt=error_view(render)``, an async ``render(request, error) -> Response`` that the one handler
+calls after the rollback, for page and htmx requests (API requests still get JSON).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.types import Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.deps import request_lang
+from storage.errors import BilingualError, Throttled
+
+log = logging.getLogger("portal")
+
+ErrorView = Callable[[Request[Any, Any, Any], BilingualError], Awaitable[Response[Any]]]
+ERROR_VIEW = "error_view"
+_AA_NAMESPACE = "_aa_connection_state"  # where advanced-alchemy keeps the request's session in the scope
+
+
+def error_view(render: ErrorView, **opt: Any) -> dict[str, Any]:
+    """Route ``opt`` naming the view that re-renders this route's own page with a domain error."""
+    return {ERROR_VIEW: render, **opt}
+
+
+def request_sessions(scope: Scope) -> list[AsyncSession]:
+    """The database session(s) opened for this request by the SQLAlchemy plugin."""
+    namespace = scope.get(_AA_NAMESPACE) or {}  # type: ignore[call-overload]
+    return [value for value in namespace.values() if isinstance(value, AsyncSession)]
+
+
+def db_session_of(request: Request[Any, Any, Any]) -> AsyncSession:
+    found = request_sessions(request.scope)
+    if not found:
+        raise RuntimeError("no database session was opened for this request")
+    return found[0]
+
+
+async def rollback_request_session(exc: Exception, scope: Scope) -> None:
+    """``after_exception`` hook: nothing a failed request did stays pending in its session."""
+    for session in request_sessions(scope):
+        await session.rollback()
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request", "").lower() == "true"
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    if request.scope.get("state", {}).get("error_next"):  # a plain form that names its way back
+        return False
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept:
+        return False
+    if "application/json" in accept:
+        return True
+    route = request.scope.get("route_handler")
+    return bool(route is not None and route.opt.get("json_errors")) and not is_htmx(request)
+
+
+def _opt(request: Request[Any, Any, Any], key: str, default: Any = None) -> Any:
+    route = request.scope.get("route_handler")
+    return route.opt.get(key, default) if route is not None else default
+
+
+class _Deferred(Response[Any]):
+    """A response computed by an async error view (after the rollback) when it is sent."""
+
+    def __init__(self, view: ErrorView, exc: BilingualError) -> None:
+        super().__init__(content=None)
+        self.view = view
+        self.exc = exc
+
+    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:  # type: ignore[override]
+        async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                response = await self.view(request, self.exc)
+            except HTTPException as exc:
+                response = exception_handler(request, exc)
+            await response.to_asgi_response(app=app, request=request, **kwargs)(scope, receive, send)
+
+        return asgi
+
+
+def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The one exception handler: domain errors, HTTP errors and unexpected ones."""
+    lang = request_lang(request)
+    headers: dict[str, str] = {}
+    body: dict[str, Any]
+    if isinstance(exc, BilingualError):
+        status, message = exc.status_code, exc.message(lang)
+        headers.update(exc.headers)
+        body = {"status_code": status, "detail": message, "message": message, **exc.to_dict()}
+        if status >= 500:
+            log.warning("refused with %s on %s %s: %s", status, request.method, request.url.path, exc)
+    elif isinstance(exc, HTTPException):
+        status, message = exc.status_code, exc.detail
+        if status >= 500:
+            log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc, exc_info=exc)
+        headers.update(exc.headers or {})
+        body = {"status_code": status, "detail": message}
+        if isinstance(exc, ValidationException) and exc.extra:
+            body["errors"] = exc.extra
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+
+        status, message = 500, None
+        body = {"status_code": 500, "detail": "internal error; it has been logged"}
+    if _opt(request, "json_errors"):  # routes of personal data: an error is not cached either
+        headers.setdefault("Cache-Control", "no-store")
+    if wants_json(request):
+        return Response(body, status_code=status, headers=headers or None)
+    if isinstance(exc, NotAuthorizedException) or status == 401:
+        return Redirect(f"/login?next={request.url.path}", status_code=303)
+    view = _opt(request, ERROR_VIEW)
+    if isinstance(exc, BilingualError) and view is not None:
+        return _Deferred(view, exc)
+    context = {"status": status, "detail": message if status < 500 else None, "message": message,
+               "error": exc if isinstance(exc, BilingualError) else None, "back": _opt(request, "error_back", "/"),
+               "next_url": request.scope.get("state", {}).get("error_next")}
+    if is_htmx(request) and status < 500:
+        return Template(_opt(request, "error_fragment", "kernel/_error.html"), status_code=status, context=context,
+                        headers=headers or None)
+    page = _opt(request, "error_page", "error.html") if status < 500 else "error.html"
+    if context["next_url"] and status < 500:  # a plain form that said where to go back to
+        page = _opt(request, "error_page_with_next", page)
+    return Template(page, status_code=status, context=context, headers=headers or None)
+
+
+def remember_error_next(request: Request[Any, Any, Any], url: str | None) -> None:
+    """Where the error page of a plain (no-JS) form should link back to."""
+    request.scope.setdefault("state", {})["error_next"] = url
+
+
+def exception_handlers() -> dict[Any, Any]:
+    """For ``Litestar(exception_handlers=...)``: every error goes through :func:`exception_handler`."""
+    return {BilingualError: exception_handler, HTTPException: exception_handler, 500: exception_handler}
+
+
+__all__ = ["BilingualError", "ErrorView", "Throttled", "db_session_of", "error_view", "exception_handler",
+           "exception_handlers", "is_htmx", "remember_error_next", "request_sessions", "rollback_request_session", "wants_json"]

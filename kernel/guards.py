@@ -1,0 +1,70 @@
+"""Litestar guards for the three kinds of caller. Use them in route decorators or a
+controller's ``guards=[...]``; handlers then read ``request.user`` / the ``principal``
+dependency, already checked.
+
+A guard's refusal is an HTTPException: the kernel's exception handler sends a browser to
+the sign-in page for 401 and renders 403 as a page, or as JSON under /api/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from kernel.auth import auth_of, principal_of
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+
+
+def requires_signed_in(connection: Connection, _: BaseRouteHandler) -> None:
+    """A person signed in with a session."""
+    if principal_of(connection) is None:
+        raise NotAuthorizedException(detail="sign in first")
+
+
+def requires_staff(department: str | None = None) -> Guard:
+    """Department staff (or an administrator); with ``department``, staff of that department only."""
+
+    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        who = principal_of(connection)
+        if who is None:
+            raise NotAuthorizedException(detail="sign in first")
+        if not (who.is_staff or who.is_admin):
+            raise PermissionDeniedException(detail="department staff only")
+        if department is not None and not who.works_for(department):
+            raise PermissionDeniedException(detail="staff of another department")
+
+    guard.__name__ = f"requires_staff_{department or 'any'}"
+    return guard
+
+
+def requires_service(connection: Connection, _: BaseRouteHandler) -> None:
+    """The assistant's action server, with a valid service token (and citizen token, if sent)."""
+    auth = auth_of(connection)
+    if auth.refused is not None:
+        raise auth.refused
+    if not auth.as_service:
+        raise NotAuthorizedException(detail="call with the service token")
+
+
+def requires_caller(connection: Connection, _: BaseRouteHandler) -> None:
+    """Either a signed-in person or the service: the API routes a browser and the assistant share."""
+    auth = auth_of(connection)
+    if auth.refused is not None:
+        raise auth.refused
+    if not auth.as_service and principal_of(connection) is None:
+        raise NotAuthorizedException(detail="sign in, or call with the service token")
+
+
+def checks_credentials(connection: Connection, _: BaseRouteHandler) -> None:
+    """Anyone may call, but a credential that was sent must hold (a wrong service token is 401)."""
+    auth = auth_of(connection)
+    if auth.refused is not None:
+        raise auth.refused
+
+
+__all__ = ["checks_credentials", "requires_caller", "requires_service", "requires_signed_in", "requires_staff"]
