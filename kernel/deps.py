@@ -63,6 +63,12 @@ def request_lang(request: Request[Any, Any, Any]) -> str:
     return lang if lang in LANGS else DEFAULT_LANG
 
 
+def set_request_lang(request: Request[Any, Any, Any], lang: str) -> None:
+    """A request that names its language in its body (the assistant's): errors answer in it."""
+    if lang in LANGS:
+        request.scope.setdefault("state", {})["lang"] = lang
+
+
 def provide_lang(request: Request[Any, Any, Any]) -> str:
     return request_lang(request)
 
@@ -148,4 +154,5 @@ def dependencies() -> dict[str, Provide]:
 
 
 __all__ = ["BotSettings", "Caller", "CurrentPrincipal", "Lang", "PROVIDERS", "QueueSettings", "Settings",
-           "ThrottleDep", "WebSettings", "app_context", "dependencies", "provide_document_store", "request_lang"]
+           "ThrottleDep", "WebSettings", "app_context", "dependencies", "provide_document_store", "request_lang",
+           "set_request_lang"]

@@ -100,14 +100,14 @@ class _Deferred(Response[Any]):
         async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
             try:
                 response = await self.view(request, self.exc)
-            except HTTPException as exc:
-                response = exception_handler(request, exc)
+            except (HTTPException, BilingualError) as exc:  # the page itself cannot be shown
+                response = exception_handler(request, exc, views=False)
             await response.to_asgi_response(app=app, request=request, **kwargs)(scope, receive, send)
 
         return asgi
 
 
-def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views: bool = True) -> Response[Any]:
     """The one exception handler: domain errors, HTTP errors and unexpected ones."""
     lang = request_lang(request)
     headers: dict[str, str] = {}
@@ -138,7 +138,7 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     if isinstance(exc, NotAuthorizedException) or status == 401:
         return Redirect(f"/login?next={request.url.path}", status_code=303)
     view = _opt(request, ERROR_VIEW)
-    if isinstance(exc, BilingualError) and view is not None:
+    if isinstance(exc, BilingualError) and view is not None and views:
         return _Deferred(view, exc)
     context = {"status": status, "detail": message if status < 500 else None, "message": message,
                "error": exc if isinstance(exc, BilingualError) else None, "back": _opt(request, "error_back", "/"),

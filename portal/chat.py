@@ -73,7 +73,7 @@ class RasaUnavailable(Exception):
 
 
 async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, Any]) -> list[Turn]:
-    client: httpx.AsyncClient = ctx.extras["http"]
+    client: httpx.AsyncClient = ctx.http
     try:
         resp = await client.post(
             f"{ctx.settings.bot.rasa_url}/webhooks/rest/webhook",

@@ -12,14 +12,14 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from accounts.principal import Principal
 from backoffice import forms, submissions
 from backoffice.controllers.common import View
-from backoffice.errors import QueueError
 from backoffice.records import Actor
+from kernel.deps import CurrentPrincipal, Lang, ThrottleDep, request_lang
+from kernel.errors import BilingualError, error_view
 from portal.chat import _history, _sender
 from portal.i18n import gettext as _
-from storage.context import AppContext, DbSession
+from storage.context import DbSession
 
 KIND = "talk_to_person"
 PER_CLIENT_LIMIT = 5  # messages per client address per throttle window
@@ -27,9 +27,17 @@ PER_CLIENT_LIMIT = 5  # messages per client address per throttle window
 
 def _context(request: Request[Any, Any, Any], values: dict[str, str], key: str,
              errors: list[forms.FieldError] | None = None, notice: str | None = None) -> dict[str, Any]:
-    v = View(request.scope["state"].get("lang", "zh"))
+    v = View(request_lang(request))
     return {"spec": forms.form_spec(KIND, identified=False), "values": values, "key": key, "v": v,
             "errors": v.field_errors(errors or []), "notice": notice}
+
+
+async def _refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
+    """The form again, as typed, with the refusal above it (a fresh key: the old one is spent)."""
+    raw = dict(await request.form())
+    values = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str) and not k.startswith("_")}
+    return Template("chat_message.html", status_code=exc.status_code, headers=exc.headers,
+                    context=_context(request, values, secrets.token_urlsafe(16), notice=exc.message(request_lang(request))))
 
 
 class ChatMessageController(Controller):
@@ -44,24 +52,18 @@ class ChatMessageController(Controller):
     async def sent(self, request: Request[Any, Any, Any], reference: FromPath[str]) -> Template:
         return Template("chat_message_sent.html", context={"reference": reference[:20]})
 
-    @post("/", name="chat.message.submit", status_code=303)
-    async def submit(self, request: Request[Any, Any, Any], db_session: DbSession) -> Response[Any]:
-        ctx: AppContext = request.app.state.ctx
-        language = request.scope["state"].get("lang", "zh")
+    @post("/", name="chat.message.submit", status_code=303, opt=error_view(_refused))
+    async def submit(self, request: Request[Any, Any, Any], db_session: DbSession, language: Lang,
+                     principal: CurrentPrincipal, throttle: ThrottleDep) -> Response[Any]:
         raw = dict(await request.form())
         key = str(raw.pop("_key", "") or "")[:64] or secrets.token_urlsafe(16)
         raw.pop("_csrf_token", None)
         values = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str)}
-        user = request.scope.get("user")
-        citizen_id = user.user_id if isinstance(user, Principal) else None
+        citizen_id = principal.user_id if principal is not None else None
         scope = f"chat:{_sender(request)}"
         transcript = [{"who": t.who, "text": t.text[:2000]} for t in _history(request)[-20:]]
         digest = submissions.body_hash(KIND, values, "chat", language, transcript, citizen_id)
-        try:
-            found = await submissions.existing(db_session, scope, key, digest)
-        except QueueError as exc:
-            return Template("chat_message.html", status_code=exc.status,
-                            context=_context(request, values, secrets.token_urlsafe(16), notice=exc.message(language)))
+        found = await submissions.existing(db_session, scope, key, digest)  # QueueError → _refused
         if found is not None:  # the same form sent twice
             return Redirect(f"/chat/message/sent/{found.item.reference}", status_code=303)
         try:
@@ -69,19 +71,14 @@ class ChatMessageController(Controller):
         except forms.FormInvalid as exc:
             return Template("chat_message.html", status_code=400, context=_context(request, values, key, exc.errors))
         client = [f"chatmsg:{request.client.host if request.client else 'unknown'}"]
-        counter = ctx.throttle
+        counter = throttle
         if await counter.retry_after(client) or await _count(counter, client) >= PER_CLIENT_LIMIT:
             return Template("chat_message.html", status_code=429, context=_context(
                 request, values, key, notice=_("Too many messages from here. Please try again later.")))
-        try:
-            result = await submissions.submit(
-                db_session, valid, actor=Actor.citizen(citizen_id, "chat visitor"), citizen_id=citizen_id,
-                channel="chat", language=language, transcript=transcript, idempotency=(scope, key, digest),
-            )
-        except QueueError as exc:
-            await db_session.rollback()
-            return Template("chat_message.html", status_code=exc.status,
-                            context=_context(request, values, key, notice=exc.message(language)))
+        result = await submissions.submit(  # a QueueError → _refused, after the kernel's rollback
+            db_session, valid, actor=Actor.citizen(citizen_id, "chat visitor"), citizen_id=citizen_id,
+            channel="chat", language=language, transcript=transcript, idempotency=(scope, key, digest),
+        )
         await counter.fail(client)  # counts messages sent, not failures
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
 

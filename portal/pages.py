@@ -52,7 +52,7 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         result["database"] = {"ok": True, "dialect": ctx.engine.dialect.name}
     except Exception as exc:  # noqa: BLE001 - report, don't crash
         result["database"] = {"ok": False, "error": type(exc).__name__}
-    store = ctx.extras.get("document_store")
+    store = ctx.document_store
     if store is None:
         result["documents"] = {"ok": True, "backend": "not configured"}
     else:
@@ -61,7 +61,7 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         except Exception as exc:  # noqa: BLE001
             result["documents"] = {"ok": False, "error": type(exc).__name__}
     try:
-        client: httpx.AsyncClient = ctx.extras["http"]  # the app's pooled client (opened at start-up)
+        client: httpx.AsyncClient = ctx.http  # the app's pooled client (opened at start-up)
         resp = await client.get(f"{ctx.settings.bot.rasa_url}/", timeout=1.5)
         result["bot"] = {"ok": resp.status_code == 200, "url": ctx.settings.bot.rasa_url}
     except httpx.HTTPError:

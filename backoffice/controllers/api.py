@@ -17,13 +17,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, HeaderParameter
 
-from accounts.identity import citizen_from_token, service_token_ok
+from accounts.identity import citizen_from_token
 from backoffice import forms, service, submissions
-from backoffice.controllers.common import app_ctx, lang, principal
-from backoffice.errors import QueueError, Throttled
 from backoffice.models import ItemState, MessageKind, WorkItem, parse_reference
 from backoffice.registry import TransferCheck, TransferMatch, registry
 from backoffice.service import Actor
+from kernel.auth import Auth, auth_of, principal_of
+from kernel.deps import CurrentPrincipal, Settings, app_context, request_lang, set_request_lang
+from kernel.guards import requires_caller
 from storage.context import DbSession
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
@@ -71,10 +72,6 @@ def _invalid(errors: list[forms.FieldError], language: str) -> FormInvalidHTTP:
     return FormInvalidHTTP(detail=detail, extra=[msgspec.to_builtins(e) for e in errors])
 
 
-def _queue_error(exc: QueueError, language: str) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=exc.message(language))
-
-
 def out(item: WorkItem) -> SubmissionOut:
     return SubmissionOut(reference=item.reference, state=item.state, department=item.department,
                          url=f"/my/submissions/{item.reference}")
@@ -89,25 +86,16 @@ class Caller:
     as_service: bool
 
 
-def _caller(request: Request[Any, Any, Any], citizen_token: str | None, chat_sender: str | None) -> Caller:
-    ctx = app_ctx(request)
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        if not service_token_ok(ctx.settings.service_token, authorization):
-            raise HTTPException(status_code=401, detail="invalid service token")
-        citizen_id = None
-        if citizen_token:
-            citizen_id = citizen_from_token(ctx.settings.secret_key, citizen_token)
-            if citizen_id is None:
-                raise PermissionDeniedException(detail="citizen token invalid or expired")
-        sender = (chat_sender or "unknown")[:80]
-        label = f"assistant for citizen:{citizen_id}" if citizen_id else f"assistant chat:{sender}"
-        return Caller(citizen_id, Actor(citizen_id, label, "citizen"), "service", f"chat:{sender}", True)
-    who = principal(request)
-    if who is None:
-        raise HTTPException(status_code=401, detail="sign in, or call with the service token")
-    client = request.client.host if request.client else "unknown"
-    return Caller(who.user_id, Actor.citizen(who.user_id, who.label), f"user:{who.user_id}", f"ip:{client}", False)
+def caller_of(request: Request[Any, Any, Any]) -> Caller:
+    """The queue's view of the caller the kernel resolved (behind ``requires_caller``)."""
+    auth: Auth = auth_of(request)
+    if auth.as_service:
+        sender = auth.chat_sender or "unknown"
+        label = f"assistant for citizen:{auth.citizen_id}" if auth.citizen_id else f"assistant chat:{sender}"
+        return Caller(auth.citizen_id, Actor(auth.citizen_id, label, "citizen"), "service", auth.client_key, True)
+    who = principal_of(request)
+    assert who is not None  # requires_caller
+    return Caller(who.user_id, Actor.citizen(who.user_id, who.label), f"user:{who.user_id}", auth.client_key, False)
 
 
 class FormsAPI(Controller):
@@ -128,12 +116,13 @@ class FormsAPI(Controller):
                      "caller is signed in or sends a valid X-Citizen-Token; `required` already reflects that.")
     async def form(
         self,
-        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        settings: Settings,
         kind: FromPath[str],
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
     ) -> forms.FormSpec:
-        identified = principal(request) is not None or (
-            bool(citizen_token) and citizen_from_token(app_ctx(request).settings.secret_key, citizen_token) is not None
+        identified = principal is not None or (
+            bool(citizen_token) and citizen_from_token(settings.secret_key, citizen_token) is not None
         )
         spec = forms.form_spec(kind, identified=identified)
         if spec is None:
@@ -144,6 +133,7 @@ class FormsAPI(Controller):
 class SubmissionsAPI(Controller):
     path = "/api/v1/submissions"
     tags = ["submissions"]
+    guards = [requires_caller]  # a signed-in person, or the service (token checked, citizen token too)
 
     @post("/", name="api.submissions.create", status_code=201,
           summary="Submit a form: a queue item in the right department's inbox",
@@ -154,10 +144,11 @@ class SubmissionsAPI(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        # Both read by the kernel's authentication middleware; declared for the schema.
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
     ) -> Response[SubmissionOut]:
-        caller = _caller(request, citizen_token, chat_sender)
+        caller = caller_of(request)
         if not caller.as_service:
             # /api/ is outside the CSRF middleware. A cross-site page can only send a "simple"
             # request (form encodings, text/plain) without a CORS preflight, which we never
@@ -177,7 +168,8 @@ class SubmissionsAPI(Controller):
             raise HTTPException(status_code=400, detail="the body must be a JSON object") from None
         if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
             raise HTTPException(status_code=400, detail='the body must be a JSON object with a "kind"')
-        language: str = body["language"] if body.get("language") in ("zh", "en") else lang(request)
+        language: str = body["language"] if body.get("language") in ("zh", "en") else request_lang(request)
+        set_request_lang(request, language)  # refusals below answer in the submission's language
         kind = body["kind"]
         if forms.form_spec(kind) is None:
             raise NotFoundException(detail=f"unknown form kind {kind[:40]!r}")
@@ -192,10 +184,7 @@ class SubmissionsAPI(Controller):
         digest = submissions.body_hash(kind, raw_data, channel, language, raw_transcript, caller.citizen_id)
         idem = (caller.scope, idempotency_key, digest) if idempotency_key else None
         if idem is not None:
-            try:
-                found = await submissions.existing(db_session, *idem)
-            except QueueError as exc:
-                raise _queue_error(exc, language) from None
+            found = await submissions.existing(db_session, *idem)  # QueueError → the kernel's handler
             if found is not None:  # a replay: answer as before, without re-checking (dates may have passed)
                 return Response(out(found.item), status_code=200)
         try:
@@ -210,22 +199,15 @@ class SubmissionsAPI(Controller):
         if errors or valid is None:
             raise _invalid(errors, language)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            transfer = await verify_transfer(request, valid, caller)  # Throttled → 429 by the kernel
         except forms.FormInvalid as exc:
             raise _invalid(exc.errors, language) from None
-        except Throttled as exc:
-            raise HTTPException(status_code=429, detail="too many failed attempts; try again later",
-                                headers={"Retry-After": str(exc.retry_after)}) from None
         if kind == "dispute" and caller.citizen_id is None:
             raise PermissionDeniedException(detail="a dispute needs the citizen: sign in or send X-Citizen-Token")
-        try:
-            result = await submissions.submit(
-                db_session, valid, actor=caller.actor, citizen_id=caller.citizen_id, channel=channel,
-                language=language, transcript=transcript, transfer=transfer, idempotency=idem,
-            )
-        except QueueError as exc:
-            await db_session.rollback()
-            raise _queue_error(exc, language) from None
+        result = await submissions.submit(  # a QueueError is rendered (and rolled back) by the kernel
+            db_session, valid, actor=caller.actor, citizen_id=caller.citizen_id, channel=channel,
+            language=language, transcript=transcript, transfer=transfer, idempotency=idem,
+        )
         return Response(out(result.item), status_code=201 if result.created else 200)
 
     @get("/{reference:str}", name="api.submissions.status", summary="A submission's state, for its citizen")
@@ -237,10 +219,10 @@ class SubmissionsAPI(Controller):
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
     ) -> SubmissionStatus:
-        caller = _caller(request, citizen_token, chat_sender)
+        caller = caller_of(request)
         item_id = parse_reference(reference)
         item = await service.load(db_session, item_id) if item_id is not None else None
-        who = principal(request)
+        who = principal_of(request)
         allowed = item is not None and (
             (caller.citizen_id is not None and item.citizen_id == caller.citizen_id)
             or (not caller.as_service and who is not None and who.works_for(item.department))
@@ -271,7 +253,7 @@ async def verify_transfer(request: Request[Any, Any, Any], valid: forms.Validate
     if verifier is None:
         raise HTTPException(status_code=503, detail="transfer verification is not available")
     code = valid.data.get("verification_code") or None
-    match = await verifier(app_ctx(request), TransferCheck(valid.data["tracking_number"], code, caller.citizen_id,
+    match = await verifier(app_context(request.app.state), TransferCheck(valid.data["tracking_number"], code, caller.citizen_id,
                                                            caller.client_key))
     if match is not None:
         return match

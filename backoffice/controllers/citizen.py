@@ -16,6 +16,7 @@ from litestar.response import Template
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accounts.principal import Principal
 from backoffice import forms, kinds, service, submissions
 from backoffice.controllers.api import Caller, verify_transfer
 from backoffice.controllers.common import (
@@ -25,13 +26,15 @@ from backoffice.controllers.common import (
     item_id,
     lang,
     new_form_key,
-    require_signed_in,
     see_other,
     version_of,
 )
-from backoffice.errors import QueueError, Throttled, WrongState
+from backoffice.errors import QueueError, WrongState
 from backoffice.models import ItemState, MessageKind, WorkItem
 from backoffice.service import Actor
+from kernel.auth import Auth, auth_of
+from kernel.errors import BilingualError, db_session_of, error_view
+from kernel.guards import requires_signed_in
 from storage.context import DbSession
 from storage.db import utcnow
 from storage.documents.kinds import SubjectType
@@ -57,13 +60,40 @@ def _form_context(request: Request[Any, Any, Any], kind: str, values: dict[str, 
             "errors": v.field_errors(errors or []), "notice": notice}
 
 
+async def _form_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
+    """The form again, as typed, with the refusal (too many tries, a conflict) above it."""
+    kind = request.path_params["kind"]
+    values = await _form_data(request)
+    key = (await _form_meta(request)).get("_key", "")[:200] or new_form_key()
+    return Template("backoffice/my_form.html", status_code=exc.status_code, headers=exc.headers,
+                    context=_form_context(request, kind, values, key, notice=exc.message(lang(request))))
+
+
+async def _item_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
+    """The item's page again, with the refusal and what the person had typed."""
+    ref = request.path_params["ref"]
+    meta = await _form_meta(request)
+    values = {k: v for k, v in meta.items() if k in ("_body", "_reason")}
+    if request.url.path.endswith("/answer"):
+        values.update(await _form_data(request))
+    session = db_session_of(request)
+    if isinstance(exc, WrongState) and request.url.path.endswith("/dispute"):
+        current = await service.load(session, item_id(ref))
+        who = request.user
+        if current is not None and current.state == ItemState.reopened and current.citizen_id == who.user_id:
+            return see_other(f"{BASE}/{ref}?done=dispute")  # sent twice: the first one reopened it
+    return await MySubmissionsController.page(request, session, ref, status=exc.status_code,
+                                              error=exc.message(lang(request)), values=values)
+
+
 class MySubmissionsController(Controller):
     path = BASE
     include_in_schema = False
+    guards = [requires_signed_in]
 
     @get("/", name="my.submissions")
-    async def index(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
-        who = require_signed_in(request)
+    async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:
+        who = request.user
         waiting_first = case((WorkItem.state == ItemState.waiting_citizen.value, 0), else_=1)
         rows = list((await db_session.scalars(
             select(WorkItem).where(WorkItem.citizen_id == who.user_id)
@@ -74,21 +104,20 @@ class MySubmissionsController(Controller):
 
     @get("/new", name="my.submissions.choose")
     async def choose(self, request: Request[Any, Any, Any]) -> Template:
-        require_signed_in(request)
         specs = [forms.form_spec(k, identified=True) for k in forms.form_kinds()]
         return Template("backoffice/my_new.html", context={"specs": specs, "v": View(lang(request))})
 
     @get("/new/{kind:str}", name="my.submissions.form")
     async def form_page(self, request: Request[Any, Any, Any], kind: FromPath[str], reference: FromQuery[str] = "") -> Template:
-        require_signed_in(request)
         if forms.form_spec(kind) is None:
             raise NotFoundException(detail="unknown form kind")
         values = {"reference": reference[:20]} if reference else {}
         return Template("backoffice/my_form.html", context=_form_context(request, kind, values, new_form_key()))
 
-    @post("/new/{kind:str}", name="my.submissions.submit", status_code=303)
-    async def submit(self, request: Request[Any, Any, Any], db_session: DbSession, kind: FromPath[str]) -> Response[Any]:
-        who = require_signed_in(request)
+    @post("/new/{kind:str}", name="my.submissions.submit", status_code=303, opt=error_view(_form_refused))
+    async def submit(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                     kind: FromPath[str]) -> Response[Any]:
+        who = request.user
         if forms.form_spec(kind) is None:
             raise NotFoundException(detail="unknown form kind")
         language = lang(request)
@@ -96,12 +125,7 @@ class MySubmissionsController(Controller):
         key = (await _form_meta(request)).get("_key", "")[:200] or new_form_key()
         scope = f"user:{who.user_id}"
         digest = submissions.body_hash(kind, values, "web", language, None, who.user_id)
-        try:
-            found = await submissions.existing(db_session, scope, key, digest)
-        except QueueError as exc:
-            return Template("backoffice/my_form.html", status_code=exc.status,
-                            context=_form_context(request, kind, values, new_form_key(),
-                                                  notice=exc.message(language)))
+        found = await submissions.existing(db_session, scope, key, digest)
         if found is not None:  # the same form sent twice: show what the first one filed
             return see_other(f"{BASE}/{found.item.reference}")
         try:
@@ -109,35 +133,24 @@ class MySubmissionsController(Controller):
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
-        client = request.client.host if request.client else "unknown"
-        caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, f"ip:{client}", False)
+        caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, auth_of(request).client_key, False)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            transfer = await verify_transfer(request, valid, caller)  # Throttled → _form_refused
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
-        except Throttled as exc:
-            minutes = max(1, exc.retry_after // 60)
-            msg = (f"尝试次数过多,请 {minutes} 分钟后再试。" if language == "zh"
-                   else f"Too many tries; please wait {minutes} minutes.")
-            return Template("backoffice/my_form.html", status_code=429, headers={"Retry-After": str(exc.retry_after)},
-                            context=_form_context(request, kind, values, key, notice=msg))
-        try:
-            result = await submissions.submit(
-                db_session, valid, actor=caller.actor, citizen_id=who.user_id, channel="web", language=language,
-                transfer=transfer, idempotency=(scope, key, digest),
-            )
-        except QueueError as exc:
-            await db_session.rollback()
-            return Template("backoffice/my_form.html", status_code=exc.status,
-                            context=_form_context(request, kind, values, key, notice=exc.message(language)))
+        result = await submissions.submit(  # a QueueError → _form_refused, after the kernel's rollback
+            db_session, valid, actor=caller.actor, citizen_id=who.user_id, channel="web", language=language,
+            transfer=transfer, idempotency=(scope, key, digest),
+        )
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
 
-    async def _page(self, request: Request[Any, Any, Any], db_session: AsyncSession, ref: str, *,
-                    status: int = 200, error: str | None = None,
-                    answer_errors: list[forms.FieldError] | None = None,
-                    values: dict[str, str] | None = None) -> Template:
-        who = require_signed_in(request)
+    @staticmethod
+    async def page(request: Request[Any, Any, Any], db_session: AsyncSession, ref: str, *,
+                   status: int = 200, error: str | None = None,
+                   answer_errors: list[forms.FieldError] | None = None,
+                   values: dict[str, str] | None = None) -> Template:
+        who = request.user
         try:
             item = await service.citizen_item(db_session, item_id(ref), who.user_id)
         except QueueError:
@@ -158,25 +171,22 @@ class MySubmissionsController(Controller):
 
     @get("/{ref:str}", name="my.submissions.item")
     async def item_page(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Template:
-        return await self._page(request, db_session, ref)
+        return await self.page(request, db_session, ref)
 
-    @post("/{ref:str}/reply", name="my.submissions.reply", status_code=303)
-    async def reply(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Response[Any]:
-        who = require_signed_in(request)
+    @post("/{ref:str}/reply", name="my.submissions.reply", status_code=303, opt=error_view(_item_refused))
+    async def reply(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                    ref: FromPath[str]) -> Response[Any]:
+        who = request.user
         meta = await _form_meta(request)
-        try:
-            await service.citizen_reply(db_session, item_id(ref), Actor.citizen(who.user_id, who.label),
-                                        meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
-        except QueueError as exc:
-            await db_session.rollback()
-            return await self._page(request, db_session, ref, status=exc.status, error=exc.message(lang(request)),
-                                    values={"_body": meta.get("_body", "")})
+        await service.citizen_reply(db_session, item_id(ref), Actor.citizen(who.user_id, who.label),
+                                    meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
         await db_session.commit()
         return see_other(f"{BASE}/{ref}?done=reply")
 
-    @post("/{ref:str}/answer", name="my.submissions.answer", status_code=303)
-    async def answer(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Response[Any]:
-        who = require_signed_in(request)
+    @post("/{ref:str}/answer", name="my.submissions.answer", status_code=303, opt=error_view(_item_refused))
+    async def answer(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                     ref: FromPath[str]) -> Response[Any]:
+        who = request.user
         meta = await _form_meta(request)
         changes = await _form_data(request)
         try:
@@ -184,36 +194,24 @@ class MySubmissionsController(Controller):
                                             meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
         except forms.FormInvalid as exc:
             await db_session.rollback()
-            return await self._page(request, db_session, ref, status=400, answer_errors=exc.errors,
-                                    values={**changes, "_body": meta.get("_body", "")})
-        except QueueError as exc:
-            await db_session.rollback()
-            return await self._page(request, db_session, ref, status=exc.status, error=exc.message(lang(request)),
+            return await self.page(request, db_session, ref, status=400, answer_errors=exc.errors,
                                     values={**changes, "_body": meta.get("_body", "")})
         await db_session.commit()
         return see_other(f"{BASE}/{ref}?done=answer")
 
-    @post("/{ref:str}/dispute", name="my.submissions.dispute", status_code=303)
-    async def dispute(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Response[Any]:
-        who = require_signed_in(request)
+    @post("/{ref:str}/dispute", name="my.submissions.dispute", status_code=303, opt=error_view(_item_refused))
+    async def dispute(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                      ref: FromPath[str]) -> Response[Any]:
+        who = request.user
         meta = await _form_meta(request)
-        try:
-            await service.dispute(db_session, item_id(ref), Actor.citizen(who.user_id, who.label),
-                                  meta.get("_reason", ""))
-        except QueueError as exc:
-            await db_session.rollback()
-            if isinstance(exc, WrongState):
-                current = await service.load(db_session, item_id(ref))
-                if current is not None and current.state == ItemState.reopened and current.citizen_id == who.user_id:
-                    return see_other(f"{BASE}/{ref}?done=dispute")  # sent twice: the first one reopened it
-            return await self._page(request, db_session, ref, status=exc.status, error=exc.message(lang(request)),
-                                    values={"_reason": meta.get("_reason", "")})
+        await service.dispute(db_session, item_id(ref), Actor.citizen(who.user_id, who.label), meta.get("_reason", ""))
         await db_session.commit()
         return see_other(f"{BASE}/{ref}?done=dispute")
 
     @get("/{ref:str}/calendar.ics", name="my.submissions.ics")
-    async def calendar(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Response[bytes]:
-        who = require_signed_in(request)
+    async def calendar(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                       ref: FromPath[str]) -> Response[bytes]:
+        who = request.user
         try:
             item = await service.citizen_item(db_session, item_id(ref), who.user_id)
         except QueueError:

@@ -1,4 +1,6 @@
-"""What the queue's pages share: who is asking, the language, labels for templates."""
+"""What the queue's pages share: labels for templates, references, calendar files.
+
+Who is asking comes from the kernel (guards, ``request.user``); errors go to its one handler."""
 
 from __future__ import annotations
 
@@ -7,15 +9,14 @@ import secrets
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
-from litestar.response import Redirect, Response, Template
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Redirect, Response
 
 from accounts.departments import DEPARTMENT_NAMES, Department
-from accounts.principal import Principal
 from backoffice import forms, ics, kinds
-from backoffice.errors import QueueError
 from backoffice.models import ItemState, WorkItem, parse_reference
-from storage.context import AppContext
+from kernel.deps import request_lang
+from kernel.i18n import _
 
 STATE_LABELS: dict[str, tuple[str, str]] = {
     ItemState.new: ("待受理", "New"),
@@ -32,35 +33,7 @@ BADGES = {ItemState.new: "badge-ready", ItemState.claimed: "badge-in_progress", 
 
 
 def lang(request: Request[Any, Any, Any]) -> str:
-    return str(request.scope.get("state", {}).get("lang", "zh"))
-
-
-def app_ctx(request: Request[Any, Any, Any]) -> AppContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-def lease_seconds(request: Request[Any, Any, Any]) -> int:
-    queue = getattr(app_ctx(request).settings, "queue", None)
-    return int(getattr(queue, "claim_lease_seconds", 900))
-
-
-def principal(request: Request[Any, Any, Any]) -> Principal | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, Principal) else None
-
-
-def require_signed_in(request: Request[Any, Any, Any]) -> Principal:
-    who = principal(request)
-    if who is None:
-        raise NotAuthorizedException(detail="sign in first")
-    return who
-
-
-def require_staff(request: Request[Any, Any, Any]) -> Principal:
-    who = require_signed_in(request)
-    if not (who.is_staff or who.is_admin):
-        raise PermissionDeniedException(detail="department staff only")
-    return who
+    return request_lang(request)
 
 
 def item_id(ref: str) -> int:
@@ -143,11 +116,6 @@ class View:
         return {e.field: (e.message_zh if self.lang == "zh" else e.message_en) for e in errors}
 
 
-def error_page(request: Request[Any, Any, Any], exc: QueueError, back: str) -> Template:
-    return Template("backoffice/error.html", status_code=exc.status,
-                    context={"message": exc.message(lang(request)), "back": back, "v": View(lang(request))})
-
-
 def see_other(url: str) -> Redirect:
     return Redirect(url, status_code=303)
 
@@ -162,7 +130,7 @@ def calendar_event(item: WorkItem, v: View) -> ics.CalendarEvent | None:
         description = f"{v.subject(item)} · {v.dept(item.department)}"
         return ics.appointment(uid, summary, description, day, data.get("time_slot"))
     if item.is_open:
-        summary = (f"{item.reference} 办理期限" if v.lang == "zh" else f"{item.reference} due")
+        summary = _("%(reference)s due") % {"reference": item.reference}
         return ics.due_date(uid, summary, f"{v.kind(item.kind)} · {v.subject(item)}", item.due_at)
     return None
 
@@ -175,5 +143,5 @@ def calendar_response(item: WorkItem, v: View) -> Response[bytes]:
                     headers={"Content-Disposition": f'attachment; filename="{item.reference}.ics"'})
 
 
-__all__ = ["calendar_event", "calendar_response", "View", "lang", "principal", "require_staff", "require_signed_in", "item_id", "app_ctx", "see_other",
-           "error_page", "new_form_key", "version_of", "lease_seconds"]
+__all__ = ["calendar_event", "calendar_response", "View", "lang", "item_id", "see_other", "new_form_key",
+           "version_of"]

@@ -9,15 +9,17 @@ from litestar.response import Template
 
 from backoffice import stats
 from backoffice.charts import Bar, bar_chart
-from backoffice.controllers.common import View, lang, require_staff
+from backoffice.controllers.common import View, lang
 from backoffice.registry import TransferMetrics
+from kernel.guards import requires_staff
+from kernel.i18n import _
 from storage.context import DbSession
 
 
 def _days(v: View, value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.1f} 天" if v.lang == "zh" else f"{value:.1f} days"
+    return _("%(days)s days") % {"days": f"{value:.1f}"}
 
 
 def _hours(v: View, value: float | None) -> str:
@@ -25,7 +27,7 @@ def _hours(v: View, value: float | None) -> str:
         return "—"
     if value >= 48:
         return _days(v, value / 24)
-    return f"{value:.1f} 小时" if v.lang == "zh" else f"{value:.1f} h"
+    return _("%(hours)s h") % {"hours": f"{value:.1f}"}
 
 
 def transfer_charts(v: View, metrics: TransferMetrics | None, *, min_sample: int = 1) -> dict[str, Any]:
@@ -59,9 +61,8 @@ def handling_chart(v: View, medians: list[stats.KindMedian], *, min_sample: int 
 class DashboardController(Controller):
     include_in_schema = False
 
-    @get("/staff/dashboard", name="staff.dashboard")
+    @get("/staff/dashboard", name="staff.dashboard", guards=[requires_staff()])
     async def dashboard(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
-        require_staff(request)
         v = View(lang(request))
         load = await stats.queue_load(db_session, now=v.now)
         medians = await stats.handling_medians(db_session, now=v.now)

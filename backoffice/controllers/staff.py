@@ -25,13 +25,15 @@ from backoffice.controllers.common import (
     calendar_response,
     item_id,
     lang,
-    lease_seconds,
-    require_staff,
     see_other,
     version_of,
 )
-from backoffice.errors import NOT_FOUND, QueueError
+from backoffice.errors import NOT_FOUND
 from backoffice.models import CLOSED_STATES, ItemState, WorkItem
+from kernel.auth import Auth
+from kernel.deps import QueueSettings
+from kernel.errors import BilingualError, db_session_of, error_view
+from kernel.guards import requires_staff
 from storage.audit import AuditEntry
 from storage.context import DbSession
 from storage.db import utcnow
@@ -57,15 +59,33 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
             **{k: str(v) for k, v in form.items() if isinstance(v, str) and k != "fields"}}
 
 
+async def _action_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
+    """A refused action: the item's page again with the message and the form as typed; or, for a
+    form sent twice whose first copy already did exactly this, the result."""
+    ref, action = request.path_params["ref"], request.path_params["action"]
+    if exc is NOT_FOUND:
+        raise NotFoundException(detail="no such item")
+    session = db_session_of(request)
+    if await _already_done(session, item_id(ref), request.user, action):
+        return see_other(f"/staff/items/{ref}?done={action}")
+    form = await _form(request)
+    return await StaffQueueController.item_page_for(request, session, ref, status=exc.status_code,
+                                                    error=exc.message(lang(request)),
+                                                    values={**form, "_action": action})
+
+
 class StaffQueueController(Controller):
     path = "/staff"
     include_in_schema = False
+    guards = [requires_staff()]
+    # Refusals the pages do not re-render themselves: the queue's error page, back to the inbox.
+    opt = {"error_page": "backoffice/error.html", "error_back": "/staff"}
 
     @get("/", name="staff.queue")
-    async def queue(self, request: Request[Any, Any, Any], db_session: DbSession, view: FromQuery[str] = "queue",
-                    dept: FromQuery[str | None] = None,
+    async def queue(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                    view: FromQuery[str] = "queue", dept: FromQuery[str | None] = None,
                     kind: FromQuery[str | None] = None) -> Template:
-        who = require_staff(request)
+        who = request.user
         view = view if view in VIEWS else "queue"
         departments = _departments(who, dept)
         now = utcnow()
@@ -92,34 +112,28 @@ class StaffQueueController(Controller):
         })
 
     @post("/queue/claim-next", name="staff.claim_next", status_code=303)
-    async def claim_next(self, request: Request[Any, Any, Any], db_session: DbSession) -> Response[Any]:
-        who = require_staff(request)
+    async def claim_next(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                         queue_settings: QueueSettings) -> Response[Any]:
+        who = request.user
         form = await _form(request)
         dept = form.get("dept") or None
-        try:
-            item = await service.claim_next(db_session, who, department=dept if who.is_admin else None,
-                                            lease_seconds=lease_seconds(request))
-        except QueueError as exc:
-            await db_session.rollback()
-            return Template("backoffice/error.html", status_code=exc.status,
-                            context={"message": exc.message(lang(request)), "back": "/staff", "v": View(lang(request))})
+        item = await service.claim_next(db_session, who, department=dept if who.is_admin else None,
+                                        lease_seconds=queue_settings.claim_lease_seconds)
         await db_session.commit()
         if item is None:
             return see_other("/staff?empty=1")
         return see_other(f"/staff/items/{item.reference}")
 
-    async def _item_page(self, request: Request[Any, Any, Any], db_session: AsyncSession, ref: str, *,
-                         status: int = 200, error: str | None = None, values: dict[str, Any] | None = None) -> Template:
-        who = require_staff(request)
+    @staticmethod
+    async def item_page_for(request: Request[Any, Any, Any], db_session: AsyncSession, ref: str, *,
+                            status: int = 200, error: str | None = None,
+                            values: dict[str, Any] | None = None) -> Template:
+        who = request.user
         item = await service.load(db_session, item_id(ref))
         if item is None:
             raise NotFoundException(detail="no such item")
         v = View(lang(request))
-        try:
-            service.check_staff(item, who)
-        except QueueError as exc:
-            return Template("backoffice/error.html", status_code=exc.status,
-                            context={"message": exc.message(v.lang), "back": "/staff", "v": v})
+        service.check_staff(item, who)  # another department's item: the queue's error page
         messages = await service.thread(db_session, item, citizen_view=False)
         history = list((await db_session.scalars(
             select(AuditEntry).where(AuditEntry.subject_type == service.SUBJECT, AuditEntry.subject_id == item.id)
@@ -136,52 +150,46 @@ class StaffQueueController(Controller):
 
     @get("/items/{ref:str}", name="staff.item")
     async def item_page(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Template:
-        return await self._item_page(request, db_session, ref)
+        return await self.item_page_for(request, db_session, ref)
 
     @get("/items/{ref:str}/calendar.ics", name="staff.item.ics")
-    async def calendar(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str]) -> Response[bytes]:
-        who = require_staff(request)
+    async def calendar(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                       ref: FromPath[str]) -> Response[bytes]:
+        who = request.user
         item = await service.load(db_session, item_id(ref))
         if item is None or not who.works_for(item.department):
             raise NotFoundException(detail="no such item")
         return calendar_response(item, View(lang(request)))
 
-    @post("/items/{ref:str}/{action:str}", name="staff.item.action", status_code=303)
-    async def act(self, request: Request[Any, Any, Any], db_session: DbSession, ref: FromPath[str],
-                  action: FromPath[str]) -> Response[Any]:
-        who = require_staff(request)
+    @post("/items/{ref:str}/{action:str}", name="staff.item.action", status_code=303,
+          opt=error_view(_action_refused))
+    async def act(self, request: Request[Principal, Auth, Any], db_session: DbSession, ref: FromPath[str],
+                  action: FromPath[str], queue_settings: QueueSettings) -> Response[Any]:
+        who = request.user
         if action not in ACTIONS:
             raise NotFoundException(detail="no such action")
         form = await _form(request)
         ident = item_id(ref)
         version = version_of(form.get("version"))
-        lease = lease_seconds(request)
-        try:
-            if action == "claim":
-                await service.claim(db_session, ident, who, lease_seconds=lease, expected_version=version)
-            elif action == "release":
-                await service.release(db_session, ident, who, expected_version=version)
-            elif action == "reply":
-                await service.reply(db_session, ident, who, form.get("body", ""), expected_version=version,
-                                    lease_seconds=lease)
-            elif action == "correction":
-                await service.request_correction(db_session, ident, who, form.get("body", ""),
-                                                 list(form.get("fields") or []), expected_version=version)
-            elif action == "complete":
-                await service.complete(db_session, ident, who, form.get("note", ""), expected_version=version)
-            elif action == "reject":
-                await service.reject(db_session, ident, who, form.get("reason", ""), expected_version=version)
-            elif action == "forward":
-                await service.forward(db_session, ident, who, form.get("to", ""), form.get("note", ""),
-                                      expected_version=version)
-        except QueueError as exc:
-            await db_session.rollback()
-            if exc is NOT_FOUND:
-                raise NotFoundException(detail="no such item") from None
-            if await _already_done(db_session, ident, who, action):
-                return see_other(f"/staff/items/{ref}?done={action}")
-            return await self._item_page(request, db_session, ref, status=exc.status,
-                                         error=exc.message(lang(request)), values={**form, "_action": action})
+        lease = queue_settings.claim_lease_seconds
+        # A QueueError goes to _action_refused (the route's error_view), after the rollback.
+        if action == "claim":
+            await service.claim(db_session, ident, who, lease_seconds=lease, expected_version=version)
+        elif action == "release":
+            await service.release(db_session, ident, who, expected_version=version)
+        elif action == "reply":
+            await service.reply(db_session, ident, who, form.get("body", ""), expected_version=version,
+                                lease_seconds=lease)
+        elif action == "correction":
+            await service.request_correction(db_session, ident, who, form.get("body", ""),
+                                             list(form.get("fields") or []), expected_version=version)
+        elif action == "complete":
+            await service.complete(db_session, ident, who, form.get("note", ""), expected_version=version)
+        elif action == "reject":
+            await service.reject(db_session, ident, who, form.get("reason", ""), expected_version=version)
+        elif action == "forward":
+            await service.forward(db_session, ident, who, form.get("to", ""), form.get("note", ""),
+                                  expected_version=version)
         await db_session.commit()
         return see_other(f"/staff/items/{ref}?done={action}")
 
