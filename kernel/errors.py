@@ -48,7 +48,7 @@ def error_view(render: ErrorView, **opt: Any) -> dict[str, Any]:
 
 def request_sessions(scope: Scope) -> list[AsyncSession]:
     """The database session(s) opened for this request by the SQLAlchemy plugin."""
-    namespace = scope.get(_AA_NAMESPACE) or {}  # type: ignore[call-overload]
+    namespace: dict[str, Any] = scope.get(_AA_NAMESPACE) or {}  # type: ignore[call-overload,assignment]
     return [value for value in namespace.values() if isinstance(value, AsyncSession)]
 
 

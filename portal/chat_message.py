@@ -53,8 +53,9 @@ class ChatMessageController(Controller):
         return Template("chat_message_sent.html", context={"reference": reference[:20]})
 
     @post("/", name="chat.message.submit", status_code=303, opt=error_view(_refused))
-    async def submit(self, request: Request[Any, Any, Any], db_session: DbSession, language: Lang,
+    async def submit(self, request: Request[Any, Any, Any], db_session: DbSession, lang: Lang,
                      principal: CurrentPrincipal, throttle: ThrottleDep) -> Response[Any]:
+        language = lang
         raw = dict(await request.form())
         key = str(raw.pop("_key", "") or "")[:64] or secrets.token_urlsafe(16)
         raw.pop("_csrf_token", None)
