@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, Request, Response, get
+from litestar.params import FromQuery
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,7 +51,7 @@ async def _count_view(request: Request[Any, Any, Any], exc: BilingualError) -> R
 
 
 @get("/probe/write-then-refuse", include_in_schema=False, opt=error_view(_count_view))
-async def write_then_refuse(db_session: DbSession, email: str) -> str:
+async def write_then_refuse(db_session: DbSession, email: FromQuery[str]) -> str:
     db_session.add(User(email=email, display_name="probe", password_hash="x", role="buyer"))
     await db_session.flush()
     raise REFUSAL
