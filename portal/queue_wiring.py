@@ -3,7 +3,7 @@ queue does not know transfers and transfers do not know the queue.
 
 * A step that needs its department (ready, in progress, blocked) has an open queue item;
   a finished step (done, not applicable) has its item closed. This follows
-  ``transfer.step_changed``, and is re-checked at start-up for anything an event missed
+  ``StepChanged`` (which names the asset kind), and is re-checked at start-up for anything an event missed
   (e.g. demo data loaded without the portal running).
 * Completing the item completes the step (``move_step(..., "complete")``) in the same
   transaction; claiming the item starts a ready step. The step's own event then finds the
@@ -32,10 +32,11 @@ from backoffice.models import OPEN_STATES, WorkItem
 from backoffice.registry import StepMedian, TransferCheck, TransferMatch, TransferMetrics, registry
 from storage.context import AppContext
 from storage.events import hub
+from title_transfer.events import StepChanged
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.read import fetch_transfer
-from title_transfer.service import STEP_CHANGED, TransitionError, move_step
-from title_transfer.workflow import SATISFIED, StepState, workflows
+from title_transfer.service import TransitionError, move_step
+from title_transfer.workflow import SATISFIED, AssetKind, StepState, step_names, workflows
 
 log = logging.getLogger("portal.queue")
 SOURCE = "transfer_step"
@@ -44,32 +45,21 @@ OPEN_STEP = frozenset({StepState.ready, StepState.in_progress, StepState.blocked
 CERTIFICATE_STEP = "certificate_issued"
 
 
-def _step_names(asset_kind: str | None, key: str) -> tuple[str, str]:
-    for kind, template in workflows().items():
-        if asset_kind and kind != asset_kind:
-            continue
-        for step in template.steps:
-            if step.key == key:
-                return step.name_zh, step.name_en
-    return key, key
-
-
-async def on_step_changed(session: AsyncSession, payload: dict[str, Any]) -> None:
+async def on_step_changed(session: AsyncSession, event: StepChanged) -> None:
     """Keep the step's queue item in agreement with the step (idempotent)."""
-    state = StepState(payload["state"])
+    state = event.state
     if state not in OPEN_STEP and state not in SATISFIED:
         return  # waiting on another step: nothing for the department to do yet
-    asset_kind = payload.get("asset_kind")
-    name_zh, name_en = _step_names(asset_kind, payload["step_key"])
-    data = {"tracking_number": payload["tracking_no"], "transfer_id": payload["transfer_id"],
-            "step_id": payload["step_id"], "step_key": payload["step_key"], "step_state": state.value,
+    name_zh, name_en = step_names(event.asset_kind, event.step_key)
+    data = {"tracking_number": event.tracking_no, "transfer_id": event.transfer_id,
+            "step_id": event.step_id, "step_key": event.step_key, "step_state": state.value,
             "step_name_zh": name_zh, "step_name_en": name_en}
     done_zh = "已在过户步骤页面办结" if state == StepState.done else "已在过户步骤页面标记为不适用"
     done_en = "completed on the step page" if state == StepState.done else "marked not applicable on the step page"
     await service.follow_source(
-        session, source_type=SOURCE, source_id=payload["step_id"], kind=KIND, department=payload["department"],
-        open_=state in OPEN_STEP, citizen_id=payload["buyer_id"], subject=f"{payload['tracking_no']} · {name_zh}",
-        data=data, due=kinds.end_of_day(dt.date.fromisoformat(payload["due_on"])), note_zh=done_zh, note_en=done_en,
+        session, source_type=SOURCE, source_id=event.step_id, kind=KIND, department=event.department,
+        open_=state in OPEN_STEP, citizen_id=event.buyer_id, subject=f"{event.tracking_no} · {name_zh}",
+        data=data, due=kinds.end_of_day(event.due_on), note_zh=done_zh, note_en=done_en,
     )
 
 
@@ -119,6 +109,14 @@ async def verify_transfer(ctx: AppContext, check: TransferCheck) -> TransferMatc
     return TransferMatch(tracking_no=record.view.tracking_no, buyer_id=record.buyer_id, title=record.view.title)
 
 
+def _any_step_names(key: str) -> tuple[str, str]:
+    for kind in workflows():
+        zh, en = step_names(kind, key)
+        if (zh, en) != (key, key):
+            return zh, en
+    return key, key
+
+
 async def transfer_metrics(session: AsyncSession, days: int = 365) -> TransferMetrics:
     """Median days from the sale to each step's completion, over transfers started in the last year."""
     since = dt.date.today() - dt.timedelta(days=days)
@@ -137,7 +135,7 @@ async def transfer_metrics(session: AsyncSession, days: int = 365) -> TransferMe
     per_step = []
     for key in dict.fromkeys(order):
         values = by_step.get(key, [])
-        zh, en = _step_names(None, key)
+        zh, en = _any_step_names(key)
         per_step.append(StepMedian(key, zh, en, statistics.median(values) if values else None, len(values)))
     certs = by_step.get(CERTIFICATE_STEP, [])
     return TransferMetrics(sale_to_certificate_days=statistics.median(certs) if certs else None,
@@ -161,11 +159,11 @@ async def reconcile_steps(ctx: AppContext) -> int:
     async with AsyncSession(ctx.engine, expire_on_commit=False) as session:
         rows = (await session.execute(stmt)).all()
         for step, tracking_no, buyer_id, asset_kind in rows:
-            await on_step_changed(session, {
-                "transfer_id": step.transfer_id, "tracking_no": tracking_no, "buyer_id": buyer_id,
-                "step_id": step.id, "step_key": step.key, "department": step.department, "before": None,
-                "state": step.state, "due_on": step.due_on.isoformat(), "asset_kind": asset_kind,
-            })
+            await on_step_changed(session, StepChanged(
+                transfer_id=step.transfer_id, tracking_no=tracking_no, buyer_id=buyer_id,
+                asset_kind=AssetKind(asset_kind), step_id=step.id, step_key=step.key, department=step.department,
+                before=None, state=StepState(step.state), due_on=step.due_on,
+            ))
         try:
             await session.commit()
         except IntegrityError:  # another portal process did the same at the same moment
@@ -191,7 +189,7 @@ Hook = Callable[[], Awaitable[Any]]
 def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     """Subscribe and register everything; returns (on_startup, on_shutdown) hooks for the app."""
     kinds.catalogue()  # validate the kinds file now, not in the first request
-    hub.subscribe(STEP_CHANGED, on_step_changed)
+    hub.subscribe(StepChanged, on_step_changed)
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
     registry.set_transfer_verifier(verify_transfer)

@@ -1,7 +1,7 @@
 """Creating a transfer for a confirmed sale, and moving its steps on.
 
 Every change runs in the caller's transaction, leaves an audit row per changed step and
-publishes ``transfer.step_changed`` so other domains (the back-office queue) can follow
+publishes :class:`~title_transfer.events.StepChanged` so other domains (the back-office queue) can follow
 without this package knowing them.
 """
 
@@ -22,11 +22,12 @@ from storage.errors import BilingualError
 from storage.events import hub
 from storage.workdays import WorkCalendar, default_calendar
 from title_transfer import codes
+from title_transfer.events import StepChanged
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.tax import HomeCount, Location, Party, PropertyUse, SaleFacts, TaxClause, estimate
 from title_transfer.workflow import SATISFIED, AssetKind, StepState, schedule, waiting_on, workflows
 
-STEP_CHANGED = "transfer.step_changed"
+STEP_CHANGED = StepChanged  # the event class other domains subscribe to
 MAX_TEXT = 1000
 
 
@@ -154,22 +155,23 @@ async def create_transfer(
     )
     for step in transfer.steps:
         if step.state == StepState.ready:
-            await hub.publish(session, STEP_CHANGED, _event(transfer, step, None))
+            await hub.publish(session, step_changed(transfer, step, None))
     return NewTransfer(transfer, code)
 
 
-def _event(transfer: Transfer, step: TransferStep, before: str | None) -> dict[str, Any]:
-    return {
-        "transfer_id": transfer.id,
-        "tracking_no": transfer.tracking_no,
-        "buyer_id": transfer.buyer_id,
-        "step_id": step.id,
-        "step_key": step.key,
-        "department": step.department,
-        "before": before,
-        "state": step.state,
-        "due_on": step.due_on.isoformat(),
-    }
+def step_changed(transfer: Transfer, step: TransferStep, before: str | None) -> StepChanged:
+    return StepChanged(
+        transfer_id=transfer.id,
+        tracking_no=transfer.tracking_no,
+        buyer_id=transfer.buyer_id,
+        asset_kind=AssetKind(transfer.asset_kind),
+        step_id=step.id,
+        step_key=step.key,
+        department=step.department,
+        before=StepState(before) if before is not None else None,
+        state=StepState(step.state),
+        due_on=step.due_on,
+    )
 
 
 async def load_transfer(session: AsyncSession, tracking_no: str, *, for_update: bool = False) -> Transfer | None:
@@ -307,7 +309,7 @@ async def move_step(
                     "tracking_no": transfer.tracking_no,
                 },
             )
-            await hub.publish(session, STEP_CHANGED, _event(transfer, s, before[key]))
+            await hub.publish(session, step_changed(transfer, s, before[key]))
     await session.flush()
     return step
 

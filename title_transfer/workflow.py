@@ -103,6 +103,18 @@ def workflows() -> dict[AssetKind, WorkflowTemplate]:
     return load_workflows()
 
 
+def step_names(asset_kind: AssetKind | str, key: str) -> tuple[str, str]:
+    """The step's name (zh, en) in its asset kind's workflow; the key itself if it has none."""
+    template = workflows().get(AssetKind(asset_kind))
+    if template is None:
+        return key, key
+    try:
+        step = template.step(key)
+    except KeyError:
+        return key, key
+    return step.name_zh, step.name_en
+
+
 def waiting_on(template: WorkflowTemplate, key: str, states: dict[str, StepState]) -> list[str]:
     """The dependencies of ``key`` that are not yet done or not applicable."""
     return [d for d in template.step(key).depends_on if states[d] not in SATISFIED]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import AuditEntry
 from storage.events import hub
 from tests.conftest import Factory
+from title_transfer.events import StepChanged
 from title_transfer.models import Transfer
 from title_transfer.service import (
     STEP_CHANGED,
@@ -174,17 +175,18 @@ async def test_every_change_is_audited_with_before_and_after(factory: Factory, s
 
 
 async def test_changes_are_published_for_other_domains(factory: Factory, session: AsyncSession) -> None:
-    seen: list[dict] = []
+    seen: list[StepChanged] = []
 
-    async def listener(_s: AsyncSession, payload: dict) -> None:
-        seen.append(payload)
+    async def listener(_s: AsyncSession, event: StepChanged) -> None:
+        seen.append(event)
 
     hub.subscribe(STEP_CHANGED, listener)
     try:
         new, _ = await factory.transfer()
         await _do(session, factory, new.transfer, "balance_paid", "complete", "court")
     finally:
-        hub._handlers[STEP_CHANGED].remove(listener)
-    mine = [p for p in seen if p["tracking_no"] == new.transfer.tracking_no]
-    assert [(p["step_key"], p["state"]) for p in mine] == [
+        hub.unsubscribe(STEP_CHANGED, listener)
+    mine = [p for p in seen if p.tracking_no == new.transfer.tracking_no]
+    assert all(p.asset_kind == "real_estate" for p in mine)
+    assert [(p.step_key, p.state) for p in mine] == [
         ("balance_paid", "ready"), ("balance_paid", "done"), ("ruling_served", "ready")]
