@@ -325,3 +325,53 @@ def _refresh(transfer: Transfer, template: Any, states: dict[str, StepState], ca
     for s in transfer.steps:
         if s.state not in SATISFIED and s.due_on != due[s.key]:
             s.due_on = due[s.key]
+
+
+async def step_events(session: AsyncSession, *, states: frozenset[StepState] | None = None,
+                      step_ids: list[int] | None = None, limit: int = 5000) -> list[StepChanged]:
+    """The present state of steps as events (``before`` None), for followers that missed some.
+
+    Filtered by state and/or by step id; at most ``limit``, oldest transfers first.
+    """
+    stmt = (select(TransferStep, Transfer.tracking_no, Transfer.buyer_id, Transfer.asset_kind)
+            .join(Transfer, Transfer.id == TransferStep.transfer_id)
+            .order_by(TransferStep.transfer_id, TransferStep.position).limit(limit))
+    if states is not None:
+        stmt = stmt.where(TransferStep.state.in_([s.value for s in states]))
+    if step_ids is not None:
+        if not step_ids:
+            return []
+        stmt = stmt.where(TransferStep.id.in_(step_ids))
+    rows = (await session.execute(stmt)).all()
+    return [StepChanged(transfer_id=step.transfer_id, tracking_no=tracking_no, buyer_id=buyer_id,
+                        asset_kind=AssetKind(asset_kind), step_id=step.id, step_key=step.key,
+                        department=step.department, before=None, state=StepState(step.state), due_on=step.due_on)
+            for step, tracking_no, buyer_id, asset_kind in rows]
+
+
+async def load_step(session: AsyncSession, step_id: int) -> tuple[Transfer, TransferStep]:
+    """A step and its transfer, the transfer locked for the change to come (fresh from the database)."""
+    step = await session.scalar(select(TransferStep).where(TransferStep.id == step_id)
+                                .execution_options(populate_existing=True))
+    if step is None:
+        raise UnknownStep("找不到对应的过户步骤。", "The transfer step of this item no longer exists.")
+    transfer = await session.scalar(select(Transfer).where(Transfer.id == step.transfer_id).with_for_update()
+                                    .execution_options(populate_existing=True))
+    assert transfer is not None
+    return transfer, next(s for s in transfer.steps if s.id == step_id)
+
+
+async def complete_step(session: AsyncSession, step_id: int, actor: Principal, note: str | None) -> None:
+    """Complete a step named by id; nothing to do if it is already done or not applicable."""
+    transfer, step = await load_step(session, step_id)
+    if step.state in SATISFIED:
+        return
+    await move_step(session, transfer, step.key, "complete", actor, expected_revision=step.revision, note=note)
+
+
+async def start_step(session: AsyncSession, step_id: int, actor: Principal) -> None:
+    """Start a step named by id if it is ready (the buyer then sees "in progress")."""
+    transfer, step = await load_step(session, step_id)
+    if step.state != StepState.ready:
+        return
+    await move_step(session, transfer, step.key, "start", actor, expected_revision=step.revision)

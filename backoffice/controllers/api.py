@@ -2,12 +2,13 @@
 
 ``POST /api/v1/submissions`` is called by a signed-in citizen's browser (session) or by
 the assistant's action server (``Authorization: Bearer <service token>``) acting for the
-citizen it names (``X-Citizen-Token``) or, for forms about a transfer, for whoever holds
-the tracking number and verification code.
+citizen it names (``X-Citizen-Token``) or, for forms that name another domain's object, for
+whoever holds that object's reference and code (checked by the source's adapter).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -22,13 +23,12 @@ from backoffice import forms, service, submissions
 from backoffice.controllers.common import app_ctx, lang, principal
 from backoffice.errors import QueueError, Throttled
 from backoffice.models import ItemState, MessageKind, WorkItem, parse_reference
-from backoffice.registry import TransferCheck, TransferMatch, registry
+from backoffice.registry import Claim, Verified, registry
 from backoffice.service import Actor
 from storage.context import DbSession
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
 MAX_BODY = 256 * 1024
-TRANSFER_FIELDS = ("tracking_number",)
 
 
 class FormSummary(msgspec.Struct):
@@ -210,7 +210,7 @@ class SubmissionsAPI(Controller):
         if errors or valid is None:
             raise _invalid(errors, language)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            verified = await verify_references(request, valid, caller)
         except forms.FormInvalid as exc:
             raise _invalid(exc.errors, language) from None
         except Throttled as exc:
@@ -221,7 +221,7 @@ class SubmissionsAPI(Controller):
         try:
             result = await submissions.submit(
                 db_session, valid, actor=caller.actor, citizen_id=caller.citizen_id, channel=channel,
-                language=language, transcript=transcript, transfer=transfer, idempotency=idem,
+                language=language, transcript=transcript, verified=verified, idempotency=idem,
             )
         except QueueError as exc:
             await db_session.rollback()
@@ -259,26 +259,21 @@ class SubmissionsAPI(Controller):
         )
 
 
-async def verify_transfer(request: Request[Any, Any, Any], valid: forms.Validated,
-                          caller: Caller) -> TransferMatch | None:
-    """Forms about a transfer: the caller must hold its code, or be its buyer.
+async def verify_references(request: Request[Any, Any, Any], valid: forms.Validated,
+                            caller: Caller) -> list[Verified]:
+    """Forms that name another domain's object: the caller must hold its code, or own it.
 
-    Raises FormInvalid (a field error to show) or Throttled (too many wrong codes).
+    Each source adapter whose reference field the form fills decides. Raises FormInvalid (a
+    field error to show) or Throttled (too many wrong codes).
     """
-    if not any(f in valid.data for f in TRANSFER_FIELDS):
-        return None
-    verifier = registry.transfer_verifier
-    if verifier is None:
-        raise HTTPException(status_code=503, detail="transfer verification is not available")
-    code = valid.data.get("verification_code") or None
-    match = await verifier(app_ctx(request), TransferCheck(valid.data["tracking_number"], code, caller.citizen_id,
-                                                           caller.client_key))
-    if match is not None:
-        return match
-    if code is None:
-        raise forms.FormInvalid([forms.FieldError(
-            "verification_code", "该查询号不在您的账户下,请填写成交确认书上的查询码。",
-            "This tracking number is not in your account: give the verification code from the sale confirmation.")])
-    raise forms.FormInvalid([forms.FieldError(
-        "verification_code", "查询号与查询码不匹配,请核对成交确认书。",
-        "The tracking number and verification code do not match; check the sale confirmation.")])
+    found: list[Verified] = []
+    for adapter in registry.verifiers_for(valid.data):
+        assert adapter.reference_field is not None
+        code = (valid.data.get(adapter.code_field) or None) if adapter.code_field else None
+        claim = Claim(valid.data[adapter.reference_field], code, caller.citizen_id, caller.client_key)
+        match = await adapter.verify(app_ctx(request), claim)
+        if match is None:
+            zh, en = adapter.refusal(claim)
+            raise forms.FormInvalid([forms.FieldError(adapter.code_field or adapter.reference_field, zh, en)])
+        found.append(dataclasses.replace(match, field=adapter.reference_field))
+    return found

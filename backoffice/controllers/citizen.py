@@ -17,7 +17,7 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import forms, kinds, service, submissions
-from backoffice.controllers.api import Caller, verify_transfer
+from backoffice.controllers.api import Caller, verify_references
 from backoffice.controllers.common import (
     View,
     calendar_event,
@@ -112,7 +112,7 @@ class MySubmissionsController(Controller):
         client = request.client.host if request.client else "unknown"
         caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, f"ip:{client}", False)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            verified = await verify_references(request, valid, caller)
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
@@ -125,7 +125,7 @@ class MySubmissionsController(Controller):
         try:
             result = await submissions.submit(
                 db_session, valid, actor=caller.actor, citizen_id=who.user_id, channel="web", language=language,
-                transfer=transfer, idempotency=(scope, key, digest),
+                verified=verified, idempotency=(scope, key, digest),
             )
         except QueueError as exc:
             await db_session.rollback()
