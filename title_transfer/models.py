@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.db import Base, JSONType
+from storage.db import Base, JSONType, metadata
 
 
 class Transfer(Base):
@@ -56,3 +56,13 @@ class TransferStep(Base):
     transfer: Mapped[Transfer] = relationship(back_populates="steps")
 
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+# The last tracking number handed out per year, on SQLite (one writer at a time; bumped with
+# an atomic upsert). PostgreSQL uses a sequence per year instead (title_transfer.service).
+tracking_counter = Table(
+    "transfer_tracking_counter",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last_value", Integer, nullable=False),
+)

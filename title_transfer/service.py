@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
@@ -23,12 +24,13 @@ from storage.events import hub
 from storage.workdays import WorkCalendar, default_calendar
 from title_transfer import codes
 from title_transfer.events import StepChanged
-from title_transfer.models import Transfer, TransferStep
+from title_transfer.models import Transfer, TransferStep, tracking_counter
 from title_transfer.tax import HomeCount, Location, Party, PropertyUse, SaleFacts, TaxClause, estimate
 from title_transfer.workflow import SATISFIED, AssetKind, StepState, schedule, waiting_on, workflows
 
 STEP_CHANGED = StepChanged  # the event class other domains subscribe to
 MAX_TEXT = 1000
+TRACKING_LOCK = 0x5A54_0000  # advisory lock key space for creating a year's tracking sequence
 
 
 class TransitionError(BilingualError):
@@ -78,12 +80,46 @@ def _estimate_json(sale: Sale, lot: Lot) -> dict[str, Any] | None:
     return msgspec.to_builtins(estimate(sale_facts(sale, lot)))
 
 
-async def next_tracking_no(session: AsyncSession, year: int) -> str:
-    prefix = f"ZT{year:04d}"
+def _tracking_seq_name(year: int) -> str:
+    return f"transfer_tracking_{year:04d}_seq"
+
+
+def _tracking_prefix(year: int) -> str:
+    return f"ZT{year:04d}"
+
+
+async def _highest_taken(session: AsyncSession, year: int) -> int:
+    prefix = _tracking_prefix(year)
     current = await session.scalar(
         select(func.max(Transfer.tracking_no)).where(Transfer.tracking_no.like(f"{prefix}%"))
     )
-    seq = int(current[len(prefix) :]) + 1 if current else 1
+    return int(current[len(prefix):]) if current else 0
+
+
+async def next_tracking_no(session: AsyncSession, year: int) -> str:
+    """The year's next tracking number, unique under concurrency (ZT + year + 6 digits).
+
+    PostgreSQL: a sequence per year (``nextval`` never hands out a value twice, and does not
+    wait on other transactions), created the first time the year needs one, starting after
+    any number already taken. SQLite: a counter row per year, bumped by one atomic upsert.
+    """
+    if not 1000 <= year <= 9999:
+        raise ValueError(f"year {year} out of range")
+    if session.get_bind().dialect.name == "postgresql":
+        name = _tracking_seq_name(year)
+        if await session.scalar(text("SELECT to_regclass(:name)"), {"name": name}) is None:
+            # First number of the year: one creator at a time; the others find it made.
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TRACKING_LOCK + year})
+            start = await _highest_taken(session, year) + 1
+            await session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {start} MINVALUE 1"))
+        seq = int(await session.scalar(text(f"SELECT nextval('{name}')")))
+    else:
+        start = await _highest_taken(session, year)
+        stmt = (sqlite_insert(tracking_counter).values(year=year, last_value=start + 1)
+                .on_conflict_do_update(index_elements=["year"],
+                                       set_={"last_value": tracking_counter.c.last_value + 1})
+                .returning(tracking_counter.c.last_value))
+        seq = int((await session.execute(stmt)).scalar_one())
     return codes.format_tracking_no(year, seq)
 
 
