@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
-from auction_listings.models import Lot, Sale
 from storage.audit import record_audit
 from storage.errors import BilingualError
 from storage.events import hub
@@ -55,29 +55,53 @@ class UnknownStep(TransitionError):
     status = 404
 
 
-def sale_facts(sale: Sale, lot: Lot) -> SaleFacts:
+class ConfirmedSale(msgspec.Struct, frozen=True, kw_only=True):
+    """A confirmed sale as the transfer needs it: a value handed over by whoever records sales
+    (the composition root builds it from the listings' rows), never their tables."""
+
+    sale_id: int
+    buyer_id: int
+    price: Decimal
+    confirmed_on: dt.date
+    asset_kind: AssetKind
+    title: str
+    address: str | None = None
+    has_gas: bool = True
+    utility_arrears_clause: str = "proceeds"
+    # What the tax estimate needs (real estate).
+    property_use: PropertyUse = PropertyUse.residential
+    area_m2: Decimal = Decimal(0)
+    tax_clause: TaxClause = TaxClause.by_law
+    location: Location = Location.city
+    buyer_type: Party = Party.individual
+    buyer_homes: HomeCount = HomeCount.only_home
+    seller_type: Party = Party.individual
+    seller_acquired_on: dt.date | None = None
+    seller_purchase_price: Decimal | None = None
+    seller_only_home: bool = False
+
+
+def sale_facts(sale: ConfirmedSale) -> SaleFacts:
     return SaleFacts(
-        price=Decimal(sale.price),
+        price=sale.price,
         sale_date=sale.confirmed_on,
-        use=PropertyUse(lot.property_use),
-        area_m2=Decimal(lot.area_m2),
-        clause=TaxClause(lot.tax_clause),
-        location=Location(lot.location),
-        buyer=Party(sale.buyer_type),
-        buyer_homes=HomeCount(sale.buyer_homes),
-        seller=Party(lot.seller_type),
-        seller_acquired_on=lot.seller_acquired_on,
-        seller_purchase_price=Decimal(lot.seller_purchase_price) if lot.seller_purchase_price is not None else None,
-        seller_only_home=lot.seller_only_home,
+        use=sale.property_use,
+        area_m2=sale.area_m2,
+        clause=sale.tax_clause,
+        location=sale.location,
+        buyer=sale.buyer_type,
+        buyer_homes=sale.buyer_homes,
+        seller=sale.seller_type,
+        seller_acquired_on=sale.seller_acquired_on,
+        seller_purchase_price=sale.seller_purchase_price,
+        seller_only_home=sale.seller_only_home,
     )
 
 
-def _estimate_json(sale: Sale, lot: Lot) -> dict[str, Any] | None:
-    import msgspec
-
-    if lot.asset_kind != AssetKind.real_estate:
+def _estimate_json(sale: ConfirmedSale) -> dict[str, Any] | None:
+    if sale.asset_kind != AssetKind.real_estate:
         return None
-    return msgspec.to_builtins(estimate(sale_facts(sale, lot)))
+    return msgspec.to_builtins(estimate(sale_facts(sale)))
 
 
 def _tracking_seq_name(year: int) -> str:
@@ -131,7 +155,7 @@ class NewTransfer:
 
 async def create_transfer(
     session: AsyncSession,
-    sale: Sale,
+    sale: ConfirmedSale,
     *,
     secret: str,
     actor: Principal | None = None,
@@ -141,15 +165,14 @@ async def create_transfer(
 ) -> NewTransfer:
     """Open the one-stop transfer for a confirmed sale, with steps from the asset kind's template."""
     calendar = calendar or default_calendar()
-    lot = sale.lot
-    template = workflows()[AssetKind(lot.asset_kind)]
+    template = workflows()[sale.asset_kind]
     tracking_no = tracking_no or await next_tracking_no(session, sale.confirmed_on.year)
     code = code or codes.new_code()
     due = schedule(template, sale.confirmed_on, {}, calendar)
     states: dict[str, StepState] = {}
     steps: list[TransferStep] = []
     for position, tmpl in enumerate(template.steps):
-        if tmpl.utility == "gas" and not lot.has_gas:
+        if tmpl.utility == "gas" and not sale.has_gas:
             state = StepState.not_applicable
         elif tmpl.depends_on:
             state = StepState.waiting
@@ -158,7 +181,7 @@ async def create_transfer(
         states[tmpl.key] = state
         details: dict[str, Any] | None = None
         if tmpl.utility:
-            details = {"utility": tmpl.utility, "arrears_clause": lot.utility_arrears_clause}
+            details = {"utility": tmpl.utility, "arrears_clause": sale.utility_arrears_clause}
         steps.append(TransferStep(
             key=tmpl.key,
             position=position,
@@ -170,12 +193,14 @@ async def create_transfer(
     transfer = Transfer(
         tracking_no=tracking_no,
         code_digest=codes.code_digest(secret, tracking_no, code),
-        sale_id=sale.id,
+        sale_id=sale.sale_id,
         buyer_id=sale.buyer_id,
-        asset_kind=lot.asset_kind,
-        title=lot.title,
+        asset_kind=sale.asset_kind.value,
+        title=sale.title,
+        price=sale.price,
+        address=sale.address,
         started_on=sale.confirmed_on,
-        tax_estimate=_estimate_json(sale, lot),
+        tax_estimate=_estimate_json(sale),
         steps=steps,
     )
     session.add(transfer)
@@ -187,7 +212,7 @@ async def create_transfer(
         subject_type="transfer",
         subject_id=transfer.id,
         action="create",
-        after={"tracking_no": tracking_no, "sale_id": sale.id, "steps": {k: v.value for k, v in states.items()}},
+        after={"tracking_no": tracking_no, "sale_id": sale.sale_id, "steps": {k: v.value for k, v in states.items()}},
     )
     for step in transfer.steps:
         if step.state == StepState.ready:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auction_listings.models import Lot, Sale
+from portal.sales import confirmed_sale
 from storage.audit import AuditEntry
 from storage.events import hub
 from tests.conftest import Factory, unique
@@ -222,7 +223,7 @@ async def test_tracking_numbers_are_distinct_when_sales_are_confirmed_at_once(fa
         async with AsyncSession(engine, expire_on_commit=False) as own:
             sale = await own.get(Sale, sale_id)
             assert sale is not None
-            created = await create_transfer(own, sale, secret="s" * 32)
+            created = await create_transfer(own, confirmed_sale(sale), secret="s" * 32)
             await own.commit()
             return created.transfer.tracking_no
 
