@@ -8,6 +8,7 @@ without this package knowing them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,17 @@ from title_transfer import codes
 from title_transfer.events import StepChanged
 from title_transfer.models import Transfer, TransferStep, tracking_counter
 from title_transfer.tax import HomeCount, Location, Party, PropertyUse, SaleFacts, TaxClause, estimate
-from title_transfer.workflow import SATISFIED, AssetKind, StepState, schedule, waiting_on, workflows
+from title_transfer.workflow import (
+    SATISFIED,
+    TRANSITIONS,
+    AssetKind,
+    StepState,
+    Transition,
+    WorkflowTemplate,
+    schedule,
+    waiting_on,
+    workflows,
+)
 
 STEP_CHANGED = StepChanged  # the event class other domains subscribe to
 MAX_TEXT = 1000
@@ -254,7 +265,75 @@ def _clean_text(value: str | None, field_zh: str, field_en: str, *, required: bo
     return text or None
 
 
-ACTIONS = ("start", "complete", "block", "unblock", "not_applicable")
+ACTIONS = tuple(TRANSITIONS)
+
+
+@dataclass
+class _Move:
+    """One action on one step, as the effect functions below see it."""
+
+    step: TransferStep
+    state: StepState
+    template: WorkflowTemplate
+    states: dict[str, StepState]
+    now: dt.datetime
+    note: str | None
+    reason: str | None
+
+    def pending(self) -> list[str]:
+        return waiting_on(self.template, self.step.key, self.states)
+
+
+def _start(m: _Move) -> None:
+    m.step.state = StepState.in_progress
+    m.step.started_at = m.now
+
+
+def _complete(m: _Move) -> None:
+    m.step.note = _clean_text(m.note, "办结说明", "note", required=False)
+    m.step.state = StepState.done
+    m.step.started_at = m.step.started_at or m.now
+    m.step.completed_at = m.now
+    m.step.completed_on = m.now.date()
+
+
+def _block(m: _Move) -> None:
+    m.step.blocked_reason = _clean_text(m.reason, "受阻原因(买受人可见)", "reason the buyer can read", required=True)
+    m.step.state_before_block = m.state.value
+    m.step.state = StepState.blocked
+
+
+def _unblock(m: _Move) -> None:
+    m.step.blocked_reason = None
+    resumed = StepState(m.step.state_before_block or StepState.ready)
+    m.step.state_before_block = None
+    m.states[m.step.key] = resumed
+    if resumed == StepState.in_progress:
+        m.step.state = resumed
+    else:
+        m.step.state = StepState.waiting if m.pending() else StepState.ready
+
+
+def _not_applicable(m: _Move) -> None:
+    m.step.note = _clean_text(m.reason, "不适用原因", "reason", required=True)
+    m.step.state = StepState.not_applicable
+    m.step.completed_at = m.now
+    m.step.completed_on = m.now.date()
+
+
+EFFECTS: dict[str, Callable[[_Move], None]] = {
+    "start": _start, "complete": _complete, "block": _block, "unblock": _unblock, "not_applicable": _not_applicable,
+}
+assert set(EFFECTS) == set(TRANSITIONS), "every transition needs its effect"
+
+
+def _refusal(transition: Transition, m: _Move) -> TransitionError:
+    pending = m.pending()
+    if transition.waiting_zh and pending and (transition.waiting_states is None or m.state in transition.waiting_states):
+        names = {t.key: t for t in m.template.steps}
+        return TransitionError(transition.waiting_zh + "、".join(names[k].name_zh for k in pending),
+                               transition.waiting_en + ", ".join(names[k].name_en for k in pending))
+    return TransitionError(transition.refused_zh.format(state=m.state), transition.refused_en.format(state=m.state))
 
 
 async def move_step(
@@ -270,7 +349,7 @@ async def move_step(
     now: dt.datetime | None = None,
     calendar: WorkCalendar | None = None,
 ) -> TransferStep:
-    """Apply one staff action to one step, then bring the rest of the transfer up to date."""
+    """Apply one staff action to one step (per ``TRANSITIONS``), then bring the rest of the transfer up to date."""
     calendar = calendar or default_calendar()
     now = now or dt.datetime.now(dt.UTC)
     template = workflows()[AssetKind(transfer.asset_kind)]
@@ -278,7 +357,8 @@ async def move_step(
     step = by_key.get(step_key)
     if step is None:
         raise UnknownStep("没有这个步骤。", f"This transfer has no step {step_key!r}.")
-    if action not in ACTIONS:
+    transition = TRANSITIONS.get(action)
+    if transition is None:
         raise InvalidInput("不支持的操作。", f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.")
     if not actor.works_for(step.department):
         raise NotYourDepartment(
@@ -291,61 +371,11 @@ async def move_step(
             "This step changed since you opened the form (or the form was already sent). Reload to see its state.",
         )
     states = {s.key: StepState(s.state) for s in transfer.steps}
-    state = states[step_key]
     before = {k: s.state for k, s in by_key.items()}
-    names = {t.key: t for t in template.steps}
-
-    def blocked_by() -> list[str]:
-        return waiting_on(template, step_key, states)
-
-    if action == "start":
-        if state is not StepState.ready:
-            pending = blocked_by()
-            if pending:
-                raise TransitionError(
-                    "前置步骤尚未完成:" + "、".join(names[k].name_zh for k in pending),
-                    "Waiting on: " + ", ".join(names[k].name_en for k in pending),
-                )
-            raise TransitionError("只有“可办理”的步骤才能开始。", f"Only a ready step can be started (this one is {state}).")
-        step.state = StepState.in_progress
-        step.started_at = now
-    elif action == "complete":
-        if state not in (StepState.ready, StepState.in_progress):
-            pending = blocked_by()
-            if state is StepState.waiting and pending:
-                raise TransitionError(
-                    "前置步骤尚未完成,不能办结:" + "、".join(names[k].name_zh for k in pending),
-                    "Cannot complete: still waiting on " + ", ".join(names[k].name_en for k in pending),
-                )
-            raise TransitionError("该步骤当前状态不能办结。", f"A step that is {state} cannot be completed.")
-        step.note = _clean_text(note, "办结说明", "note", required=False)
-        step.state = StepState.done
-        step.started_at = step.started_at or now
-        step.completed_at = now
-        step.completed_on = now.date()
-    elif action == "block":
-        if state not in (StepState.waiting, StepState.ready, StepState.in_progress):
-            raise TransitionError("该步骤当前状态不能标记受阻。", f"A step that is {state} cannot be blocked.")
-        step.blocked_reason = _clean_text(reason, "受阻原因(买受人可见)", "reason the buyer can read", required=True)
-        step.state_before_block = state.value
-        step.state = StepState.blocked
-    elif action == "unblock":
-        if state is not StepState.blocked:
-            raise TransitionError("该步骤未处于受阻状态。", "This step is not blocked.")
-        step.blocked_reason = None
-        resumed = step.state_before_block or StepState.ready
-        step.state_before_block = None
-        states[step_key] = StepState(resumed)
-        step.state = resumed if resumed == StepState.in_progress else (
-            StepState.waiting if blocked_by() else StepState.ready
-        )
-    elif action == "not_applicable":
-        if state in SATISFIED:
-            raise TransitionError("该步骤已办结或已不适用。", "This step is already done or not applicable.")
-        step.note = _clean_text(reason, "不适用原因", "reason", required=True)
-        step.state = StepState.not_applicable
-        step.completed_at = now
-        step.completed_on = now.date()
+    move = _Move(step, states[step_key], template, states, now, note, reason)
+    if move.state not in transition.allowed_from:
+        raise _refusal(transition, move)
+    EFFECTS[action](move)
 
     states[step_key] = StepState(step.state)
     _refresh(transfer, template, states, calendar)

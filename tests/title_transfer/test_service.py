@@ -245,3 +245,34 @@ async def test_tracking_numbers_are_distinct_when_sales_are_confirmed_at_once(fa
         await own.commit()
     other = await _new_sale(session, buyer.id, dt.date(2033, 2, 1))
     assert await confirm(other) == "ZT2033000008"
+
+
+async def test_every_action_is_allowed_from_exactly_the_states_its_transition_names(factory: Factory,
+                                                                                     session: AsyncSession) -> None:
+    """The transition table beside the workflow data is what move_step enforces, state by state."""
+    from title_transfer.workflow import TRANSITIONS, StepState
+
+    new, _ = await factory.transfer()
+    staff = factory.principal(await factory.user("staff", "court"))
+    tried = 0
+    for action, transition in TRANSITIONS.items():
+        for state in StepState:
+            transfer = await _fresh(session, new.transfer.tracking_no)
+            step = _step(transfer, "delivery")  # waits on ruling_served, which is not done
+            step.state = state.value
+            step.state_before_block = StepState.waiting.value if state is StepState.blocked else None
+            await session.flush()
+            savepoint = await session.begin_nested()
+            try:
+                await move_step(session, transfer, "delivery", action, staff, expected_revision=step.revision,
+                                note="n", reason="r", now=NOW)
+                moved = True
+            except TransitionError as exc:
+                moved = False
+                if state is StepState.waiting and action in ("start", "complete"):
+                    assert "成交裁定书送达" in exc.message_zh and "Sale ruling served" in exc.message_en
+            await savepoint.rollback()
+            assert moved == (state in transition.allowed_from), (action, state)
+            tried += 1
+            await session.rollback()
+    assert tried == len(TRANSITIONS) * len(StepState)
