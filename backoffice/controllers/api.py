@@ -266,8 +266,13 @@ async def verify_references(request: Request[Any, Any, Any], valid: forms.Valida
     Each source adapter whose reference field the form fills decides. Raises FormInvalid (a
     field error to show) or Throttled (too many wrong codes).
     """
+    adapters = registry.verifiers_for(valid.data)
+    spec = forms.form_spec(valid.kind)
+    guarded = {f.name for f in spec.fields if f.required_unless_identified} if spec is not None else set()
+    if guarded - {a.code_field for a in adapters}:  # a form that needs a check nobody registered
+        raise HTTPException(status_code=503, detail="verification for this form is not available")
     found: list[Verified] = []
-    for adapter in registry.verifiers_for(valid.data):
+    for adapter in adapters:
         assert adapter.reference_field is not None
         code = (valid.data.get(adapter.code_field) or None) if adapter.code_field else None
         claim = Claim(valid.data[adapter.reference_field], code, caller.citizen_id, caller.client_key)

@@ -149,3 +149,19 @@ async def test_a_new_source_type_plugs_in_through_its_adapter(client: Client, fa
     mine = await client.get(f"/my/submissions/{item.reference}")
     assert mine.status_code == 200
     assert 'href="/my/cases/77"' in mine.text and "查看我的案件" in mine.text and "/staff/cases/" not in mine.text
+
+
+async def test_a_form_whose_check_nobody_registered_is_refused_not_filed(client: Client, factory: Factory,
+                                                                         settings: Settings) -> None:
+    adapter = registry.adapter("transfer_step")
+    assert adapter is not None
+    registry.unregister("transfer_step")
+    try:
+        resp = await client.post("/api/v1/submissions", headers={**BEARER, "Idempotency-Key": f"test-{uuid.uuid4()}"},
+                                 json={"kind": "utility_handover", "channel": "chat", "language": "zh",
+                                       "data": {"tracking_number": "ZT2026000001", "verification_code": "ABCD2345",
+                                                "utility_type": "water", "account_holder_name": "张*明",
+                                                "contact_phone": "13812345678"}})
+    finally:
+        registry.register(adapter)
+    assert resp.status_code == 503
