@@ -50,7 +50,7 @@ def parse_reference(ref: str) -> int | None:
 
 
 class WorkItem(Base):
-    """One piece of work for one department: a form, a transfer step, a pre-review request."""
+    """One piece of work for one department: a form, or something another domain opened (its source)."""
 
     __tablename__ = "work_item"
     __table_args__ = (

@@ -1,15 +1,19 @@
 """How other domains plug into the queue without the queue knowing them.
 
-The composition root (portal) registers, per kind:
+The composition root (portal) registers, per source type, a :class:`SourceAdapter`: what
+the queue shows of an item that follows another domain's object (its subject line, a few
+labelled facts, a link for staff and one for the citizen), how to verify that a submitter
+may act on the object a form names (a form field holding the object's reference, with an
+optional secret such as a verification code), and the figures it adds to the dashboards.
+The queue calls adapters; it never names a source type itself.
+
+Per item kind, it also registers:
 
 * ``on_complete(kind, handler)``: called inside the transaction that completes an item of
   that kind (after the item is marked done, so an event the handler causes that tries to
   close the same item finds it closed and does nothing). Raise
   :class:`~backoffice.errors.HandlerRefused` to refuse; the whole transaction rolls back.
-* ``on_claim(kind, handler)``: called inside the claiming transaction (e.g. start the step).
-* ``set_transfer_verifier(fn)``: checks a tracking number + verification code (or that a
-  signed-in citizen is the buyer) for forms that name a transfer.
-* ``set_transfer_metrics(fn)``: the sale → certificate medians for the dashboards.
+* ``on_claim(kind, handler)``: called inside the claiming transaction (e.g. start the work).
 """
 
 from __future__ import annotations
@@ -30,51 +34,123 @@ ClaimHandler = Callable[[AsyncSession, "WorkItem", Principal], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class TransferMatch:
-    """A transfer the submitter proved they may act on (never the code itself)."""
+class Link:
+    """A link from an item to its source's own page, with an optional line beside it."""
 
-    tracking_no: str
-    buyer_id: int
+    url: str
+    text_zh: str
+    text_en: str
+    note_zh: str = ""
+    note_en: str = ""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled line of what an item is about (shown instead of form data)."""
+
+    label_zh: str
+    label_en: str
+    value_zh: str
+    value_en: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a form names and what the submitter brings to show they may act on it."""
+
+    reference: str  # the value of the adapter's ``reference_field``
+    code: str | None  # the value of its ``code_field``, if one was given
+    citizen_id: int | None  # the signed-in (or named) citizen, if any
+    client_key: str  # who is asking, for throttling wrong codes
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The object the submitter proved they may act on (never the code itself)."""
+
+    reference: str  # its canonical reference, stored in the item's data
+    owner_id: int  # the citizen it belongs to: the item's citizen when none is signed in
     title: str = ""
+    field: str = ""  # the form field it was named in (set by the queue)
+
+    @property
+    def data(self) -> dict[str, str]:
+        return {self.field: self.reference} if self.field else {}
 
 
 @dataclass(frozen=True)
-class TransferCheck:
-    tracking_no: str
-    code: str | None
-    citizen_id: int | None
-    client_key: str
+class Figure:
+    """One bar: a median (or other figure) and how many cases it is drawn from.
 
+    ``count`` None marks a fixed reference value (a baseline), always shown; otherwise the
+    figure is hidden when drawn from fewer cases than the page's minimum sample.
+    """
 
-TransferVerifier = Callable[[Any, TransferCheck], Awaitable["TransferMatch | None"]]
-
-
-@dataclass(frozen=True)
-class StepMedian:
-    key: str
-    name_zh: str
-    name_en: str
-    median_days: float | None
-    count: int
+    label_zh: str
+    label_en: str
+    value: float | None
+    count: int | None
+    tone: str = ""
 
 
 @dataclass(frozen=True)
-class TransferMetrics:
-    sale_to_certificate_days: float | None
-    certificates: int
-    per_step: list[StepMedian] = field(default_factory=list)
-    baseline_days: float = 20.0  # before the reform (shared/domain.md): 20 days → 2
+class MetricsSection:
+    """A heading, an optional hint, one chart of figures in days, and an optional count line."""
+
+    heading_zh: str
+    heading_en: str
+    chart_title_zh: str
+    chart_title_en: str
+    figures: list[Figure]
+    hint_zh: str = ""
+    hint_en: str = ""
+    counted_zh: str = ""
+    counted_en: str = ""
+    counted: int | None = None
 
 
-MetricsProvider = Callable[[AsyncSession], Awaitable[TransferMetrics]]
+class SourceAdapter:
+    """What a source type tells the queue. Override what applies; the defaults show nothing.
+
+    ``reference_field`` names the form field that holds a reference to this source's
+    objects (forms with that field are verified through :meth:`verify` before they become
+    items); ``code_field`` the field with the secret that proves possession, if any.
+    """
+
+    source_type: str = ""
+    reference_field: str | None = None
+    code_field: str | None = None
+
+    def subject(self, item: WorkItem, lang: str) -> str | None:
+        """The item's one-line label in ``lang`` (None: the stored subject)."""
+        return None
+
+    def facts(self, item: WorkItem) -> list[Fact]:
+        return []
+
+    def staff_link(self, item: WorkItem) -> Link | None:
+        return None
+
+    def citizen_link(self, item: WorkItem) -> Link | None:
+        return None
+
+    async def verify(self, ctx: Any, claim: Claim) -> Verified | None:
+        """The object if the submitter may act on it, else None. May raise Throttled."""
+        return None
+
+    def refusal(self, claim: Claim) -> tuple[str, str]:
+        """The field error (zh, en) when :meth:`verify` said no."""
+        return "无法核实您与该事项的关系。", "We could not verify that you may act on this."
+
+    async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
+        return []
 
 
+@dataclass
 class Registry:
-    def __init__(self) -> None:
-        self.completion: dict[str, CompletionHandler] = {}
-        self.claim: dict[str, ClaimHandler] = {}
-        self.transfer_verifier: TransferVerifier | None = None
-        self.transfer_metrics: MetricsProvider | None = None
+    completion: dict[str, CompletionHandler] = field(default_factory=dict)
+    claim: dict[str, ClaimHandler] = field(default_factory=dict)
+    adapters: dict[str, SourceAdapter] = field(default_factory=dict)
 
     def on_complete(self, kind: str, handler: CompletionHandler) -> None:
         self.completion[kind] = handler
@@ -82,16 +158,31 @@ class Registry:
     def on_claim(self, kind: str, handler: ClaimHandler) -> None:
         self.claim[kind] = handler
 
-    def set_transfer_verifier(self, verifier: TransferVerifier) -> None:
-        self.transfer_verifier = verifier
+    def register(self, adapter: SourceAdapter) -> None:
+        if not adapter.source_type:
+            raise ValueError("an adapter needs a source_type")
+        self.adapters[adapter.source_type] = adapter
 
-    def set_transfer_metrics(self, provider: MetricsProvider) -> None:
-        self.transfer_metrics = provider
+    def unregister(self, source_type: str) -> None:
+        self.adapters.pop(source_type, None)
+
+    def adapter(self, source_type: str | None) -> SourceAdapter | None:
+        return self.adapters.get(source_type) if source_type else None
+
+    def verifiers_for(self, data: dict[str, Any]) -> list[SourceAdapter]:
+        """The adapters whose reference field the form's data fills."""
+        return [a for a in self.adapters.values() if a.reference_field and data.get(a.reference_field)]
+
+    async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
+        sections: list[MetricsSection] = []
+        for adapter in self.adapters.values():
+            sections.extend(await adapter.metrics(session))
+        return sections
 
 
 registry = Registry()
 on_complete = registry.on_complete
 on_claim = registry.on_claim
 
-__all__ = ["registry", "on_complete", "on_claim", "TransferMatch", "TransferCheck", "TransferMetrics",
-           "StepMedian", "Registry"]
+__all__ = ["registry", "on_complete", "on_claim", "Registry", "SourceAdapter", "Link", "Fact", "Claim", "Verified",
+           "Figure", "MetricsSection"]

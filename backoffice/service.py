@@ -20,7 +20,7 @@ from accounts.principal import Principal
 from backoffice import forms, kinds
 from backoffice.claims import DEFAULT_LEASE_SECONDS, claim, claim_next, complete, release
 from backoffice.errors import NOT_FOUND, InvalidAction, WrongState
-from backoffice.models import ItemMessage, ItemState, MessageKind, WorkItem
+from backoffice.models import OPEN_STATES, ItemMessage, ItemState, MessageKind, WorkItem
 from backoffice.records import (
     SUBJECT,
     SYSTEM,
@@ -135,8 +135,8 @@ async def reject(session: AsyncSession, item_id: int, principal: Principal, reas
     item = await get(session, item_id)
     require_holder(item, principal, expected_version)
     if item.source_type is not None:
-        raise InvalidAction("该事项来自其他业务(如过户步骤),请在其办理页面标记受阻或不适用。",
-                            "This item comes from another workflow (e.g. a transfer step): block it or mark it not "
+        raise InvalidAction("该事项来自其他业务,请在其办理页面标记受阻或不适用。",
+                            "This item comes from another workflow: block it or mark it not "
                             "applicable on its own page.")
     text = clean_body(reason, required=True, what=("不予办理的理由", "reason"))
     before = snapshot(item)
@@ -332,6 +332,22 @@ async def follow_source(
     await message(session, item, SYSTEM, MessageKind.system, f"{note_zh} / {note_en}".strip(" /"), now=now)
     await record(session, item, SYSTEM, "close_by_source", before, note=note_en or None)
     return item
+
+
+async def followed_sources(session: AsyncSession, source_type: str, *, source_ids: list[int] | None = None,
+                           open_only: bool = False) -> dict[int, bool]:
+    """Source ids of this type that have an item (among ``source_ids`` if given) → whether it is open."""
+    open_states = [st.value for st in OPEN_STATES]
+    stmt = select(WorkItem.source_id, WorkItem.state).where(WorkItem.source_type == source_type,
+                                                            WorkItem.source_id.is_not(None))
+    if open_only:
+        stmt = stmt.where(WorkItem.state.in_(open_states))
+    found: dict[int, bool] = {}
+    chunks = [None] if source_ids is None else [source_ids[i:i + 500] for i in range(0, len(source_ids), 500)]
+    for chunk in chunks:
+        rows = await session.execute(stmt if chunk is None else stmt.where(WorkItem.source_id.in_(chunk)))
+        found.update({source_id: state in open_states for source_id, state in rows.all() if source_id is not None})
+    return found
 
 
 async def thread(session: AsyncSession, item: WorkItem, *, citizen_view: bool) -> list[ItemMessage]:

@@ -1,5 +1,5 @@
 """Figures for the dashboards: queue depth and overdue items per department, median
-handling time per kind, and (through the registry) the sale → title certificate medians.
+handling time per kind, and (through the registry) the figures each source adds.
 
 Medians are computed by PostgreSQL (percentile_cont) where it runs, in Python on SQLite.
 The public page uses the medians only, never rows about a person, and hides a median
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.departments import Department
 from backoffice.models import OPEN_STATES, ItemState, WorkItem, on_postgres
-from backoffice.registry import TransferMetrics, registry
+from backoffice.registry import MetricsSection, registry
 from storage.db import utcnow
 
 WINDOW_DAYS = 90
@@ -87,6 +87,6 @@ async def handling_medians(session: AsyncSession, now: dt.datetime | None = None
     return [KindMedian(k, statistics.median(v), len(v)) for k, v in sorted(durations.items())]
 
 
-async def transfer_metrics(session: AsyncSession) -> TransferMetrics | None:
-    provider = registry.transfer_metrics
-    return await provider(session) if provider is not None else None
+async def source_metrics(session: AsyncSession) -> list[MetricsSection]:
+    """What the registered sources add to the dashboards (medians and their sample sizes only)."""
+    return await registry.metrics(session)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice import forms, service
 from backoffice.errors import NOT_FOUND, QueueError
 from backoffice.models import SubmissionKey, WorkItem, parse_reference
-from backoffice.registry import TransferMatch
+from backoffice.registry import Verified
 from backoffice.service import Actor
 
 MAX_KEY = 200
@@ -71,7 +71,7 @@ async def submit(
     channel: str,
     language: str,
     transcript: list[dict[str, str]] | None = None,
-    transfer: TransferMatch | None = None,
+    verified: list[Verified] | None = None,
     idempotency: tuple[str, str, str] | None = None,
 ) -> Submitted:
     """Create the item for a validated form (or, for a dispute, reopen the disputed item).
@@ -85,9 +85,9 @@ async def submit(
         if found is not None:
             return found
     data = {k: v for k, v in valid.data.items() if k != "verification_code"}  # never stored
-    if transfer is not None:
-        data["tracking_number"] = transfer.tracking_no
-        citizen_id = citizen_id if citizen_id is not None else transfer.buyer_id
+    for match in verified or ():  # objects the form names, as their sources spell them
+        data.update(match.data)
+        citizen_id = citizen_id if citizen_id is not None else match.owner_id
     if valid.kind == "dispute":
         target = parse_reference(data["reference"])
         if target is None or citizen_id is None:

@@ -222,7 +222,7 @@ async def generate(db_url: str, *, transfers: int, secret: str, sample_size: int
                           json.dumps(details, ensure_ascii=False) if details else None, revision, created, now))
         completed += all_done
         trans.append((i, tracking_no, codes.code_digest(secret, tracking_no, code), i, buyer_id, kind.value, title,
-                      confirmed, last_finish if all_done else None, tax_json, version, created, now))
+                      price, address, confirmed, last_finish if all_done else None, tax_json, version, created, now))
     built = time.perf_counter() - started
     log(f"  built {transfers:,} transfers / {len(steps):,} steps in memory in {built:.1f}s; loading with COPY …")
 
@@ -241,7 +241,8 @@ async def generate(db_url: str, *, transfers: int, secret: str, sample_size: int
             "id", "lot_id", "buyer_id", "price", "confirmed_on", "buyer_type", "buyer_homes", "created_at",
             "updated_at"])
         await conn.copy_records_to_table("transfer", records=trans, columns=[
-            "id", "tracking_no", "code_digest", "sale_id", "buyer_id", "asset_kind", "title", "started_on",
+            "id", "tracking_no", "code_digest", "sale_id", "buyer_id", "asset_kind", "title", "price", "address",
+            "started_on",
             "completed_on", "tax_estimate", "version", "created_at", "updated_at"])
         await conn.copy_records_to_table("transfer_step", records=steps, columns=[
             "id", "transfer_id", "key", "position", "department", "state", "state_before_block", "due_on",

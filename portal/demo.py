@@ -17,6 +17,7 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
+from portal.sales import confirmed_sale
 from title_transfer.models import Transfer
 from title_transfer.service import create_transfer, move_step
 
@@ -103,7 +104,7 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             await session.flush()
             await session.refresh(sale, ["lot"])
         if await session.scalar(select(Transfer.id).where(Transfer.tracking_no == no)) is None:
-            new = await create_transfer(session, sale, secret=secret, tracking_no=no, code=DEMO_TRANSFERS[no])
+            new = await create_transfer(session, confirmed_sale(sale), secret=secret, tracking_no=no, code=DEMO_TRANSFERS[no])
             created.append(f"transfer {no}")
             t = new.transfer
             if lot is house:

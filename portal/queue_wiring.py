@@ -1,179 +1,173 @@
 """Connects the back-office queue to the title transfer. The composition root's job: the
-queue does not know transfers and transfers do not know the queue.
+queue does not know transfers and transfers do not know the queue; this file only connects
+them, the work is each side's own.
 
 * A step that needs its department (ready, in progress, blocked) has an open queue item;
   a finished step (done, not applicable) has its item closed. This follows
-  ``transfer.step_changed``, and is re-checked at start-up for anything an event missed
-  (e.g. demo data loaded without the portal running).
-* Completing the item completes the step (``move_step(..., "complete")``) in the same
-  transaction; claiming the item starts a ready step. The step's own event then finds the
-  item already in agreement and does nothing.
-* Forms that name a transfer are checked against its tracking number and verification
-  code (throttled like the tracking page), or against the signed-in buyer.
-* The dashboards get the sale → certificate medians from the transfer tables.
+  ``StepChanged`` (which names the asset kind), and is re-checked at start-up for anything
+  an event missed (e.g. demo data loaded without the portal running).
+* Completing the item completes the step; claiming the item starts a ready step (both in
+  the same transaction). The step's own event then finds the item already in agreement
+  and does nothing.
+* :class:`TransferStepAdapter` tells the queue how to show a step item (subject, facts,
+  links), how to verify forms that name a transfer (tracking number and verification code,
+  throttled like the tracking page, or the signed-in buyer) and what the dashboards show
+  (the sale → certificate medians).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import statistics
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from backoffice import kinds, notify, service
 from backoffice.errors import HandlerRefused
-from backoffice.models import OPEN_STATES, WorkItem
-from backoffice.registry import StepMedian, TransferCheck, TransferMatch, TransferMetrics, registry
+from backoffice.models import WorkItem
+from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
+from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
-from title_transfer.models import Transfer, TransferStep
-from title_transfer.read import fetch_transfer
-from title_transfer.service import STEP_CHANGED, TransitionError, move_step
-from title_transfer.workflow import SATISFIED, StepState, workflows
+from title_transfer import service as transfers
+from title_transfer.access import may_act_on
+from title_transfer.events import StepChanged
+from title_transfer.service import TransitionError
+from title_transfer.stats import transfer_times
+from title_transfer.workflow import SATISFIED, StepState, step_names
 
 log = logging.getLogger("portal.queue")
 SOURCE = "transfer_step"
 KIND = "transfer_step"
 OPEN_STEP = frozenset({StepState.ready, StepState.in_progress, StepState.blocked})
-CERTIFICATE_STEP = "certificate_issued"
 
 
-def _step_names(asset_kind: str | None, key: str) -> tuple[str, str]:
-    for kind, template in workflows().items():
-        if asset_kind and kind != asset_kind:
-            continue
-        for step in template.steps:
-            if step.key == key:
-                return step.name_zh, step.name_en
-    return key, key
-
-
-async def on_step_changed(session: AsyncSession, payload: dict[str, Any]) -> None:
+async def on_step_changed(session: AsyncSession, event: StepChanged) -> None:
     """Keep the step's queue item in agreement with the step (idempotent)."""
-    state = StepState(payload["state"])
+    state = event.state
     if state not in OPEN_STEP and state not in SATISFIED:
         return  # waiting on another step: nothing for the department to do yet
-    asset_kind = payload.get("asset_kind")
-    name_zh, name_en = _step_names(asset_kind, payload["step_key"])
-    data = {"tracking_number": payload["tracking_no"], "transfer_id": payload["transfer_id"],
-            "step_id": payload["step_id"], "step_key": payload["step_key"], "step_state": state.value,
+    name_zh, name_en = step_names(event.asset_kind, event.step_key)
+    data = {"tracking_number": event.tracking_no, "transfer_id": event.transfer_id,
+            "step_id": event.step_id, "step_key": event.step_key, "step_state": state.value,
             "step_name_zh": name_zh, "step_name_en": name_en}
     done_zh = "已在过户步骤页面办结" if state == StepState.done else "已在过户步骤页面标记为不适用"
     done_en = "completed on the step page" if state == StepState.done else "marked not applicable on the step page"
     await service.follow_source(
-        session, source_type=SOURCE, source_id=payload["step_id"], kind=KIND, department=payload["department"],
-        open_=state in OPEN_STEP, citizen_id=payload["buyer_id"], subject=f"{payload['tracking_no']} · {name_zh}",
-        data=data, due=kinds.end_of_day(dt.date.fromisoformat(payload["due_on"])), note_zh=done_zh, note_en=done_en,
+        session, source_type=SOURCE, source_id=event.step_id, kind=KIND, department=event.department,
+        open_=state in OPEN_STEP, citizen_id=event.buyer_id, subject=f"{event.tracking_no} · {name_zh}",
+        data=data, due=kinds.end_of_day(event.due_on), note_zh=done_zh, note_en=done_en,
     )
-
-
-async def _transfer_of(session: AsyncSession, item: WorkItem) -> tuple[Transfer, TransferStep]:
-    step = await session.scalar(select(TransferStep).where(TransferStep.id == item.source_id)
-                                .execution_options(populate_existing=True))
-    if step is None:
-        raise HandlerRefused("找不到对应的过户步骤。", "The transfer step of this item no longer exists.")
-    transfer = await session.scalar(select(Transfer).where(Transfer.id == step.transfer_id).with_for_update()
-                                    .execution_options(populate_existing=True))
-    assert transfer is not None
-    step = next(s for s in transfer.steps if s.id == item.source_id)
-    return transfer, step
 
 
 async def complete_step(session: AsyncSession, item: WorkItem, actor: Principal, note: str | None) -> None:
     """Completing the queue item completes the transfer step, in the same transaction."""
-    transfer, step = await _transfer_of(session, item)
-    if step.state in SATISFIED:
-        return  # already finished on the step page: the two agree
     try:
-        await move_step(session, transfer, step.key, "complete", actor, expected_revision=step.revision, note=note)
+        await transfers.complete_step(session, _step_id(item), actor, note)
     except TransitionError as exc:
         raise HandlerRefused(exc.message_zh, exc.message_en) from None
 
 
 async def start_step(session: AsyncSession, item: WorkItem, actor: Principal) -> None:
     """Claiming the item of a ready step starts the step (the buyer sees "in progress")."""
-    transfer, step = await _transfer_of(session, item)
-    if step.state != StepState.ready:
-        return
     try:
-        await move_step(session, transfer, step.key, "start", actor, expected_revision=step.revision)
+        await transfers.start_step(session, _step_id(item), actor)
     except TransitionError as exc:
         raise HandlerRefused(exc.message_zh, exc.message_en) from None
 
 
-async def verify_transfer(ctx: AppContext, check: TransferCheck) -> TransferMatch | None:
-    record = await fetch_transfer(ctx.engine, check.tracking_no)
-    if check.code:
-        # Throttled (shared by both domains) propagates to the queue's caller as it is.
-        ok = await ctx.code_checker.check(record, check.tracking_no, check.code, check.client_key)
-        if not ok or record is None:
+def _step_id(item: WorkItem) -> int:
+    assert item.source_id is not None
+    return item.source_id
+
+
+class TransferStepAdapter(SourceAdapter):
+    """The title transfer, as the queue sees it: step items and forms that name a transfer."""
+
+    source_type = SOURCE
+    reference_field = "tracking_number"
+    code_field = "verification_code"
+
+    def subject(self, item: WorkItem, lang: str) -> str | None:
+        data = item.data or {}
+        name = data.get("step_name_zh") if lang == "zh" else data.get("step_name_en")
+        return f"{data.get('tracking_number', '')} · {name or data.get('step_key', '')}"
+
+    def facts(self, item: WorkItem) -> list[Fact]:
+        data = item.data or {}
+        state_zh, state_en = STATE_LABELS.get(data.get("step_state", ""), ("", ""))
+        no = str(data.get("tracking_number", ""))
+        return [Fact("查询号", "Tracking number", no, no),
+                Fact("步骤", "Step", str(data.get("step_name_zh", "")), str(data.get("step_name_en", ""))),
+                Fact("步骤状态", "Step state", state_zh, state_en)]
+
+    def staff_link(self, item: WorkItem) -> Link | None:
+        data = item.data or {}
+        return Link(f"/staff/transfers/{data.get('tracking_number')}#step-{data.get('step_key')}",
+                    "打开过户步骤页面", "Open the step page",
+                    "在此办结即办结该步骤;在步骤页面办结也会同时关闭本事项。",
+                    "Completing here completes the step; completing the step there closes this item.")
+
+    def citizen_link(self, item: WorkItem) -> Link | None:
+        return Link(f"/track/{(item.data or {}).get('tracking_number')}", "查看整个过户进度", "See the whole transfer")
+
+    async def verify(self, ctx: Any, claim: Claim) -> Verified | None:
+        record = await may_act_on(ctx.engine, ctx.code_checker, claim.reference, claim.code,
+                                  claim.citizen_id, claim.client_key)
+        if record is None:
             return None
-    elif record is None or check.citizen_id is None or record.buyer_id != check.citizen_id:
-        return None
-    return TransferMatch(tracking_no=record.view.tracking_no, buyer_id=record.buyer_id, title=record.view.title)
+        return Verified(reference=record.view.tracking_no, owner_id=record.buyer_id, title=record.view.title)
 
+    def refusal(self, claim: Claim) -> tuple[str, str]:
+        if claim.code is None:
+            return ("该查询号不在您的账户下,请填写成交确认书上的查询码。",
+                    "This tracking number is not in your account: give the verification code from the sale "
+                    "confirmation.")
+        return ("查询号与查询码不匹配,请核对成交确认书。",
+                "The tracking number and verification code do not match; check the sale confirmation.")
 
-async def transfer_metrics(session: AsyncSession, days: int = 365) -> TransferMetrics:
-    """Median days from the sale to each step's completion, over transfers started in the last year."""
-    since = dt.date.today() - dt.timedelta(days=days)
-    rows = (await session.execute(
-        select(Transfer.asset_kind, Transfer.started_on, TransferStep.key, TransferStep.completed_on)
-        .join(TransferStep, TransferStep.transfer_id == Transfer.id)
-        .where(Transfer.started_on >= since, TransferStep.state == StepState.done.value,
-               TransferStep.completed_on.is_not(None))
-    )).all()
-    by_step: dict[str, list[int]] = {}
-    for _kind, started, key, completed in rows:
-        if completed is None:
-            continue
-        by_step.setdefault(key, []).append((completed - started).days)
-    order = [s.key for t in workflows().values() for s in t.steps]
-    per_step = []
-    for key in dict.fromkeys(order):
-        values = by_step.get(key, [])
-        zh, en = _step_names(None, key)
-        per_step.append(StepMedian(key, zh, en, statistics.median(values) if values else None, len(values)))
-    certs = by_step.get(CERTIFICATE_STEP, [])
-    return TransferMetrics(sale_to_certificate_days=statistics.median(certs) if certs else None,
-                           certificates=len(certs), per_step=per_step)
+    async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
+        times = await transfer_times(session)
+        certificate = MetricsSection(
+            heading_zh="从成交到领取不动产权证书", heading_en="From sale to title certificate",
+            hint_zh="改革的衡量标准:改革前,成交后约需20天才能领到不动产权证书。过户按近一年统计。",
+            hint_en="The reform's measure: before it, the title certificate took about 20 days after the sale. "
+                    "Transfers of the last year.",
+            chart_title_zh="成交到领取不动产权证书(中位数,天)", chart_title_en="Sale to title certificate (median, days)",
+            figures=[Figure("改革前", "Before the reform", times.baseline_days, None, "muted"),
+                     Figure("现在", "Now", times.sale_to_certificate_days, times.certificates, "ok")],
+            counted_zh="统计的过户数:", counted_en="Transfers counted:", counted=times.certificates,
+        )
+        steps = MetricsSection(
+            heading_zh="各步骤在成交后第几天完成", heading_en="Each step, in days after the sale",
+            chart_title_zh="成交后各步骤完成用时(中位数,天)", chart_title_en="Days from sale to each step done (median)",
+            figures=[Figure(s.name_zh, s.name_en, s.median_days, s.count) for s in times.per_step],
+        )
+        return [certificate, steps]
 
 
 async def reconcile_steps(ctx: AppContext) -> int:
     """Open items for open steps that have none; close items of finished steps. Returns how many changed."""
-    item = WorkItem
-    open_states = [s.value for s in OPEN_STATES]
-    stmt = (
-        select(TransferStep, Transfer.tracking_no, Transfer.buyer_id, Transfer.asset_kind)
-        .join(Transfer, Transfer.id == TransferStep.transfer_id)
-        .outerjoin(item, and_(item.source_type == SOURCE, item.source_id == TransferStep.id))
-        .where(or_(
-            and_(TransferStep.state.in_([s.value for s in OPEN_STEP]), item.id.is_(None)),
-            and_(TransferStep.state.in_([s.value for s in SATISFIED]), item.state.in_(open_states)),
-        ))
-        .limit(5000)
-    )
     async with AsyncSession(ctx.engine, expire_on_commit=False) as session:
-        rows = (await session.execute(stmt)).all()
-        for step, tracking_no, buyer_id, asset_kind in rows:
-            await on_step_changed(session, {
-                "transfer_id": step.transfer_id, "tracking_no": tracking_no, "buyer_id": buyer_id,
-                "step_id": step.id, "step_key": step.key, "department": step.department, "before": None,
-                "state": step.state, "due_on": step.due_on.isoformat(), "asset_kind": asset_kind,
-            })
+        open_steps = await transfers.step_events(session, states=OPEN_STEP)
+        have = await service.followed_sources(session, SOURCE, source_ids=[e.step_id for e in open_steps])
+        missing = [e for e in open_steps if e.step_id not in have]
+        open_items = await service.followed_sources(session, SOURCE, open_only=True)
+        finished = await transfers.step_events(session, states=SATISFIED, step_ids=sorted(open_items))
+        events = missing + finished
+        for event in events:
+            await on_step_changed(session, event)
         try:
             await session.commit()
         except IntegrityError:  # another portal process did the same at the same moment
             await session.rollback()
             return 0
-    if rows:
-        log.info("queue: brought %d transfer-step item(s) in line with their steps", len(rows))
-    return len(rows)
+    if events:
+        log.info("queue: brought %d transfer-step item(s) in line with their steps", len(events))
+    return len(events)
 
 
 def build_sender(settings: Any) -> notify.Sender:
@@ -191,11 +185,10 @@ Hook = Callable[[], Awaitable[Any]]
 def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     """Subscribe and register everything; returns (on_startup, on_shutdown) hooks for the app."""
     kinds.catalogue()  # validate the kinds file now, not in the first request
-    hub.subscribe(STEP_CHANGED, on_step_changed)
+    hub.subscribe(StepChanged, on_step_changed)
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
-    registry.set_transfer_verifier(verify_transfer)
-    registry.set_transfer_metrics(transfer_metrics)
+    registry.register(TransferStepAdapter())
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
 

@@ -32,6 +32,7 @@ from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
 from portal.app import create_app
 from portal.cli import migrate
+from portal.sales import confirmed_sale
 from portal.settings import Settings
 from storage.events import hub
 from storage.kv import KeyValueItem
@@ -182,7 +183,8 @@ class Factory:
         await self.session.refresh(sale, ["lot"])
         seq = next(_seq)
         tracking_no = f"ZT{9000 + seq % 1000:04d}{uuid.uuid4().int % 1_000_000:06d}"
-        new = await create_transfer(self.session, sale, secret=self.settings.secret_key, tracking_no=tracking_no)
+        new = await create_transfer(self.session, confirmed_sale(sale), secret=self.settings.secret_key,
+                                  tracking_no=tracking_no)
         await self.session.commit()
         return new, buyer
 

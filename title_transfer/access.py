@@ -9,6 +9,7 @@ wrong codes get the same answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # The service token and citizen identity moved to accounts.identity (the queue needs them too);
 # re-exported here for existing callers.
@@ -24,7 +25,7 @@ from kernel.grants import CodeGrant
 from storage.errors import Throttled
 from storage.throttle import Throttle
 from title_transfer import codes
-from title_transfer.read import TransferRecord
+from title_transfer.read import TransferRecord, fetch_transfer
 
 GRANT_PURPOSE = "tracking-grant"
 GRANT_TTL = 60 * 60 * 24 * 30  # the buyer keeps access on this device for 30 days
@@ -78,3 +79,16 @@ class CodeChecker:
             await self.throttle.fail(number_keys)
             await self.client_throttle.fail(client_keys)
         return ok
+
+
+async def may_act_on(engine: Any, checker: CodeChecker, tracking_no: str, code: str | None,
+                     citizen_id: int | None, client_key: str) -> TransferRecord | None:
+    """The transfer, if whoever asks holds its verification code (throttled) or is its buyer."""
+    record = await fetch_transfer(engine, tracking_no)
+    if code:
+        # Throttled (shared with the tracking page) propagates to the caller as it is.
+        ok = await checker.check(record, tracking_no, code, client_key)
+        return record if ok else None
+    if record is None or citizen_id is None or record.buyer_id != citizen_id:
+        return None
+    return record

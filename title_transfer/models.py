@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.db import Base, JSONType
+from storage.db import Base, JSONType, metadata
 
 
 class Transfer(Base):
@@ -20,6 +21,9 @@ class Transfer(Base):
     buyer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("user_account.id"), index=True)
     asset_kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200))
+    # From the confirmed sale, as handed over when the transfer was opened (shown on the page).
+    price: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    address: Mapped[str | None] = mapped_column(String(300))
     started_on: Mapped[dt.date] = mapped_column(Date)
     completed_on: Mapped[dt.date | None] = mapped_column(Date)
     # Tax estimate as computed when facts last changed (JSON, for a one-query read path).
@@ -56,3 +60,13 @@ class TransferStep(Base):
     transfer: Mapped[Transfer] = relationship(back_populates="steps")
 
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
+
+# The last tracking number handed out per year, on SQLite (one writer at a time; bumped with
+# an atomic upsert). PostgreSQL uses a sequence per year instead (title_transfer.service).
+tracking_counter = Table(
+    "transfer_tracking_counter",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last_value", Integer, nullable=False),
+)

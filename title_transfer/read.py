@@ -1,6 +1,6 @@
 """The lean read path behind the tracking page, its live fragment and the API.
 
-One SELECT (transfer ⋈ sale ⋈ lot ⋈ steps) on a pooled connection, no ORM session and
+One SELECT (transfer ⋈ steps) on a pooled connection, no ORM session and
 no transaction at all (autocommit: no BEGIN/ROLLBACK round trips around the one SELECT);
 the statement is built once and SQLAlchemy caches its compiled form (and asyncpg the
 prepared statement). The tax estimate (a few KB of JSON) comes on the first row only, not
@@ -19,15 +19,12 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.departments import DEPARTMENT_NAMES, Department
-from auction_listings.models import Lot, Sale
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.schemas import Progress, StepView, TransferView
 from title_transfer.workflow import SATISFIED, AssetKind, StepState, workflows
 
 _T = Transfer.__table__
 _S = TransferStep.__table__
-_SALE = Sale.__table__
-_LOT = Lot.__table__
 
 _STMT = (
     select(
@@ -35,12 +32,11 @@ _STMT = (
         _T.c.started_on, _T.c.completed_on,
         case((func.row_number().over(order_by=_S.c.position) == 1, _T.c.tax_estimate)).label("tax_estimate"),
         _T.c.version,
-        _SALE.c.price, _LOT.c.address,
+        _T.c.price, _T.c.address,
         _S.c.key, _S.c.department, _S.c.state, _S.c.due_on, _S.c.blocked_reason, _S.c.completed_at,
         _S.c.note, _S.c.revision, _S.c.details, _S.c.id.label("step_id"),
     )
-    .select_from(_T.join(_SALE, _SALE.c.id == _T.c.sale_id).join(_LOT, _LOT.c.id == _SALE.c.lot_id)
-                 .join(_S, _S.c.transfer_id == _T.c.id))
+    .select_from(_T.join(_S, _S.c.transfer_id == _T.c.id))
     .where(_T.c.tracking_no == bindparam("tracking_no"))
     .order_by(_S.c.position)
 )

@@ -1,33 +1,47 @@
 """Creating a transfer for a confirmed sale, and moving its steps on.
 
 Every change runs in the caller's transaction, leaves an audit row per changed step and
-publishes ``transfer.step_changed`` so other domains (the back-office queue) can follow
+publishes :class:`~title_transfer.events.StepChanged` so other domains (the back-office queue) can follow
 without this package knowing them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+import msgspec
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
-from auction_listings.models import Lot, Sale
 from storage.audit import record_audit
 from storage.errors import BilingualError
 from storage.events import hub
 from storage.workdays import WorkCalendar, default_calendar
 from title_transfer import codes
-from title_transfer.models import Transfer, TransferStep
+from title_transfer.events import StepChanged
+from title_transfer.models import Transfer, TransferStep, tracking_counter
 from title_transfer.tax import HomeCount, Location, Party, PropertyUse, SaleFacts, TaxClause, estimate
-from title_transfer.workflow import SATISFIED, AssetKind, StepState, schedule, waiting_on, workflows
+from title_transfer.workflow import (
+    SATISFIED,
+    TRANSITIONS,
+    AssetKind,
+    StepState,
+    Transition,
+    WorkflowTemplate,
+    schedule,
+    waiting_on,
+    workflows,
+)
 
-STEP_CHANGED = "transfer.step_changed"
+STEP_CHANGED = StepChanged  # the event class other domains subscribe to
 MAX_TEXT = 1000
+TRACKING_LOCK = 0x5A54_0000  # advisory lock key space for creating a year's tracking sequence
 
 
 class TransitionError(BilingualError):
@@ -57,37 +71,95 @@ class UnknownStep(TransitionError):
     code = "unknown_step"
 
 
-def sale_facts(sale: Sale, lot: Lot) -> SaleFacts:
+class ConfirmedSale(msgspec.Struct, frozen=True, kw_only=True):
+    """A confirmed sale as the transfer needs it: a value handed over by whoever records sales
+    (the composition root builds it from the listings' rows), never their tables."""
+
+    sale_id: int
+    buyer_id: int
+    price: Decimal
+    confirmed_on: dt.date
+    asset_kind: AssetKind
+    title: str
+    address: str | None = None
+    has_gas: bool = True
+    utility_arrears_clause: str = "proceeds"
+    # What the tax estimate needs (real estate).
+    property_use: PropertyUse = PropertyUse.residential
+    area_m2: Decimal = Decimal(0)
+    tax_clause: TaxClause = TaxClause.by_law
+    location: Location = Location.city
+    buyer_type: Party = Party.individual
+    buyer_homes: HomeCount = HomeCount.only_home
+    seller_type: Party = Party.individual
+    seller_acquired_on: dt.date | None = None
+    seller_purchase_price: Decimal | None = None
+    seller_only_home: bool = False
+
+
+def sale_facts(sale: ConfirmedSale) -> SaleFacts:
     return SaleFacts(
-        price=Decimal(sale.price),
+        price=sale.price,
         sale_date=sale.confirmed_on,
-        use=PropertyUse(lot.property_use),
-        area_m2=Decimal(lot.area_m2),
-        clause=TaxClause(lot.tax_clause),
-        location=Location(lot.location),
-        buyer=Party(sale.buyer_type),
-        buyer_homes=HomeCount(sale.buyer_homes),
-        seller=Party(lot.seller_type),
-        seller_acquired_on=lot.seller_acquired_on,
-        seller_purchase_price=Decimal(lot.seller_purchase_price) if lot.seller_purchase_price is not None else None,
-        seller_only_home=lot.seller_only_home,
+        use=sale.property_use,
+        area_m2=sale.area_m2,
+        clause=sale.tax_clause,
+        location=sale.location,
+        buyer=sale.buyer_type,
+        buyer_homes=sale.buyer_homes,
+        seller=sale.seller_type,
+        seller_acquired_on=sale.seller_acquired_on,
+        seller_purchase_price=sale.seller_purchase_price,
+        seller_only_home=sale.seller_only_home,
     )
 
 
-def _estimate_json(sale: Sale, lot: Lot) -> dict[str, Any] | None:
-    import msgspec
-
-    if lot.asset_kind != AssetKind.real_estate:
+def _estimate_json(sale: ConfirmedSale) -> dict[str, Any] | None:
+    if sale.asset_kind != AssetKind.real_estate:
         return None
-    return msgspec.to_builtins(estimate(sale_facts(sale, lot)))
+    return msgspec.to_builtins(estimate(sale_facts(sale)))
 
 
-async def next_tracking_no(session: AsyncSession, year: int) -> str:
-    prefix = f"ZT{year:04d}"
+def _tracking_seq_name(year: int) -> str:
+    return f"transfer_tracking_{year:04d}_seq"
+
+
+def _tracking_prefix(year: int) -> str:
+    return f"ZT{year:04d}"
+
+
+async def _highest_taken(session: AsyncSession, year: int) -> int:
+    prefix = _tracking_prefix(year)
     current = await session.scalar(
         select(func.max(Transfer.tracking_no)).where(Transfer.tracking_no.like(f"{prefix}%"))
     )
-    seq = int(current[len(prefix) :]) + 1 if current else 1
+    return int(current[len(prefix):]) if current else 0
+
+
+async def next_tracking_no(session: AsyncSession, year: int) -> str:
+    """The year's next tracking number, unique under concurrency (ZT + year + 6 digits).
+
+    PostgreSQL: a sequence per year (``nextval`` never hands out a value twice, and does not
+    wait on other transactions), created the first time the year needs one, starting after
+    any number already taken. SQLite: a counter row per year, bumped by one atomic upsert.
+    """
+    if not 1000 <= year <= 9999:
+        raise ValueError(f"year {year} out of range")
+    if session.get_bind().dialect.name == "postgresql":
+        name = _tracking_seq_name(year)
+        if await session.scalar(text("SELECT to_regclass(:name)"), {"name": name}) is None:
+            # First number of the year: one creator at a time; the others find it made.
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TRACKING_LOCK + year})
+            start = await _highest_taken(session, year) + 1
+            await session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {start} MINVALUE 1"))
+        seq = int(await session.scalar(text(f"SELECT nextval('{name}')")))
+    else:
+        start = await _highest_taken(session, year)
+        stmt = (sqlite_insert(tracking_counter).values(year=year, last_value=start + 1)
+                .on_conflict_do_update(index_elements=["year"],
+                                       set_={"last_value": tracking_counter.c.last_value + 1})
+                .returning(tracking_counter.c.last_value))
+        seq = int((await session.execute(stmt)).scalar_one())
     return codes.format_tracking_no(year, seq)
 
 
@@ -99,7 +171,7 @@ class NewTransfer:
 
 async def create_transfer(
     session: AsyncSession,
-    sale: Sale,
+    sale: ConfirmedSale,
     *,
     secret: str,
     actor: Principal | None = None,
@@ -109,15 +181,14 @@ async def create_transfer(
 ) -> NewTransfer:
     """Open the one-stop transfer for a confirmed sale, with steps from the asset kind's template."""
     calendar = calendar or default_calendar()
-    lot = sale.lot
-    template = workflows()[AssetKind(lot.asset_kind)]
+    template = workflows()[sale.asset_kind]
     tracking_no = tracking_no or await next_tracking_no(session, sale.confirmed_on.year)
     code = code or codes.new_code()
     due = schedule(template, sale.confirmed_on, {}, calendar)
     states: dict[str, StepState] = {}
     steps: list[TransferStep] = []
     for position, tmpl in enumerate(template.steps):
-        if tmpl.utility == "gas" and not lot.has_gas:
+        if tmpl.utility == "gas" and not sale.has_gas:
             state = StepState.not_applicable
         elif tmpl.depends_on:
             state = StepState.waiting
@@ -126,7 +197,7 @@ async def create_transfer(
         states[tmpl.key] = state
         details: dict[str, Any] | None = None
         if tmpl.utility:
-            details = {"utility": tmpl.utility, "arrears_clause": lot.utility_arrears_clause}
+            details = {"utility": tmpl.utility, "arrears_clause": sale.utility_arrears_clause}
         steps.append(TransferStep(
             key=tmpl.key,
             position=position,
@@ -138,12 +209,14 @@ async def create_transfer(
     transfer = Transfer(
         tracking_no=tracking_no,
         code_digest=codes.code_digest(secret, tracking_no, code),
-        sale_id=sale.id,
+        sale_id=sale.sale_id,
         buyer_id=sale.buyer_id,
-        asset_kind=lot.asset_kind,
-        title=lot.title,
+        asset_kind=sale.asset_kind.value,
+        title=sale.title,
+        price=sale.price,
+        address=sale.address,
         started_on=sale.confirmed_on,
-        tax_estimate=_estimate_json(sale, lot),
+        tax_estimate=_estimate_json(sale),
         steps=steps,
     )
     session.add(transfer)
@@ -155,26 +228,27 @@ async def create_transfer(
         subject_type="transfer",
         subject_id=transfer.id,
         action="create",
-        after={"tracking_no": tracking_no, "sale_id": sale.id, "steps": {k: v.value for k, v in states.items()}},
+        after={"tracking_no": tracking_no, "sale_id": sale.sale_id, "steps": {k: v.value for k, v in states.items()}},
     )
     for step in transfer.steps:
         if step.state == StepState.ready:
-            await hub.publish(session, STEP_CHANGED, _event(transfer, step, None))
+            await hub.publish(session, step_changed(transfer, step, None))
     return NewTransfer(transfer, code)
 
 
-def _event(transfer: Transfer, step: TransferStep, before: str | None) -> dict[str, Any]:
-    return {
-        "transfer_id": transfer.id,
-        "tracking_no": transfer.tracking_no,
-        "buyer_id": transfer.buyer_id,
-        "step_id": step.id,
-        "step_key": step.key,
-        "department": step.department,
-        "before": before,
-        "state": step.state,
-        "due_on": step.due_on.isoformat(),
-    }
+def step_changed(transfer: Transfer, step: TransferStep, before: str | None) -> StepChanged:
+    return StepChanged(
+        transfer_id=transfer.id,
+        tracking_no=transfer.tracking_no,
+        buyer_id=transfer.buyer_id,
+        asset_kind=AssetKind(transfer.asset_kind),
+        step_id=step.id,
+        step_key=step.key,
+        department=step.department,
+        before=StepState(before) if before is not None else None,
+        state=StepState(step.state),
+        due_on=step.due_on,
+    )
 
 
 async def load_transfer(session: AsyncSession, tracking_no: str, *, for_update: bool = False) -> Transfer | None:
@@ -196,7 +270,75 @@ def _clean_text(value: str | None, field_zh: str, field_en: str, *, required: bo
     return text or None
 
 
-ACTIONS = ("start", "complete", "block", "unblock", "not_applicable")
+ACTIONS = tuple(TRANSITIONS)
+
+
+@dataclass
+class _Move:
+    """One action on one step, as the effect functions below see it."""
+
+    step: TransferStep
+    state: StepState
+    template: WorkflowTemplate
+    states: dict[str, StepState]
+    now: dt.datetime
+    note: str | None
+    reason: str | None
+
+    def pending(self) -> list[str]:
+        return waiting_on(self.template, self.step.key, self.states)
+
+
+def _start(m: _Move) -> None:
+    m.step.state = StepState.in_progress
+    m.step.started_at = m.now
+
+
+def _complete(m: _Move) -> None:
+    m.step.note = _clean_text(m.note, "办结说明", "note", required=False)
+    m.step.state = StepState.done
+    m.step.started_at = m.step.started_at or m.now
+    m.step.completed_at = m.now
+    m.step.completed_on = m.now.date()
+
+
+def _block(m: _Move) -> None:
+    m.step.blocked_reason = _clean_text(m.reason, "受阻原因(买受人可见)", "reason the buyer can read", required=True)
+    m.step.state_before_block = m.state.value
+    m.step.state = StepState.blocked
+
+
+def _unblock(m: _Move) -> None:
+    m.step.blocked_reason = None
+    resumed = StepState(m.step.state_before_block or StepState.ready)
+    m.step.state_before_block = None
+    m.states[m.step.key] = resumed
+    if resumed == StepState.in_progress:
+        m.step.state = resumed
+    else:
+        m.step.state = StepState.waiting if m.pending() else StepState.ready
+
+
+def _not_applicable(m: _Move) -> None:
+    m.step.note = _clean_text(m.reason, "不适用原因", "reason", required=True)
+    m.step.state = StepState.not_applicable
+    m.step.completed_at = m.now
+    m.step.completed_on = m.now.date()
+
+
+EFFECTS: dict[str, Callable[[_Move], None]] = {
+    "start": _start, "complete": _complete, "block": _block, "unblock": _unblock, "not_applicable": _not_applicable,
+}
+assert set(EFFECTS) == set(TRANSITIONS), "every transition needs its effect"
+
+
+def _refusal(transition: Transition, m: _Move) -> TransitionError:
+    pending = m.pending()
+    if transition.waiting_zh and pending and (transition.waiting_states is None or m.state in transition.waiting_states):
+        names = {t.key: t for t in m.template.steps}
+        return TransitionError(transition.waiting_zh + "、".join(names[k].name_zh for k in pending),
+                               transition.waiting_en + ", ".join(names[k].name_en for k in pending))
+    return TransitionError(transition.refused_zh.format(state=m.state), transition.refused_en.format(state=m.state))
 
 
 async def move_step(
@@ -212,7 +354,7 @@ async def move_step(
     now: dt.datetime | None = None,
     calendar: WorkCalendar | None = None,
 ) -> TransferStep:
-    """Apply one staff action to one step, then bring the rest of the transfer up to date."""
+    """Apply one staff action to one step (per ``TRANSITIONS``), then bring the rest of the transfer up to date."""
     calendar = calendar or default_calendar()
     now = now or dt.datetime.now(dt.UTC)
     template = workflows()[AssetKind(transfer.asset_kind)]
@@ -220,7 +362,8 @@ async def move_step(
     step = by_key.get(step_key)
     if step is None:
         raise UnknownStep("没有这个步骤。", f"This transfer has no step {step_key!r}.")
-    if action not in ACTIONS:
+    transition = TRANSITIONS.get(action)
+    if transition is None:
         raise InvalidInput("不支持的操作。", f"Unknown action {action!r}; use one of {', '.join(ACTIONS)}.")
     if not actor.works_for(step.department):
         raise NotYourDepartment(
@@ -233,61 +376,11 @@ async def move_step(
             "This step changed since you opened the form (or the form was already sent). Reload to see its state.",
         )
     states = {s.key: StepState(s.state) for s in transfer.steps}
-    state = states[step_key]
     before = {k: s.state for k, s in by_key.items()}
-    names = {t.key: t for t in template.steps}
-
-    def blocked_by() -> list[str]:
-        return waiting_on(template, step_key, states)
-
-    if action == "start":
-        if state is not StepState.ready:
-            pending = blocked_by()
-            if pending:
-                raise TransitionError(
-                    "前置步骤尚未完成:" + "、".join(names[k].name_zh for k in pending),
-                    "Waiting on: " + ", ".join(names[k].name_en for k in pending),
-                )
-            raise TransitionError("只有“可办理”的步骤才能开始。", f"Only a ready step can be started (this one is {state}).")
-        step.state = StepState.in_progress
-        step.started_at = now
-    elif action == "complete":
-        if state not in (StepState.ready, StepState.in_progress):
-            pending = blocked_by()
-            if state is StepState.waiting and pending:
-                raise TransitionError(
-                    "前置步骤尚未完成,不能办结:" + "、".join(names[k].name_zh for k in pending),
-                    "Cannot complete: still waiting on " + ", ".join(names[k].name_en for k in pending),
-                )
-            raise TransitionError("该步骤当前状态不能办结。", f"A step that is {state} cannot be completed.")
-        step.note = _clean_text(note, "办结说明", "note", required=False)
-        step.state = StepState.done
-        step.started_at = step.started_at or now
-        step.completed_at = now
-        step.completed_on = now.date()
-    elif action == "block":
-        if state not in (StepState.waiting, StepState.ready, StepState.in_progress):
-            raise TransitionError("该步骤当前状态不能标记受阻。", f"A step that is {state} cannot be blocked.")
-        step.blocked_reason = _clean_text(reason, "受阻原因(买受人可见)", "reason the buyer can read", required=True)
-        step.state_before_block = state.value
-        step.state = StepState.blocked
-    elif action == "unblock":
-        if state is not StepState.blocked:
-            raise TransitionError("该步骤未处于受阻状态。", "This step is not blocked.")
-        step.blocked_reason = None
-        resumed = step.state_before_block or StepState.ready
-        step.state_before_block = None
-        states[step_key] = StepState(resumed)
-        step.state = resumed if resumed == StepState.in_progress else (
-            StepState.waiting if blocked_by() else StepState.ready
-        )
-    elif action == "not_applicable":
-        if state in SATISFIED:
-            raise TransitionError("该步骤已办结或已不适用。", "This step is already done or not applicable.")
-        step.note = _clean_text(reason, "不适用原因", "reason", required=True)
-        step.state = StepState.not_applicable
-        step.completed_at = now
-        step.completed_on = now.date()
+    move = _Move(step, states[step_key], template, states, now, note, reason)
+    if move.state not in transition.allowed_from:
+        raise _refusal(transition, move)
+    EFFECTS[action](move)
 
     states[step_key] = StepState(step.state)
     _refresh(transfer, template, states, calendar)
@@ -312,7 +405,7 @@ async def move_step(
                     "tracking_no": transfer.tracking_no,
                 },
             )
-            await hub.publish(session, STEP_CHANGED, _event(transfer, s, before[key]))
+            await hub.publish(session, step_changed(transfer, s, before[key]))
     await session.flush()
     return step
 
@@ -328,3 +421,53 @@ def _refresh(transfer: Transfer, template: Any, states: dict[str, StepState], ca
     for s in transfer.steps:
         if s.state not in SATISFIED and s.due_on != due[s.key]:
             s.due_on = due[s.key]
+
+
+async def step_events(session: AsyncSession, *, states: frozenset[StepState] | None = None,
+                      step_ids: list[int] | None = None, limit: int = 5000) -> list[StepChanged]:
+    """The present state of steps as events (``before`` None), for followers that missed some.
+
+    Filtered by state and/or by step id; at most ``limit``, oldest transfers first.
+    """
+    stmt = (select(TransferStep, Transfer.tracking_no, Transfer.buyer_id, Transfer.asset_kind)
+            .join(Transfer, Transfer.id == TransferStep.transfer_id)
+            .order_by(TransferStep.transfer_id, TransferStep.position).limit(limit))
+    if states is not None:
+        stmt = stmt.where(TransferStep.state.in_([s.value for s in states]))
+    if step_ids is not None:
+        if not step_ids:
+            return []
+        stmt = stmt.where(TransferStep.id.in_(step_ids))
+    rows = (await session.execute(stmt)).all()
+    return [StepChanged(transfer_id=step.transfer_id, tracking_no=tracking_no, buyer_id=buyer_id,
+                        asset_kind=AssetKind(asset_kind), step_id=step.id, step_key=step.key,
+                        department=step.department, before=None, state=StepState(step.state), due_on=step.due_on)
+            for step, tracking_no, buyer_id, asset_kind in rows]
+
+
+async def load_step(session: AsyncSession, step_id: int) -> tuple[Transfer, TransferStep]:
+    """A step and its transfer, the transfer locked for the change to come (fresh from the database)."""
+    step = await session.scalar(select(TransferStep).where(TransferStep.id == step_id)
+                                .execution_options(populate_existing=True))
+    if step is None:
+        raise UnknownStep("找不到对应的过户步骤。", "The transfer step of this item no longer exists.")
+    transfer = await session.scalar(select(Transfer).where(Transfer.id == step.transfer_id).with_for_update()
+                                    .execution_options(populate_existing=True))
+    assert transfer is not None
+    return transfer, next(s for s in transfer.steps if s.id == step_id)
+
+
+async def complete_step(session: AsyncSession, step_id: int, actor: Principal, note: str | None) -> None:
+    """Complete a step named by id; nothing to do if it is already done or not applicable."""
+    transfer, step = await load_step(session, step_id)
+    if step.state in SATISFIED:
+        return
+    await move_step(session, transfer, step.key, "complete", actor, expected_revision=step.revision, note=note)
+
+
+async def start_step(session: AsyncSession, step_id: int, actor: Principal) -> None:
+    """Start a step named by id if it is ready (the buyer then sees "in progress")."""
+    transfer, step = await load_step(session, step_id)
+    if step.state != StepState.ready:
+        return
+    await move_step(session, transfer, step.key, "start", actor, expected_revision=step.revision)

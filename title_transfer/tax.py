@@ -167,121 +167,153 @@ def _years_held(facts: SaleFacts) -> int | None:
     return max(years, 0)
 
 
+def _num(value: Decimal) -> str:
+    """A rate-file number as written in a rule (140, 1.05)."""
+    return f"{value.normalize():f}"
+
+
+def _line(facts: SaleFacts, key: str, zh: str, en: str, base: Decimal, rate: Decimal | None, legal: str,
+          rule_zh: str, rule_en: str, *, exempt: bool = False, assessed_only: bool = False) -> TaxLine:
+    amount = _money(Decimal(0) if (exempt or assessed_only or rate is None) else base * rate)
+    payer = "buyer" if facts.clause is TaxClause.buyer_bears_all else legal
+    return TaxLine(key, zh, en, _money(base), rate, amount, legal, payer, rule_zh, rule_en, exempt, assessed_only)
+
+
+def _housing(facts: SaleFacts) -> bool:
+    return facts.use is PropertyUse.residential
+
+
+# One function per tax. Each states its rule with the numbers of the rate set it used, so a
+# changed rate or threshold in tax_rates.toml changes the text with the amount.
+
+def deed_tax(facts: SaleFacts, r: RateSet) -> TaxLine:
+    """契税, paid by the buyer: by home count and floor area for individuals buying housing."""
+    large = facts.area_m2 > r.deed_area_threshold_m2
+    cmp_, limit, area = (">" if large else "≤"), _num(r.deed_area_threshold_m2), f"{facts.area_m2:f}"
+    individual_home = facts.buyer is Party.individual and _housing(facts)
+    if individual_home and facts.buyer_homes is HomeCount.only_home:
+        rate = r.deed_individual_only_home_large if large else r.deed_individual_only_home_small
+        zh = f"个人购买家庭唯一住房,面积{area}㎡{cmp_}{limit}㎡,税率{_pct(rate)}"
+        en = f"Individual buying the family's only home, {area} m² {cmp_} {limit} m²: {_pct(rate)}"
+    elif individual_home and facts.buyer_homes is HomeCount.second_home:
+        rate = r.deed_individual_second_home_large if large else r.deed_individual_second_home_small
+        zh = f"个人购买家庭第二套住房,面积{area}㎡{cmp_}{limit}㎡,税率{_pct(rate)}"
+        en = f"Individual buying a second home, {area} m² {cmp_} {limit} m²: {_pct(rate)}"
+    else:
+        rate = r.deed_general
+        zh = f"第三套及以上住房、非住房或单位购买,适用浙江税率{_pct(rate)}"
+        en = f"Third or later home, non-residential, or a company buying: Zhejiang rate {_pct(rate)}"
+    return _line(facts, "deed_tax", "契税", "Deed tax", facts.price, rate, "buyer", zh, en)
+
+
+def stamp_duty(facts: SaleFacts, r: RateSet, side: str) -> TaxLine:
+    """印花税 on the transfer deed, each party; individuals trading housing are exempt."""
+    party = facts.buyer if side == "buyer" else facts.seller
+    exempt = party is Party.individual and _housing(facts)
+    rate = r.stamp_duty_transfer_deed
+    if exempt:
+        zh = "个人购买住房免征" if side == "buyer" else "个人销售住房免征"
+        en = "Individuals buying housing are exempt" if side == "buyer" else "Individuals selling housing are exempt"
+    else:
+        zh, en = f"产权转移书据,价款的{_pct(rate)}", f"Transfer deed: {_pct(rate)} of the price"
+    name_zh, name_en = ("印花税(买方)", "Stamp duty (buyer)") if side == "buyer" else ("印花税(卖方)", "Stamp duty (seller)")
+    return _line(facts, f"stamp_duty_{side}", name_zh, name_en, facts.price, rate, side, zh, en, exempt=exempt)
+
+
+def vat(facts: SaleFacts, r: RateSet, held: int | None) -> TaxLine:
+    """增值税, paid by the seller: on the price (housing) or the gain, VAT-inclusive."""
+    rate, years, div = r.vat_rate, r.vat_housing_exempt_years, _num(r.vat_vat_included_divisor)
+    price = facts.price
+    if _housing(facts) and facts.seller is Party.individual:
+        if held is not None and held >= years:
+            return _line(facts, "vat", "增值税", "VAT", price, rate, "seller",
+                         f"个人销售住房,持有{held}年(满{years}年)免征",
+                         f"Individual selling housing held {held} years (≥ {years}): exempt", exempt=True)
+        held_zh = f"持有{held}年" if held is not None else "持有年限不明"
+        held_en = f"held {held} years" if held is not None else "holding period unknown"
+        return _line(facts, "vat", "增值税", "VAT", price / r.vat_vat_included_divisor, rate, "seller",
+                     f"个人销售住房,{held_zh}(不满{years}年):价款÷{div}×{_pct(rate)}",
+                     f"Individual selling housing, {held_en} (< {years}): price ÷ {div} × {_pct(rate)}")
+    if facts.seller_purchase_price is not None:
+        gain = max(price - facts.seller_purchase_price, Decimal(0))
+        return _line(facts, "vat", "增值税", "VAT", gain / r.vat_vat_included_divisor, rate, "seller",
+                     f"非住房:(价款−购入原价)÷{div}×{_pct(rate)}",
+                     f"Non-residential: (price − purchase price) ÷ {div} × {_pct(rate)}")
+    return _line(facts, "vat", "增值税", "VAT", price / r.vat_vat_included_divisor, rate, "seller",
+                 f"非住房且购入原价不明:按价款÷{div}×{_pct(rate)}估算,以税务局核定为准",
+                 f"Non-residential, purchase price unknown: estimated on price ÷ {div} × {_pct(rate)}; "
+                 "the tax bureau's assessment decides")
+
+
+_PLACES = {Location.city: ("市区", "city"), Location.county: ("县城、镇", "county or town"),
+           Location.other: ("其他地区", "elsewhere")}
+
+
+def vat_surcharges(facts: SaleFacts, r: RateSet, vat_amount: Decimal) -> list[TaxLine]:
+    """城市维护建设税 (by location), 教育费附加 and 地方教育附加, on the VAT."""
+    urban = {Location.city: r.surcharge_urban_city, Location.county: r.surcharge_urban_county,
+             Location.other: r.surcharge_urban_other}[facts.location]
+    place_zh, place_en = _PLACES[facts.location]
+    exempt = vat_amount == 0
+    return [
+        _line(facts, "urban_maintenance", "城市维护建设税", "Urban maintenance tax", vat_amount, urban, "seller",
+              f"增值税额×{_pct(urban)}({place_zh})", f"VAT × {_pct(urban)} ({place_en})", exempt=exempt),
+        _line(facts, "education_surcharge", "教育费附加", "Education surcharge", vat_amount, r.surcharge_education,
+              "seller", f"增值税额×{_pct(r.surcharge_education)}", f"VAT × {_pct(r.surcharge_education)}",
+              exempt=exempt),
+        _line(facts, "local_education_surcharge", "地方教育附加", "Local education surcharge", vat_amount,
+              r.surcharge_local_education, "seller", f"增值税额×{_pct(r.surcharge_local_education)}",
+              f"VAT × {_pct(r.surcharge_local_education)}", exempt=exempt),
+    ]
+
+
+def income_tax(facts: SaleFacts, r: RateSet, held: int | None) -> TaxLine | None:
+    """个人所得税 of an individual seller: exempt, on the gain, or deemed on the price."""
+    if facts.seller is not Party.individual:
+        return None
+    name = ("个人所得税", "Individual income tax")
+    years = r.income_tax_only_home_exempt_years
+    if _housing(facts) and facts.seller_only_home and held is not None and held >= years:
+        term = "(满五唯一)" if years == 5 else ""
+        return _line(facts, "income_tax", *name, facts.price, r.income_tax_on_gain, "seller",
+                     f"家庭唯一住房且持有满{years}年{term}免征",
+                     f"Family's only home held ≥ {years} years: exempt", exempt=True)
+    if facts.seller_purchase_price is not None:
+        gain = max(facts.price - facts.seller_purchase_price, Decimal(0))
+        return _line(facts, "income_tax", *name, gain, r.income_tax_on_gain, "seller",
+                     f"转让所得(价款−原值)×{_pct(r.income_tax_on_gain)}",
+                     f"Gain (price − original cost) × {_pct(r.income_tax_on_gain)}")
+    deemed = r.income_tax_deemed_on_price
+    return _line(facts, "income_tax", *name, facts.price, deemed, "seller",
+                 f"原值无法提供:按价款的{_pct(deemed)}核定征收(须核实)",
+                 f"Original cost cannot be shown: {_pct(deemed)} of the price (verify)")
+
+
+def land_appreciation_tax(facts: SaleFacts, r: RateSet) -> TaxLine:
+    """土地增值税: exempt for individuals selling housing, otherwise assessed by the bureau."""
+    name = ("土地增值税", "Land appreciation tax")
+    if _housing(facts) and facts.seller is Party.individual:
+        return _line(facts, "land_appreciation_tax", *name, facts.price, None, "seller",
+                     "个人销售住房免征", "Individuals selling housing are exempt", exempt=True)
+    return _line(facts, "land_appreciation_tax", *name, facts.price, None, "seller",
+                 "非住房或单位销售:由税务局按增值额核定,本估算不含",
+                 "Non-residential or company seller: assessed by the tax bureau on the gain; not in this estimate",
+                 assessed_only=True)
+
+
 def estimate(facts: SaleFacts, sets: list[RateSet] | None = None) -> TaxEstimate:
     """Estimate each tax on the sale and who pays it under the lot's clause."""
     if facts.price <= 0:
         raise ValueError("price must be positive")
     r = rates_for(facts.sale_date, sets)
-    lines: list[TaxLine] = []
-
-    def add(key: str, zh: str, en: str, base: Decimal, rate: Decimal | None, legal: str,
-            rule_zh: str, rule_en: str, *, exempt: bool = False, assessed_only: bool = False) -> Decimal:
-        amount = _money(Decimal(0) if (exempt or assessed_only or rate is None) else base * rate)
-        payer = "buyer" if facts.clause is TaxClause.buyer_bears_all else legal
-        lines.append(TaxLine(key, zh, en, _money(base), rate, amount, legal, payer, rule_zh, rule_en,
-                             exempt, assessed_only))
-        return amount
-
-    price = facts.price
-    housing = facts.use is PropertyUse.residential
-    large = facts.area_m2 > r.deed_area_threshold_m2
-    area = f"{facts.area_m2:f}"
-
-    # Deed tax (buyer).
-    if facts.buyer is Party.individual and housing and facts.buyer_homes is HomeCount.only_home:
-        rate = r.deed_individual_only_home_large if large else r.deed_individual_only_home_small
-        zh = f"个人购买家庭唯一住房,面积{area}㎡{'>' if large else '≤'}140㎡,税率{_pct(rate)}"
-        en = f"Individual buying the family's only home, {area} m² {'>' if large else '≤'} 140 m²: {_pct(rate)}"
-    elif facts.buyer is Party.individual and housing and facts.buyer_homes is HomeCount.second_home:
-        rate = r.deed_individual_second_home_large if large else r.deed_individual_second_home_small
-        zh = f"个人购买家庭第二套住房,面积{area}㎡{'>' if large else '≤'}140㎡,税率{_pct(rate)}"
-        en = f"Individual buying a second home, {area} m² {'>' if large else '≤'} 140 m²: {_pct(rate)}"
-    else:
-        rate = r.deed_general
-        zh = f"第三套及以上住房、非住房或单位购买,适用浙江税率{_pct(rate)}"
-        en = f"Third or later home, non-residential, or a company buying: Zhejiang rate {_pct(rate)}"
-    add("deed_tax", "契税", "Deed tax", price, rate, "buyer", zh, en)
-
-    # Stamp duty on the transfer deed, each party.
-    buyer_exempt = facts.buyer is Party.individual and housing
-    add("stamp_duty_buyer", "印花税(买方)", "Stamp duty (buyer)", price, r.stamp_duty_transfer_deed, "buyer",
-        "个人购买住房免征" if buyer_exempt else f"产权转移书据,价款的{_pct(r.stamp_duty_transfer_deed)}",
-        "Individuals buying housing are exempt" if buyer_exempt
-        else f"Transfer deed: {_pct(r.stamp_duty_transfer_deed)} of the price",
-        exempt=buyer_exempt)
-    seller_exempt = facts.seller is Party.individual and housing
-    add("stamp_duty_seller", "印花税(卖方)", "Stamp duty (seller)", price, r.stamp_duty_transfer_deed, "seller",
-        "个人销售住房免征" if seller_exempt else f"产权转移书据,价款的{_pct(r.stamp_duty_transfer_deed)}",
-        "Individuals selling housing are exempt" if seller_exempt
-        else f"Transfer deed: {_pct(r.stamp_duty_transfer_deed)} of the price",
-        exempt=seller_exempt)
-
-    # VAT (seller) and surcharges on it.
     held = _years_held(facts)
-    vat = Decimal(0)
-    if housing and facts.seller is Party.individual:
-        if held is not None and held >= r.vat_housing_exempt_years:
-            vat = add("vat", "增值税", "VAT", price, r.vat_rate, "seller",
-                      f"个人销售住房,持有{held}年(满{r.vat_housing_exempt_years}年)免征",
-                      f"Individual selling housing held {held} years (≥ {r.vat_housing_exempt_years}): exempt",
-                      exempt=True)
-        else:
-            held_zh = f"持有{held}年" if held is not None else "持有年限不明"
-            held_en = f"held {held} years" if held is not None else "holding period unknown"
-            vat = add("vat", "增值税", "VAT", price / r.vat_vat_included_divisor, r.vat_rate, "seller",
-                      f"个人销售住房,{held_zh}(不满{r.vat_housing_exempt_years}年):价款÷1.05×{_pct(r.vat_rate)}",
-                      f"Individual selling housing, {held_en} (< {r.vat_housing_exempt_years}): "
-                      f"price ÷ 1.05 × {_pct(r.vat_rate)}")
-    else:
-        if facts.seller_purchase_price is not None:
-            gain = max(price - facts.seller_purchase_price, Decimal(0))
-            vat = add("vat", "增值税", "VAT", gain / r.vat_vat_included_divisor, r.vat_rate, "seller",
-                      f"非住房:(价款−购入原价)÷1.05×{_pct(r.vat_rate)}",
-                      f"Non-residential: (price − purchase price) ÷ 1.05 × {_pct(r.vat_rate)}")
-        else:
-            vat = add("vat", "增值税", "VAT", price / r.vat_vat_included_divisor, r.vat_rate, "seller",
-                      f"非住房且购入原价不明:按价款÷1.05×{_pct(r.vat_rate)}估算,以税务局核定为准",
-                      f"Non-residential, purchase price unknown: estimated on price ÷ 1.05 × {_pct(r.vat_rate)}; "
-                      "the tax bureau's assessment decides")
-    urban = {Location.city: r.surcharge_urban_city, Location.county: r.surcharge_urban_county,
-             Location.other: r.surcharge_urban_other}[facts.location]
-    loc_zh = {Location.city: "市区", Location.county: "县城、镇", Location.other: "其他地区"}[facts.location]
-    loc_en = {Location.city: "city", Location.county: "county or town", Location.other: "elsewhere"}[facts.location]
-    for key, zh, en, rate, rzh, ren in (
-        ("urban_maintenance", "城市维护建设税", "Urban maintenance tax", urban,
-         f"增值税额×{_pct(urban)}({loc_zh})", f"VAT × {_pct(urban)} ({loc_en})"),
-        ("education_surcharge", "教育费附加", "Education surcharge", r.surcharge_education,
-         f"增值税额×{_pct(r.surcharge_education)}", f"VAT × {_pct(r.surcharge_education)}"),
-        ("local_education_surcharge", "地方教育附加", "Local education surcharge", r.surcharge_local_education,
-         f"增值税额×{_pct(r.surcharge_local_education)}", f"VAT × {_pct(r.surcharge_local_education)}"),
-    ):
-        add(key, zh, en, vat, rate, "seller", rzh, ren, exempt=vat == 0)
-
-    # Income tax (individual seller) / land appreciation tax.
-    if facts.seller is Party.individual:
-        exempt_years = r.income_tax_only_home_exempt_years
-        if housing and facts.seller_only_home and held is not None and held >= exempt_years:
-            add("income_tax", "个人所得税", "Individual income tax", price, r.income_tax_on_gain, "seller",
-                f"家庭唯一住房且持有满{exempt_years}年(满五唯一)免征",
-                f"Family's only home held ≥ {exempt_years} years: exempt", exempt=True)
-        elif facts.seller_purchase_price is not None:
-            gain = max(price - facts.seller_purchase_price, Decimal(0))
-            add("income_tax", "个人所得税", "Individual income tax", gain, r.income_tax_on_gain, "seller",
-                f"转让所得(价款−原值)×{_pct(r.income_tax_on_gain)}",
-                f"Gain (price − original cost) × {_pct(r.income_tax_on_gain)}")
-        else:
-            add("income_tax", "个人所得税", "Individual income tax", price, r.income_tax_deemed_on_price, "seller",
-                f"原值无法提供:按价款的{_pct(r.income_tax_deemed_on_price)}核定征收(须核实)",
-                f"Original cost cannot be shown: {_pct(r.income_tax_deemed_on_price)} of the price (verify)")
-    if housing and facts.seller is Party.individual:
-        add("land_appreciation_tax", "土地增值税", "Land appreciation tax", price, None, "seller",
-            "个人销售住房免征", "Individuals selling housing are exempt", exempt=True)
-    else:
-        add("land_appreciation_tax", "土地增值税", "Land appreciation tax", price, None, "seller",
-            "非住房或单位销售:由税务局按增值额核定,本估算不含",
-            "Non-residential or company seller: assessed by the tax bureau on the gain; not in this estimate",
-            assessed_only=True)
-
+    value_added = vat(facts, r, held)
+    lines = [deed_tax(facts, r), stamp_duty(facts, r, "buyer"), stamp_duty(facts, r, "seller"), value_added,
+             *vat_surcharges(facts, r, value_added.amount)]
+    income = income_tax(facts, r, held)
+    if income is not None:
+        lines.append(income)
+    lines.append(land_appreciation_tax(facts, r))
     buyer_total = sum((ln.amount for ln in lines if ln.payer == "buyer"), Decimal(0))
     seller_total = sum((ln.amount for ln in lines if ln.payer == "seller"), Decimal(0))
     return TaxEstimate(lines, _money(buyer_total), _money(seller_total), facts.clause, r.effective_from, r.source)

@@ -34,6 +34,40 @@ class StepState(StrEnum):
 SATISFIED = frozenset({StepState.done, StepState.not_applicable})
 
 
+class Transition(msgspec.Struct, frozen=True):
+    """What a staff action on one step needs: the states it may start from, and what to say
+    when it may not (``{state}`` is the step's state; when the step still waits on others
+    and its state is in ``waiting_states``, the refusal names them after ``waiting_*``)."""
+
+    allowed_from: frozenset[StepState]
+    refused_zh: str
+    refused_en: str
+    waiting_zh: str = ""
+    waiting_en: str = ""
+    waiting_states: frozenset[StepState] | None = None  # None: whatever the state
+
+
+_OPEN = frozenset({StepState.waiting, StepState.ready, StepState.in_progress, StepState.blocked})
+
+# The step's state machine (the effect of each action is in title_transfer.service).
+TRANSITIONS: dict[str, Transition] = {
+    "start": Transition(
+        frozenset({StepState.ready}), "只有“可办理”的步骤才能开始。",
+        "Only a ready step can be started (this one is {state}).",
+        waiting_zh="前置步骤尚未完成:", waiting_en="Waiting on: "),
+    "complete": Transition(
+        frozenset({StepState.ready, StepState.in_progress}), "该步骤当前状态不能办结。",
+        "A step that is {state} cannot be completed.",
+        waiting_zh="前置步骤尚未完成,不能办结:", waiting_en="Cannot complete: still waiting on ",
+        waiting_states=frozenset({StepState.waiting})),
+    "block": Transition(
+        frozenset({StepState.waiting, StepState.ready, StepState.in_progress}), "该步骤当前状态不能标记受阻。",
+        "A step that is {state} cannot be blocked."),
+    "unblock": Transition(frozenset({StepState.blocked}), "该步骤未处于受阻状态。", "This step is not blocked."),
+    "not_applicable": Transition(_OPEN, "该步骤已办结或已不适用。", "This step is already done or not applicable."),
+}
+
+
 class StepTemplate(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     key: str
     department: Department
@@ -101,6 +135,18 @@ def load_workflows(path: Path = WORKFLOWS_FILE) -> dict[AssetKind, WorkflowTempl
 @lru_cache(maxsize=1)
 def workflows() -> dict[AssetKind, WorkflowTemplate]:
     return load_workflows()
+
+
+def step_names(asset_kind: AssetKind | str, key: str) -> tuple[str, str]:
+    """The step's name (zh, en) in its asset kind's workflow; the key itself if it has none."""
+    template = workflows().get(AssetKind(asset_kind))
+    if template is None:
+        return key, key
+    try:
+        step = template.step(key)
+    except KeyError:
+        return key, key
+    return step.name_zh, step.name_en
 
 
 def waiting_on(template: WorkflowTemplate, key: str, states: dict[str, StepState]) -> list[str]:

@@ -2,12 +2,13 @@
 
 ``POST /api/v1/submissions`` is called by a signed-in citizen's browser (session) or by
 the assistant's action server (``Authorization: Bearer <service token>``) acting for the
-citizen it names (``X-Citizen-Token``) or, for forms about a transfer, for whoever holds
-the tracking number and verification code.
+citizen it names (``X-Citizen-Token``) or, for forms that name another domain's object, for
+whoever holds that object's reference and code (checked by the source's adapter).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from litestar.params import FromPath, HeaderParameter
 from accounts.identity import citizen_from_token
 from backoffice import forms, service, submissions
 from backoffice.models import ItemState, MessageKind, WorkItem, parse_reference
-from backoffice.registry import TransferCheck, TransferMatch, registry
+from backoffice.registry import Claim, Verified, registry
 from backoffice.service import Actor
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import CurrentPrincipal, Settings, app_context, request_lang, set_request_lang
@@ -29,7 +30,6 @@ from storage.context import DbSession
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
 MAX_BODY = 256 * 1024
-TRANSFER_FIELDS = ("tracking_number",)
 
 
 class FormSummary(msgspec.Struct):
@@ -199,14 +199,14 @@ class SubmissionsAPI(Controller):
         if errors or valid is None:
             raise _invalid(errors, language)
         try:
-            transfer = await verify_transfer(request, valid, caller)  # Throttled → 429 by the kernel
+            verified = await verify_references(request, valid, caller)  # Throttled → 429 by the kernel
         except forms.FormInvalid as exc:
             raise _invalid(exc.errors, language) from None
         if kind == "dispute" and caller.citizen_id is None:
             raise PermissionDeniedException(detail="a dispute needs the citizen: sign in or send X-Citizen-Token")
         result = await submissions.submit(  # a QueueError is rendered (and rolled back) by the kernel
             db_session, valid, actor=caller.actor, citizen_id=caller.citizen_id, channel=channel,
-            language=language, transcript=transcript, transfer=transfer, idempotency=idem,
+            language=language, transcript=transcript, verified=verified, idempotency=idem,
         )
         return Response(out(result.item), status_code=201 if result.created else 200)
 
@@ -241,26 +241,26 @@ class SubmissionsAPI(Controller):
         )
 
 
-async def verify_transfer(request: Request[Any, Any, Any], valid: forms.Validated,
-                          caller: Caller) -> TransferMatch | None:
-    """Forms about a transfer: the caller must hold its code, or be its buyer.
+async def verify_references(request: Request[Any, Any, Any], valid: forms.Validated,
+                            caller: Caller) -> list[Verified]:
+    """Forms that name another domain's object: the caller must hold its code, or own it.
 
-    Raises FormInvalid (a field error to show) or Throttled (too many wrong codes).
+    Each source adapter whose reference field the form fills decides. Raises FormInvalid (a
+    field error to show) or Throttled (too many wrong codes).
     """
-    if not any(f in valid.data for f in TRANSFER_FIELDS):
-        return None
-    verifier = registry.transfer_verifier
-    if verifier is None:
-        raise HTTPException(status_code=503, detail="transfer verification is not available")
-    code = valid.data.get("verification_code") or None
-    match = await verifier(app_context(request.app.state), TransferCheck(valid.data["tracking_number"], code, caller.citizen_id,
-                                                           caller.client_key))
-    if match is not None:
-        return match
-    if code is None:
-        raise forms.FormInvalid([forms.FieldError(
-            "verification_code", "该查询号不在您的账户下,请填写成交确认书上的查询码。",
-            "This tracking number is not in your account: give the verification code from the sale confirmation.")])
-    raise forms.FormInvalid([forms.FieldError(
-        "verification_code", "查询号与查询码不匹配,请核对成交确认书。",
-        "The tracking number and verification code do not match; check the sale confirmation.")])
+    adapters = registry.verifiers_for(valid.data)
+    spec = forms.form_spec(valid.kind)
+    guarded = {f.name for f in spec.fields if f.required_unless_identified} if spec is not None else set()
+    if guarded - {a.code_field for a in adapters}:  # a form that needs a check nobody registered
+        raise HTTPException(status_code=503, detail="verification for this form is not available")
+    found: list[Verified] = []
+    for adapter in adapters:
+        assert adapter.reference_field is not None
+        code = (valid.data.get(adapter.code_field) or None) if adapter.code_field else None
+        claim = Claim(valid.data[adapter.reference_field], code, caller.citizen_id, caller.client_key)
+        match = await adapter.verify(app_context(request.app.state), claim)
+        if match is None:
+            zh, en = adapter.refusal(claim)
+            raise forms.FormInvalid([forms.FieldError(adapter.code_field or adapter.reference_field, zh, en)])
+        found.append(dataclasses.replace(match, field=adapter.reference_field))
+    return found

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from backoffice import forms, kinds, service, submissions
-from backoffice.controllers.api import Caller, verify_transfer
+from backoffice.controllers.api import Caller, verify_references
 from backoffice.controllers.common import (
     View,
     calendar_event,
@@ -135,13 +135,13 @@ class MySubmissionsController(Controller):
                             context=_form_context(request, kind, values, key, exc.errors))
         caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, auth_of(request).client_key, False)
         try:
-            transfer = await verify_transfer(request, valid, caller)  # Throttled → _form_refused
+            verified = await verify_references(request, valid, caller)  # Throttled → _form_refused
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
         result = await submissions.submit(  # a QueueError → _form_refused, after the kernel's rollback
             db_session, valid, actor=caller.actor, citizen_id=who.user_id, channel="web", language=language,
-            transfer=transfer, idempotency=(scope, key, digest),
+            verified=verified, idempotency=(scope, key, digest),
         )
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
 

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Response
 from accounts.departments import DEPARTMENT_NAMES, Department
 from backoffice import forms, ics, kinds
 from backoffice.models import ItemState, WorkItem, parse_reference
+from backoffice.registry import registry
 from kernel.deps import request_lang
 from kernel.i18n import _
 
@@ -103,11 +104,26 @@ class View:
         return item.lease_live(self.now)
 
     def subject(self, item: WorkItem) -> str:
-        if item.kind == "transfer_step":
-            data = item.data or {}
-            name = data.get("step_name_zh") if self.lang == "zh" else data.get("step_name_en")
-            return f"{data.get('tracking_number', '')} · {name or data.get('step_key', '')}"
-        return item.subject
+        adapter = registry.adapter(item.source_type)
+        label = adapter.subject(item, self.lang) if adapter is not None else None
+        return label or item.subject
+
+    def facts(self, item: WorkItem) -> list[tuple[str, str]]:
+        """(label, value) lines the item's source gives about it; empty for a form."""
+        adapter = registry.adapter(item.source_type)
+        if adapter is None:
+            return []
+        return [(self.pick((f.label_zh, f.label_en)), self.pick((f.value_zh, f.value_en)))
+                for f in adapter.facts(item)]
+
+    def link(self, item: WorkItem, *, staff: bool) -> dict[str, str] | None:
+        """The link to the item's source's own page (url, text, note), for staff or for the citizen."""
+        adapter = registry.adapter(item.source_type)
+        found = None if adapter is None else adapter.staff_link(item) if staff else adapter.citizen_link(item)
+        if found is None:
+            return None
+        return {"url": found.url, "text": self.pick((found.text_zh, found.text_en)),
+                "note": self.pick((found.note_zh, found.note_en))}
 
     def departments(self) -> list[tuple[str, str]]:
         return [(d.value, self.pick(names)) for d, names in DEPARTMENT_NAMES.items()]

@@ -10,7 +10,7 @@ from litestar.response import Template
 from backoffice import stats
 from backoffice.charts import Bar, bar_chart
 from backoffice.controllers.common import View, lang
-from backoffice.registry import TransferMetrics
+from backoffice.registry import MetricsSection
 from kernel.guards import requires_staff
 from kernel.i18n import _
 from storage.context import DbSession
@@ -30,23 +30,22 @@ def _hours(v: View, value: float | None) -> str:
     return _("%(hours)s h") % {"hours": f"{value:.1f}"}
 
 
-def transfer_charts(v: View, metrics: TransferMetrics | None, *, min_sample: int = 1) -> dict[str, Any]:
-    if metrics is None:
-        return {"certificate_chart": None, "steps_chart": None, "metrics": None}
-    enough = metrics.certificates >= min_sample
-    certificate = bar_chart(
-        v.pick(("成交到领取不动产权证书(中位数,天)", "Sale to title certificate (median, days)")),
-        [Bar(v.pick(("改革前", "Before the reform")), metrics.baseline_days, _days(v, metrics.baseline_days), "muted"),
-         Bar(v.pick(("现在", "Now")), metrics.sale_to_certificate_days if enough else None,
-             _days(v, metrics.sale_to_certificate_days) if enough else "—", "ok")],
-    )
-    steps = bar_chart(
-        v.pick(("成交后各步骤完成用时(中位数,天)", "Days from sale to each step done (median)")),
-        [Bar(v.pick((s.name_zh, s.name_en)), s.median_days if s.count >= min_sample else None,
-             _days(v, s.median_days) if s.count >= min_sample else "—") for s in metrics.per_step],
-        empty_text=v.pick(("暂无数据", "No data yet")),
-    )
-    return {"certificate_chart": certificate, "steps_chart": steps, "metrics": metrics, "enough": enough}
+def source_sections(v: View, sections: list[MetricsSection], *, min_sample: int = 1) -> list[dict[str, Any]]:
+    """The sources' figures as charts; a figure drawn from fewer than ``min_sample`` cases is not shown."""
+    out: list[dict[str, Any]] = []
+    for section in sections:
+        bars = []
+        for f in section.figures:
+            shown = f.count is None or f.count >= min_sample
+            bars.append(Bar(v.pick((f.label_zh, f.label_en)), f.value if shown else None,
+                            _days(v, f.value) if shown else "—", f.tone or "main"))
+        chart = bar_chart(v.pick((section.chart_title_zh, section.chart_title_en)), bars,
+                          empty_text=v.pick(("暂无数据", "No data yet")))
+        out.append({"heading": v.pick((section.heading_zh, section.heading_en)),
+                    "hint": v.pick((section.hint_zh, section.hint_en)), "chart": chart,
+                    "counted": v.pick((section.counted_zh, section.counted_en)) if section.counted is not None else "",
+                    "count": section.counted})
+    return out
 
 
 def handling_chart(v: View, medians: list[stats.KindMedian], *, min_sample: int = 1) -> Any:
@@ -73,7 +72,7 @@ class DashboardController(Controller):
         return Template("backoffice/dashboard.html", context={
             "v": v, "load": load, "medians": medians, "depth_chart": depth, "overdue_chart": overdue,
             "handling_chart": handling_chart(v, medians),
-            **transfer_charts(v, await stats.transfer_metrics(db_session)),
+            "sections": source_sections(v, await stats.source_metrics(db_session)),
         })
 
     @get("/stats", name="public.stats")
@@ -84,5 +83,5 @@ class DashboardController(Controller):
         return Template("backoffice/public_stats.html", context={
             "v": v, "medians": shown, "min_sample": stats.MIN_PUBLIC_SAMPLE,
             "handling_chart": handling_chart(v, shown, min_sample=stats.MIN_PUBLIC_SAMPLE),
-            **transfer_charts(v, await stats.transfer_metrics(db_session), min_sample=stats.MIN_PUBLIC_SAMPLE),
+            "sections": source_sections(v, await stats.source_metrics(db_session), min_sample=stats.MIN_PUBLIC_SAMPLE),
         })

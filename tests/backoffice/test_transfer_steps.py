@@ -3,6 +3,7 @@ both ways, and neither causes the other to act twice."""
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +13,10 @@ from portal import queue_wiring
 from storage.events import hub
 from tests.backoffice.helpers import Client, audit_actions, form_value, fresh, post, sign_in, step_item
 from tests.conftest import Factory
+from title_transfer.events import StepChanged
 from title_transfer.models import TransferStep
 from title_transfer.service import STEP_CHANGED
+from title_transfer.workflow import AssetKind, StepState
 
 
 async def _steps(session: AsyncSession, transfer_id: int) -> dict[str, TransferStep]:
@@ -136,13 +139,14 @@ async def test_the_step_event_is_idempotent(client: Client, factory: Factory, se
     new, buyer = await factory.transfer()
     steps = await _steps(session, new.transfer.id)
     step = steps["balance_paid"]
-    payload = {"transfer_id": new.transfer.id, "tracking_no": new.transfer.tracking_no, "buyer_id": buyer.id,
-               "step_id": step.id, "step_key": step.key, "department": "court", "before": None, "state": "ready",
-               "due_on": step.due_on.isoformat()}
+    event = StepChanged(transfer_id=new.transfer.id, tracking_no=new.transfer.tracking_no, buyer_id=buyer.id,
+                        asset_kind=AssetKind.real_estate, step_id=step.id, step_key=step.key, department="court",
+                        before=None, state=StepState.ready, due_on=step.due_on)
     for _ in range(3):
-        await queue_wiring.on_step_changed(session, payload)
-    await queue_wiring.on_step_changed(session, {**payload, "state": "done"})
-    await queue_wiring.on_step_changed(session, {**payload, "state": "done"})
+        await queue_wiring.on_step_changed(session, event)
+    done = msgspec.structs.replace(event, before=StepState.ready, state=StepState.done)
+    await queue_wiring.on_step_changed(session, done)
+    await queue_wiring.on_step_changed(session, done)
     await session.commit()
     items = (await session.scalars(select(service.WorkItem).where(service.WorkItem.source_type == "transfer_step",
                                                                   service.WorkItem.source_id == step.id))).all()
@@ -152,7 +156,7 @@ async def test_the_step_event_is_idempotent(client: Client, factory: Factory, se
 
 async def test_start_up_brings_items_in_line_with_steps_an_event_missed(app: Litestar, factory: Factory,
                                                                         session: AsyncSession) -> None:
-    hub._handlers[STEP_CHANGED].remove(queue_wiring.on_step_changed)
+    hub.unsubscribe(STEP_CHANGED, queue_wiring.on_step_changed)
     try:
         new, _ = await factory.transfer()  # no subscriber: no item
     finally:
@@ -193,3 +197,30 @@ async def test_the_buyer_answers_a_question_on_a_step(client: Client, factory: F
                           {"_version": version, "_body": "已通过网银转账,凭证已上传。"})
     assert answered.status_code == 303
     assert (await fresh(session, item.id)).state == "new"
+
+
+async def test_a_vehicle_step_item_is_named_after_the_vehicle_step(app: Litestar, client: Client, factory: Factory,
+                                                                   session: AsyncSession) -> None:
+    """Both workflows have a step "delivery": the vehicle's item is 车辆交付, whichever path opened it."""
+    from title_transfer.service import load_transfer, move_step
+
+    new, _ = await factory.transfer(asset_kind="vehicle")
+    no = new.transfer.tracking_no
+    for key, dept in (("balance_paid", "court"), ("ruling_served", "court"), ("violations_cleared", "vehicles"),
+                      ("vehicle_registration", "vehicles")):
+        session.expunge_all()
+        transfer = await load_transfer(session, no)
+        assert transfer is not None
+        step = next(s for s in transfer.steps if s.key == key)
+        staff = factory.principal(await factory.user("staff", dept))
+        await move_step(session, transfer, key, "complete", staff, expected_revision=step.revision)
+        await session.commit()
+    delivery = (await _steps(session, new.transfer.id))["delivery"]
+    item = await step_item(session, delivery.id)
+    assert item is not None and item.state == "new"
+    assert item.data["step_name_zh"] == "车辆交付" and item.data["step_name_en"] == "Vehicle delivered"
+    assert item.subject == f"{no} · 车辆交付"
+    court = await factory.user("staff", "court")
+    await sign_in(client, court)
+    page = await client.get(f"/staff/items/{item.reference}")
+    assert "车辆交付" in page.text and "交付(腾退、交钥匙)" not in page.text

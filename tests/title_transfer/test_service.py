@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from auction_listings.models import Lot, Sale
+from portal.sales import confirmed_sale
 from storage.audit import AuditEntry
 from storage.events import hub
-from tests.conftest import Factory
+from tests.conftest import Factory, unique
+from title_transfer.events import StepChanged
 from title_transfer.models import Transfer
 from title_transfer.service import (
     STEP_CHANGED,
@@ -19,6 +24,7 @@ from title_transfer.service import (
     StaleForm,
     TransitionError,
     UnknownStep,
+    create_transfer,
     load_transfer,
     move_step,
 )
@@ -174,17 +180,99 @@ async def test_every_change_is_audited_with_before_and_after(factory: Factory, s
 
 
 async def test_changes_are_published_for_other_domains(factory: Factory, session: AsyncSession) -> None:
-    seen: list[dict] = []
+    seen: list[StepChanged] = []
 
-    async def listener(_s: AsyncSession, payload: dict) -> None:
-        seen.append(payload)
+    async def listener(_s: AsyncSession, event: StepChanged) -> None:
+        seen.append(event)
 
     hub.subscribe(STEP_CHANGED, listener)
     try:
         new, _ = await factory.transfer()
         await _do(session, factory, new.transfer, "balance_paid", "complete", "court")
     finally:
-        hub._handlers[STEP_CHANGED].remove(listener)
-    mine = [p for p in seen if p["tracking_no"] == new.transfer.tracking_no]
-    assert [(p["step_key"], p["state"]) for p in mine] == [
+        hub.unsubscribe(STEP_CHANGED, listener)
+    mine = [p for p in seen if p.tracking_no == new.transfer.tracking_no]
+    assert all(p.asset_kind == "real_estate" for p in mine)
+    assert [(p.step_key, p.state) for p in mine] == [
         ("balance_paid", "ready"), ("balance_paid", "done"), ("ruling_served", "ready")]
+
+
+async def _new_sale(session: AsyncSession, buyer_id: int, day: dt.date) -> int:
+    lot = Lot(lot_no=unique("LOT-"), title="并发 Concurrent", asset_kind="vehicle", address="诸暨",
+              court="诸暨市人民法院", appraisal=Decimal(100), starting_price=Decimal(70))
+    session.add(lot)
+    await session.flush()
+    sale = Sale(lot_id=lot.id, buyer_id=buyer_id, price=Decimal(90), confirmed_on=day)
+    session.add(sale)
+    await session.commit()
+    return sale.id
+
+
+async def test_tracking_numbers_are_distinct_when_sales_are_confirmed_at_once(factory: Factory, engine: AsyncEngine,
+                                                                                session: AsyncSession) -> None:
+    """Twenty sales confirmed at the same moment, each in its own transaction: twenty numbers.
+
+    Concurrent on PostgreSQL (a sequence per year); one after another on SQLite, which runs
+    one writer at a time anyway (a counter row bumped by an atomic upsert).
+    """
+    buyer = await factory.user("buyer")
+    day = dt.date(2031, 3, 3)
+    sales = [await _new_sale(session, buyer.id, day) for _ in range(20)]
+
+    async def confirm(sale_id: int) -> str:
+        async with AsyncSession(engine, expire_on_commit=False) as own:
+            sale = await own.get(Sale, sale_id)
+            assert sale is not None
+            created = await create_transfer(own, confirmed_sale(sale), secret="s" * 32)
+            await own.commit()
+            return created.transfer.tracking_no
+
+    if engine.dialect.name == "postgresql":
+        numbers = list(await asyncio.gather(*(confirm(s) for s in sales)))
+    else:
+        numbers = [await confirm(s) for s in sales]
+    assert len(set(numbers)) == 20
+    assert all(n.startswith("ZT2031") and len(n) == 12 for n in numbers)
+    assert sorted(int(n[6:]) for n in numbers) == list(range(1, 21))  # none twice, none skipped
+    # A number taken by hand (demo data, an import) is never handed out again in a new year.
+    later = await _new_sale(session, buyer.id, dt.date(2033, 1, 5))
+    async with AsyncSession(engine, expire_on_commit=False) as own:
+        sale = await own.get(Sale, later)
+        assert sale is not None
+        taken = Transfer(tracking_no="ZT2033000007", code_digest="x", sale_id=later, buyer_id=buyer.id,
+                         asset_kind="vehicle", title="t", started_on=dt.date(2033, 1, 5))
+        own.add(taken)
+        await own.commit()
+    other = await _new_sale(session, buyer.id, dt.date(2033, 2, 1))
+    assert await confirm(other) == "ZT2033000008"
+
+
+async def test_every_action_is_allowed_from_exactly_the_states_its_transition_names(factory: Factory,
+                                                                                     session: AsyncSession) -> None:
+    """The transition table beside the workflow data is what move_step enforces, state by state."""
+    from title_transfer.workflow import TRANSITIONS, StepState
+
+    new, _ = await factory.transfer()
+    staff = factory.principal(await factory.user("staff", "court"))
+    tried = 0
+    for action, transition in TRANSITIONS.items():
+        for state in StepState:
+            transfer = await _fresh(session, new.transfer.tracking_no)
+            step = _step(transfer, "delivery")  # waits on ruling_served, which is not done
+            step.state = state.value
+            step.state_before_block = StepState.waiting.value if state is StepState.blocked else None
+            await session.flush()
+            savepoint = await session.begin_nested()
+            try:
+                await move_step(session, transfer, "delivery", action, staff, expected_revision=step.revision,
+                                note="n", reason="r", now=NOW)
+                moved = True
+            except TransitionError as exc:
+                moved = False
+                if state is StepState.waiting and action in ("start", "complete"):
+                    assert "成交裁定书送达" in exc.message_zh and "Sale ruling served" in exc.message_en
+            await savepoint.rollback()
+            assert moved == (state in transition.allowed_from), (action, state)
+            tried += 1
+            await session.rollback()
+    assert tried == len(TRANSITIONS) * len(StepState)

@@ -144,3 +144,30 @@ def test_a_rate_that_is_not_a_fraction_is_refused(tmp_path: Path) -> None:
 def test_price_must_be_positive() -> None:
     with pytest.raises(ValueError):
         estimate(facts(price=D("0")))
+
+
+def test_rule_texts_are_generated_from_the_rate_file(tmp_path: Path) -> None:
+    """Change a threshold, a divisor and a rate in a copy of the file: the rule texts follow."""
+    src = (Path(__file__).parents[2] / "title_transfer" / "data" / "tax_rates.toml").read_text(encoding="utf-8")
+    changed = (src.replace("deed_area_threshold_m2 = 140", "deed_area_threshold_m2 = 120")
+               .replace("vat_vat_included_divisor = 1.05", "vat_vat_included_divisor = 1.06")
+               .replace("vat_rate = 0.05", "vat_rate = 0.06")
+               .replace("vat_housing_exempt_years = 2", "vat_housing_exempt_years = 3"))
+    assert changed != src
+    path = tmp_path / "rates.toml"
+    path.write_text(changed, encoding="utf-8")
+    sets = load_rate_sets(path)
+    recent = dict(seller_acquired_on=dt.date(2025, 6, 1))
+
+    before = estimate(facts(area_m2=D("130"), **recent))
+    assert "≤140㎡" in line(before, "deed_tax").rule_zh and "≤ 140 m²" in line(before, "deed_tax").rule_en
+    assert "价款÷1.05×5%" in line(before, "vat").rule_zh and "(不满2年)" in line(before, "vat").rule_zh
+
+    after = estimate(facts(area_m2=D("130"), **recent), sets)
+    deed, vat = line(after, "deed_tax"), line(after, "vat")
+    assert "面积130㎡>120㎡" in deed.rule_zh and "130 m² > 120 m²" in deed.rule_en
+    assert deed.rate == D("0.015")  # the amount follows the same threshold as the text
+    assert "价款÷1.06×6%" in vat.rule_zh and "price ÷ 1.06 × 6%" in vat.rule_en and "(不满3年)" in vat.rule_zh
+    assert vat.amount == (D("2000000") / D("1.06") * D("0.06")).quantize(D("0.01"))
+    assert not any("140" in ln.rule_zh or "1.05" in ln.rule_zh or "140" in ln.rule_en or "1.05" in ln.rule_en
+                   for ln in after.lines)
