@@ -56,6 +56,7 @@ from storage.documents import (
     list_documents,
     upload,
 )
+from storage.documents.service import MAX_ID
 
 __all__ = [
     "DocumentController",
@@ -135,7 +136,6 @@ class UploadForm:
     subject_id: str = ""
     visibility: str = Visibility.owner.value
     department: str = ""
-    owner_id: str = ""  # staff only: the citizen a document is for
     next: str = ""  # where a plain (no-JS) form returns to
 
 
@@ -215,7 +215,8 @@ def document_error_handler(request: Request[Any, Any, Any], exc: DocumentError) 
 async def _visible_document(
     request: Request[Any, Any, Any], db_session: DbSession, document_id: FromPath[int]
 ) -> Document:
-    document = await get_document(db_session, document_id)
+    # Ids outside BIGINT cannot exist; they must not reach the database driver (OverflowError).
+    document = await get_document(db_session, document_id) if 0 < document_id <= MAX_ID else None
     # The same answer whether it does not exist or may not be seen: ids are not an oracle.
     if document is None:
         raise DocumentNotFound()
@@ -283,7 +284,7 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         subject_type: FromQuery[str],
-        subject_id: FromQuery[int],
+        subject_id: FromQuery[str],
     ) -> Response:
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
         try:
@@ -324,12 +325,7 @@ class DocumentController(Controller):
             if data.file is None or not data.file.filename:
                 raise InvalidUpload("请选择要上传的文件。", "Choose a file to upload.")
             subject = Subject.of(data.subject_type, data.subject_id)
-            extra: dict[str, Any] = {}
-            if data.owner_id.strip():
-                try:
-                    extra["owner_id"] = int(data.owner_id)
-                except ValueError:
-                    raise InvalidUpload("文件所属人编号无效。", "The owner number is not valid.") from None
+            # The owner is the subject's (the item's citizen, the transfer's buyer), never the form's.
             document = await upload(
                 db_session,
                 document_store,
@@ -340,7 +336,6 @@ class DocumentController(Controller):
                 data.file.file,
                 data.visibility or Visibility.owner.value,
                 data.department or None,
-                **extra,
             )
             await db_session.commit()
         except DocumentError as exc:

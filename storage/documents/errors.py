@@ -21,6 +21,7 @@ __all__ = [
     "ObjectNotFound",
     "QuotaExceeded",
     "StorageUnavailable",
+    "SubjectNotFound",
     "TypeNotAllowedForKind",
     "UnreadableImage",
     "UnsupportedFileType",
@@ -190,6 +191,17 @@ class DocumentNotFound(DocumentError):
         super().__init__(
             "找不到这个文件，或者您无权查看。如果您有账号，请先登录。",
             "This document does not exist or you may not see it. If you have an account, sign in first.",
+        )
+
+
+class SubjectNotFound(DocumentError):
+    code = "subject_not_found"
+    status_code = 404
+
+    def __init__(self) -> None:
+        super().__init__(
+            "找不到要添加文件的事项。请从事项页面重新上传。",
+            "The item to attach the document to does not exist. Upload again from the item's page.",
         )
 
 

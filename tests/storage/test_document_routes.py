@@ -26,7 +26,16 @@ from sqlalchemy.pool import NullPool
 from portal.documents import MAX_UPLOAD_REQUEST_BYTES, DocumentController, viewer_hooks
 from portal.i18n import current_lang
 from portal.templating import build_environment
-from storage.documents import Document, DocumentStore, Subject, SubjectType, kind_choices, upload, wait_for_cleanups
+from storage.documents import (
+    AccessDenied,
+    Document,
+    DocumentStore,
+    Subject,
+    SubjectType,
+    kind_choices,
+    upload,
+    wait_for_cleanups,
+)
 from storage.documents.local import LocalDocumentStore
 from storage.documents.s3 import MinioDocumentStore
 from tests.storage.conftest import ELF, PDF, PEOPLE, People, closed_port_store, image_bytes, stored_keys
@@ -142,7 +151,7 @@ async def test_owner_downloads_a_ruling(
 ) -> None:
     name = "成交裁定书（2025）浙0681执1234号.pdf"
     doc = await seed(
-        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", name, PDF, owner_id=PEOPLE.buyer.user_id
+        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", name, PDF
     )
     resp = await client.get(f"/documents/{doc.id}", headers=as_user("buyer"), follow_redirects=False)
 
@@ -215,10 +224,9 @@ async def test_public_lot_documents_are_cacheable(
         assert resp.headers["etag"] == f'"{doc.sha256}"'
         again = await client.get(f"/documents/{doc.id}", headers={"if-none-match": resp.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
-        # A public document that is not a lot's (a transfer's notice) is served but not cached publicly.
-        notice = await seed(sessionmaker, store, PEOPLE.court, TRANSFER, "assistance_notice", "通知.pdf", PDF, "public")
-        resp = await client.get(f"/documents/{notice.id}")
-        assert resp.status_code == 200 and resp.headers["cache-control"] == "private, no-store"
+    # A transfer is not public by nature: nothing on it may be published.
+    with pytest.raises(AccessDenied):
+        await seed(sessionmaker, store, PEOPLE.court, TRANSFER, "assistance_notice", "通知.pdf", PDF, "public")
 
 
 async def test_presigned_public_links_carry_cache_control(
@@ -267,7 +275,7 @@ async def test_viewer_hooks_admit_holders_of_a_tracking_grant(
     client: AsyncTestClient[Litestar], service_store: DocumentStore, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     ruling = await seed(
-        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", "r.pdf", PDF, owner_id=PEOPLE.buyer.user_id
+        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", "r.pdf", PDF
     )
     internal = await seed(sessionmaker, service_store, PEOPLE.court, TRANSFER, "other", "i.pdf", PDF, "department")
 
