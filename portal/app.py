@@ -35,18 +35,18 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from backoffice.controllers import route_handlers as backoffice_routes
+from documents import DocumentError, StorageUnavailable, build_document_store_from_settings, wait_for_cleanups
+from documents.routes import DocumentController, document_error_handler
 from portal import pages
 from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
-from portal.documents import DocumentController, document_error_handler
 from portal.middleware import LazySessionConfig, context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.settings import ROOT, Settings
 from portal.templating import build_environment
 from storage.context import AppContext
-from storage.documents import DocumentError, build_document_store_from_settings, wait_for_cleanups
 from storage.kv import KeyValueItem
 from storage.throttle import Throttle
 from title_transfer.access import CodeChecker
@@ -206,6 +206,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         exception_handlers={
             _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
             DocumentError: document_error_handler,  # type: ignore[dict-item]
+            StorageUnavailable: document_error_handler,  # type: ignore[dict-item]
             HTTPException: http_exception_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },

@@ -20,11 +20,12 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.departments import Department
+from accounts.principal import Principal
 from auction_listings.lots import lot_exists
-from backoffice.attachments import item_parties
-from storage.documents import SubjectInfo, subject_guards
-from storage.documents.models import Document
-from storage.documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
+from backoffice.attachments import item_parties, set_document_lister
+from documents import Subject, SubjectInfo, SubjectType, list_documents, subject_guards
+from documents.models import Document
+from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
 from storage.events import hub
 from title_transfer.access import grant_cookie_name, grant_valid
 from title_transfer.attachments import record_step_document, step_parties, transfer_of, transfer_parties
@@ -75,13 +76,18 @@ async def _sync_step_documents(session: AsyncSession, payload: dict[str, Any]) -
     await record_step_document(session, payload["subject_id"], payload["document_id"], listed)
 
 
+async def _work_item_documents(session: AsyncSession, item_id: int, principal: Principal | None) -> list[Document]:
+    return await list_documents(session, Subject(SubjectType.work_item, item_id), principal)
+
+
 def wire_documents() -> None:
-    from portal.documents import viewer_hooks
+    from documents.routes import viewer_hooks
 
     subject_guards.register("transfer", transfer_subject)
     subject_guards.register("transfer_step", transfer_step_subject)
     subject_guards.register("work_item", work_item_subject)
     subject_guards.register("lot", lot_subject)
+    set_document_lister(_work_item_documents)
     viewer_hooks.register("transfer", grant_hook)
     viewer_hooks.register("transfer_step", grant_hook)
     hub.subscribe(DOCUMENT_ATTACHED, _sync_step_documents)

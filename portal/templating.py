@@ -10,10 +10,10 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from accounts.departments import department_name
+from documents.kinds import DocumentKind
+from documents.limits import get_limits
+from documents.models import kind_choices, kind_label
 from portal import i18n
-from storage.documents.kinds import DocumentKind
-from storage.documents.limits import get_limits
-from storage.documents.models import kind_choices, kind_label
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -22,6 +22,7 @@ TEMPLATE_DIRS = [
     ROOT / "backoffice" / "templates",
     ROOT / "auction_listings" / "templates",
     ROOT / "cases" / "templates",
+    ROOT / "documents" / "templates",
 ]
 
 STATE_LABELS = {

@@ -37,11 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from accounts.departments import Department
 from accounts.models import User
 from accounts.principal import Principal
+from documents import Document, DocumentStore, SubjectInfo, subject_guards, wait_for_cleanups
 from storage.audit import AuditEntry
 from storage.db import metadata, normalise_database_url
-from storage.documents import Document, DocumentStore, SubjectInfo, subject_guards, wait_for_cleanups
-from storage.documents.local import LocalDocumentStore
-from storage.documents.s3 import MinioDocumentStore
+from storage.objects.local import LocalDocumentStore
+from storage.objects.s3 import MinioDocumentStore
 
 HERE = Path(__file__).resolve().parent
 S3RVER_DIR = HERE / "s3rver"

@@ -23,10 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from portal.documents import MAX_UPLOAD_REQUEST_BYTES, DocumentController, viewer_hooks
-from portal.i18n import current_lang
-from portal.templating import build_environment
-from storage.documents import (
+from documents import (
     AccessDenied,
     Document,
     DocumentStore,
@@ -36,8 +33,11 @@ from storage.documents import (
     upload,
     wait_for_cleanups,
 )
-from storage.documents.local import LocalDocumentStore
-from storage.documents.s3 import MinioDocumentStore
+from documents.routes import MAX_UPLOAD_REQUEST_BYTES, DocumentController, viewer_hooks
+from portal.i18n import current_lang
+from portal.templating import build_environment
+from storage.objects.local import LocalDocumentStore
+from storage.objects.s3 import MinioDocumentStore
 from tests.storage.conftest import ELF, PDF, PEOPLE, People, closed_port_store, image_bytes, stored_keys
 
 TRANSFER = Subject(SubjectType.transfer, 100)
@@ -260,7 +260,7 @@ async def test_row_without_object_is_not_found_and_logged(
     store = LocalDocumentStore(tmp_path / "docs")
     doc = await seed(sessionmaker, store, PEOPLE.buyer, TRANSFER, "evidence", "a.pdf", PDF, "owner")
     await store.delete(doc.storage_key)
-    logger = logging.getLogger("portal.documents")  # the app's logging config may stop propagation
+    logger = logging.getLogger("documents.routes")  # the app's logging config may stop propagation
     logger.addHandler(caplog.handler)
     try:
         async with AsyncTestClient(app=build_app(store, sessionmaker)) as client:

@@ -16,8 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from accounts.principal import Principal
-from storage.audit import AuditEntry
-from storage.documents import (
+from documents import (
     AccessDenied,
     Document,
     DocumentStore,
@@ -42,8 +41,9 @@ from storage.documents import (
     upload,
     wait_for_cleanups,
 )
-from storage.documents.local import LocalDocumentStore
-from storage.documents.store import ObjectData, ObjectInfo
+from storage.audit import AuditEntry
+from storage.objects.local import LocalDocumentStore
+from storage.objects.store import ObjectData, ObjectInfo
 from tests.storage.conftest import (
     ELF,
     MZ,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from backoffice.models import WorkItem
-from storage.documents import Document
+from documents import Document
 from tests.conftest import Factory, csrf, login
 
 Client = AsyncTestClient[Litestar]

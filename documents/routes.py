@@ -2,7 +2,9 @@
 
 Wiring (done by the composition root, portal.app):
 
-* ``app.state.document_store`` holds the :class:`~storage.documents.DocumentStore`;
+* a middleware that puts the request's language in ``scope["state"]["lang"]`` (else Chinese);
+
+* ``app.state.document_store`` holds the :class:`~documents.DocumentStore`;
   :func:`provide_document_store` hands it to the handlers as ``document_store``.
 * a ``db_session`` dependency (advanced-alchemy's SQLAlchemy plugin provides it);
 * ``request.user`` / ``scope["user"]`` is a :class:`~accounts.principal.Principal` or None;
@@ -32,9 +34,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_303_SEE_OTHER, HTTP_304
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
-from portal.i18n import current_lang
-from storage.context import DbSession
-from storage.documents import (
+from documents import (
     AccessDenied,
     Document,
     DocumentError,
@@ -56,7 +56,8 @@ from storage.documents import (
     list_documents,
     upload,
 )
-from storage.documents.service import MAX_ID
+from documents.service import MAX_ID
+from storage.context import DbSession
 
 __all__ = [
     "DocumentController",
@@ -95,7 +96,7 @@ ViewerHook = Callable[[Request[Any, Any, Any], AsyncSession, Document], Awaitabl
 class ViewerHooks:
     """Extra ways to be allowed to see an *owner* document, per subject type.
 
-    The signed-in principal rules (:func:`storage.documents.can_view`) come first. A domain
+    The signed-in principal rules (:func:`documents.can_view`) come first. A domain
     whose citizens may prove access without an account registers a hook here: for example
     title_transfer lets whoever holds the tracking grant cookie of a transfer download the
     owner documents on that transfer and its steps. Department-only documents never pass
@@ -149,7 +150,7 @@ def _principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 def _lang(request: Request[Any, Any, Any]) -> str:
     """The language the context middleware chose for this request (Chinese by default)."""
-    lang = request.scope.get("state", {}).get("lang") or current_lang.get()
+    lang = request.scope.get("state", {}).get("lang")
     return lang if lang in ("zh", "en") else "zh"
 
 
@@ -179,7 +180,12 @@ def _cache_control(document: Document) -> str:
     return "private, no-store"
 
 
-def _error_payload(exc: DocumentError, lang: str) -> dict[str, Any]:
+# What a handler turns into a response: the documents' refusals and the store saying "later".
+_REFUSALS = (DocumentError, StorageUnavailable)
+Refusal = DocumentError | StorageUnavailable
+
+
+def _error_payload(exc: Refusal, lang: str) -> dict[str, Any]:
     return {**exc.to_dict(), "message": exc.message(lang)}
 
 
@@ -189,7 +195,7 @@ def _wants_page(request: Request[Any, Any, Any]) -> bool:
     return "text/html" in accept and not _is_htmx(request)
 
 
-def _error_response(request: Request[Any, Any, Any], exc: DocumentError, *, next_url: str | None = None) -> Response:
+def _error_response(request: Request[Any, Any, Any], exc: Refusal, *, next_url: str | None = None) -> Response:
     lang = _lang(request)
     headers = {"Cache-Control": "no-store"}
     if isinstance(exc, StorageUnavailable):
@@ -207,8 +213,8 @@ def _error_response(request: Request[Any, Any, Any], exc: DocumentError, *, next
     return Response(content=_error_payload(exc, lang), status_code=exc.status_code, headers=headers)
 
 
-def document_error_handler(request: Request[Any, Any, Any], exc: DocumentError) -> Response:
-    """Optional app-wide exception handler: ``exception_handlers={DocumentError: document_error_handler}``."""
+def document_error_handler(request: Request[Any, Any, Any], exc: Refusal) -> Response:
+    """Optional app-wide exception handler for ``DocumentError`` and ``StorageUnavailable``."""
     return _error_response(request, exc)
 
 
@@ -259,7 +265,7 @@ class DocumentController(Controller):
         try:
             document = await _visible_document(request, db_session, document_id)
             return await _serve(request, document_store, document, key=document.storage_key)
-        except DocumentError as exc:
+        except _REFUSALS as exc:
             return _error_response(request, exc)
 
     @get("/{document_id:int}/thumbnail", name="documents:thumbnail")
@@ -275,7 +281,7 @@ class DocumentController(Controller):
             if document.thumbnail_key is None:
                 raise DocumentNotFound()
             return await _serve(request, document_store, document, key=document.thumbnail_key, thumbnail=True)
-        except DocumentError as exc:
+        except _REFUSALS as exc:
             return _error_response(request, exc)
 
     @get("/", name="documents:list")
@@ -289,7 +295,7 @@ class DocumentController(Controller):
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
         try:
             subject = Subject.of(subject_type, subject_id)
-        except DocumentError as exc:
+        except _REFUSALS as exc:
             return _error_response(request, exc)
         principal = _principal(request)
         documents = await list_documents(db_session, subject, principal, owner_check=_owner_check(request))
@@ -338,7 +344,7 @@ class DocumentController(Controller):
                 data.department or None,
             )
             await db_session.commit()
-        except DocumentError as exc:
+        except _REFUSALS as exc:
             await db_session.rollback()
             if isinstance(exc, StorageUnavailable):
                 log.warning("upload refused: %s", exc.detail)
@@ -376,7 +382,7 @@ class DocumentController(Controller):
                 raise DocumentNotFound()
             await delete_document(db_session, document_store, principal, document)
             await db_session.commit()
-        except DocumentError as exc:
+        except _REFUSALS as exc:
             await db_session.rollback()
             return _error_response(request, exc, next_url=next_url)
         if _is_htmx(request):

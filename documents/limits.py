@@ -1,4 +1,4 @@
-"""Upload limits, read from ``storage/data/document_limits.toml`` and validated once.
+"""Upload limits, read from ``documents/data/document_limits.toml`` and validated once.
 
 Every number about documents (sizes per kind, the citizen quota, thumbnail size, link
 lifetime) lives in that file, so an administrator changes data, not code.
@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from accounts.departments import Department
-from storage.documents.kinds import DocumentKind, FileType
+from documents.kinds import DocumentKind, FileType
 
 __all__ = ["DEFAULT_LIMITS_PATH", "DocumentLimits", "KindRule", "LimitsError", "get_limits", "load_limits"]
 
 MIB = 1024 * 1024
-DEFAULT_LIMITS_PATH = Path(__file__).resolve().parent.parent / "data" / "document_limits.toml"
+DEFAULT_LIMITS_PATH = Path(__file__).resolve().parent / "data" / "document_limits.toml"
 
 
 class LimitsError(ValueError):

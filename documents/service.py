@@ -34,8 +34,7 @@ from sqlalchemy.orm import Session
 from accounts.departments import Department
 from accounts.models import User
 from accounts.principal import Principal
-from storage.audit import record_audit
-from storage.documents.errors import (
+from documents.errors import (
     AccessDenied,
     EmptyFile,
     ExtensionMismatch,
@@ -47,14 +46,15 @@ from storage.documents.errors import (
     TypeNotAllowedForKind,
     UnsupportedFileType,
 )
-from storage.documents.images import check_image, make_thumbnail
-from storage.documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
-from storage.documents.limits import DocumentLimits, get_limits
-from storage.documents.models import Document
-from storage.documents.names import sanitize_filename
-from storage.documents.sniff import FILE_TYPES, SNIFF_BYTES, describe_unknown, extension_of, sniff
-from storage.documents.store import DocumentStore, ObjectData, new_storage_key, thumbnail_key
+from documents.images import check_image, make_thumbnail
+from documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
+from documents.limits import DocumentLimits, get_limits
+from documents.models import Document
+from documents.sniff import FILE_TYPES, SNIFF_BYTES, describe_unknown, extension_of, sniff
+from storage.audit import record_audit
 from storage.events import hub
+from storage.objects.names import sanitize_filename
+from storage.objects.store import DocumentStore, ObjectData, new_storage_key, thumbnail_key
 
 __all__ = [
     "MAX_ID",
@@ -387,7 +387,8 @@ async def upload(
 
     Who may attach what is decided from the subject (see :class:`SubjectInfo`): staff only to
     subjects their department handles and only kinds it issues; citizens only to their own
-    subjects; the document's owner is the subject's. The caller commits. Raises a :class:`~storage.documents.errors.DocumentError` subclass
+    subjects; the document's owner is the subject's. The caller commits. Raises a
+    :class:`~documents.errors.DocumentError` subclass
     whose message says what to fix.
     """
     limits = limits or get_limits()

@@ -1,12 +1,16 @@
 """Typed errors for documents, each with a message in Chinese and English that says what to fix.
 
 The web layer turns them into responses with :attr:`DocumentError.status_code`; the bot and
-the JSON API show :meth:`DocumentError.message` in the citizen's language.
+the JSON API show :meth:`DocumentError.message` in the citizen's language. The object store's
+own errors (``StorageUnavailable``, ``ObjectNotFound``, ``InvalidObjectKey``) live with the
+stores in :mod:`storage.objects` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from storage.objects.errors import InvalidObjectKey, ObjectNotFound, StorageUnavailable
 
 __all__ = [
     "AccessDenied",
@@ -203,33 +207,3 @@ class SubjectNotFound(DocumentError):
             "找不到要添加文件的事项。请从事项页面重新上传。",
             "The item to attach the document to does not exist. Upload again from the item's page.",
         )
-
-
-class StorageUnavailable(DocumentError):
-    """The object store cannot be reached or refused the request; nothing was saved."""
-
-    code = "storage_unavailable"
-    status_code = 503
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(
-            "文件存储暂时不可用，文件没有保存。请过几分钟再试一次。",
-            "Document storage is unavailable right now and nothing was saved. Please try again in a few minutes.",
-        )
-        # For logs and operators only; never shown to citizens.
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"{self.en} ({self.detail})" if self.detail else self.en
-
-
-class ObjectNotFound(LookupError):
-    """A store has no object under this key (a programming or consistency error, not a user error)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"no object stored under key {key!r}")
-        self.key = key
-
-
-class InvalidObjectKey(ValueError):
-    """A key that could escape the store's folder or is not one the server generates."""
