@@ -3,7 +3,6 @@
 Wiring (done by the composition root, portal.app):
 
 * a middleware that puts the request's language in ``scope["state"]["lang"]`` (else Chinese);
-
 * ``app.state.document_store`` holds the :class:`~documents.DocumentStore`;
   :func:`provide_document_store` hands it to the handlers as ``document_store``.
 * a ``db_session`` dependency (advanced-alchemy's SQLAlchemy plugin provides it);
