@@ -12,6 +12,7 @@ COPY accounts ./accounts
 COPY auction_listings ./auction_listings
 COPY backoffice ./backoffice
 COPY cases ./cases
+COPY documents ./documents
 COPY portal ./portal
 COPY storage ./storage
 COPY title_transfer ./title_transfer

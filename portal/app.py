@@ -32,6 +32,8 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from backoffice.controllers import route_handlers as backoffice_routes
+from documents import build_document_store_from_settings, wait_for_cleanups
+from documents.routes import DocumentController
 from kernel import deps as kernel_deps
 from kernel.auth import KernelAuthenticationMiddleware
 from kernel.errors import exception_handlers, rollback_request_session
@@ -40,13 +42,11 @@ from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
-from portal.documents import DocumentController
 from portal.middleware import LazySessionConfig, context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.settings import ROOT, Settings
 from portal.templating import build_environment
 from storage.context import AppContext
-from storage.documents import build_document_store_from_settings, wait_for_cleanups
 from storage.kv import KeyValueItem
 from storage.throttle import Throttle
 from title_transfer.access import CodeChecker

@@ -8,8 +8,8 @@ from __future__ import annotations
 import accounts.models  # noqa: F401
 import auction_listings.models  # noqa: F401
 import backoffice.models  # noqa: F401
+import documents.models  # noqa: F401
 import storage.audit  # noqa: F401
-import storage.documents.models  # noqa: F401
 import storage.kv  # noqa: F401
 import title_transfer.models  # noqa: F401
 from storage.db import metadata

@@ -10,8 +10,10 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from accounts.departments import department_name
+from documents.kinds import DocumentKind
+from documents.limits import get_limits
+from documents.models import kind_choices, kind_label
 from portal import i18n
-from storage.documents.models import kind_choices, kind_label
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
@@ -21,6 +23,7 @@ TEMPLATE_DIRS = [
     ROOT / "backoffice" / "templates",
     ROOT / "auction_listings" / "templates",
     ROOT / "cases" / "templates",
+    ROOT / "documents" / "templates",
 ]
 
 STATE_LABELS = {
@@ -68,7 +71,10 @@ def doc_label(kind: str) -> str:
     return kind_label(kind, i18n.current_lang.get())
 
 
-def doc_choices(kinds: list[str]) -> list[tuple[str, str, int]]:
+def doc_choices(kinds: list[str], department: str | None = None) -> list[tuple[str, str, int]]:
+    """The kinds offered in an upload widget; with ``department``, only those it may issue."""
+    if department is not None:
+        kinds = [k for k in kinds if get_limits().rule(DocumentKind(k)).issuable_by(department)]
     return kind_choices(kinds, i18n.current_lang.get())
 
 

@@ -22,7 +22,7 @@ class AppContext:
     engine: AsyncEngine
     throttle: Throttle
     code_checker: Any  # title_transfer.access.CodeChecker
-    document_store: Any = None  # storage.documents.DocumentStore, when configured
+    document_store: Any = None  # documents.DocumentStore, when configured
     http: Any = None  # httpx.AsyncClient, opened at start-up and closed at shutdown
     outbox_drainer: Any = None  # backoffice.notify.Drainer, when the queue is wired
 

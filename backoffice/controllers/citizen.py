@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from backoffice import forms, kinds, service, submissions
+from backoffice.attachments import item_documents
 from backoffice.controllers.api import Caller, verify_references
 from backoffice.controllers.common import (
     View,
@@ -37,8 +38,6 @@ from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_signed_in
 from storage.context import DbSession
 from storage.db import utcnow
-from storage.documents.kinds import SubjectType
-from storage.documents.service import Subject, list_documents
 
 BASE = "/my/submissions"
 
@@ -161,7 +160,7 @@ class MySubmissionsController(Controller):
         spec = kinds.kind(item.kind)
         can_dispute = (not item.is_open and spec is not None and spec.disputable and item.closed_at is not None
                        and (utcnow() - item.closed_at).days < kinds.catalogue().dispute_window_days)
-        documents = await list_documents(db_session, Subject(SubjectType.work_item, item.id), who)
+        documents = await item_documents(db_session, item.id, who)
         return Template("backoffice/my_item.html", status_code=status, context={
             "item": item, "messages": messages, "v": v, "asked": asked, "error": error, "documents": documents,
             "answer_errors": v.field_errors(answer_errors or []), "values": values or {},

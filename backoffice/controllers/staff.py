@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.departments import Department
 from accounts.principal import Principal
 from backoffice import forms, service, stats
+from backoffice.attachments import item_documents
 from backoffice.controllers.common import (
     View,
     calendar_event,
@@ -37,8 +38,6 @@ from kernel.guards import requires_staff
 from storage.audit import AuditEntry
 from storage.context import DbSession
 from storage.db import utcnow
-from storage.documents.kinds import SubjectType
-from storage.documents.service import Subject, list_documents
 
 VIEWS = ("queue", "mine", "waiting", "closed", "all")
 ACTIONS = ("claim", "release", "reply", "correction", "complete", "reject", "forward")
@@ -139,7 +138,7 @@ class StaffQueueController(Controller):
             select(AuditEntry).where(AuditEntry.subject_type == service.SUBJECT, AuditEntry.subject_id == item.id)
             .order_by(AuditEntry.id)
         )).all())
-        documents = await list_documents(db_session, Subject(SubjectType.work_item, item.id), who)
+        documents = await item_documents(db_session, item.id, who)
         return Template("backoffice/staff_item.html", status_code=status, context={
             "item": item, "messages": messages, "history": history, "v": v, "who": who, "error": error,
             "documents": documents,

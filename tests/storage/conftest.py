@@ -34,13 +34,14 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from accounts.departments import Department
 from accounts.models import User
 from accounts.principal import Principal
+from documents import Document, DocumentStore, SubjectInfo, subject_guards, wait_for_cleanups
 from storage.audit import AuditEntry
 from storage.db import metadata, normalise_database_url
-from storage.documents import Document, DocumentStore, subject_guards, wait_for_cleanups
-from storage.documents.local import LocalDocumentStore
-from storage.documents.s3 import MinioDocumentStore
+from storage.objects.local import LocalDocumentStore
+from storage.objects.s3 import MinioDocumentStore
 
 HERE = Path(__file__).resolve().parent
 S3RVER_DIR = HERE / "s3rver"
@@ -338,18 +339,31 @@ async def people(sessionmaker: async_sessionmaker[AsyncSession]) -> People:
     return PEOPLE
 
 
-OWNED_TRANSFERS = {PEOPLE.buyer.user_id: {100}, PEOPLE.other_buyer.user_id: {200}}
+TRANSFER_BUYERS = {100: PEOPLE.buyer.user_id, 200: PEOPLE.other_buyer.user_id}
+EVERY_DEPARTMENT = frozenset(d.value for d in Department)
 
 
-async def _transfer_guard(session: AsyncSession, principal: Principal, subject_id: int) -> bool:
-    return subject_id in OWNED_TRANSFERS.get(principal.user_id, set())
+async def _transfer(session: AsyncSession, subject_id: int) -> SubjectInfo | None:
+    buyer = TRANSFER_BUYERS.get(subject_id)
+    return None if buyer is None else SubjectInfo(buyer, frozenset({"court", "tax", "registry"}))
+
+
+async def _step(session: AsyncSession, subject_id: int) -> SubjectInfo | None:
+    return SubjectInfo(PEOPLE.buyer.user_id, frozenset({"court"})) if subject_id == 7 else None
+
+
+async def _lot(session: AsyncSession, subject_id: int) -> SubjectInfo | None:
+    return SubjectInfo(None, EVERY_DEPARTMENT, public=True) if subject_id == 42 else None
 
 
 @pytest.fixture(autouse=True)
 async def guards() -> AsyncIterator[None]:
-    """Buyer 1 owns transfer 100, buyer 2 owns transfer 200 (as title_transfer would say)."""
+    """As the domains would say: buyer 1 owns transfer 100 (court, tax, registry) and its step 7
+    (court), buyer 2 owns transfer 200; lot 42 is public. Nothing else exists."""
     subject_guards.clear()
-    subject_guards.register("transfer", _transfer_guard)
+    subject_guards.register("transfer", _transfer)
+    subject_guards.register("transfer_step", _step)
+    subject_guards.register("lot", _lot)
     yield
     await wait_for_cleanups()
     subject_guards.clear()

@@ -23,12 +23,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from portal.documents import MAX_UPLOAD_REQUEST_BYTES, DocumentController, viewer_hooks
+from documents import (
+    AccessDenied,
+    Document,
+    DocumentStore,
+    Subject,
+    SubjectType,
+    kind_choices,
+    upload,
+    wait_for_cleanups,
+)
+from documents.routes import MAX_UPLOAD_REQUEST_BYTES, DocumentController, viewer_hooks
 from portal.i18n import current_lang
 from portal.templating import build_environment
-from storage.documents import Document, DocumentStore, Subject, SubjectType, kind_choices, upload, wait_for_cleanups
-from storage.documents.local import LocalDocumentStore
-from storage.documents.s3 import MinioDocumentStore
+from storage.objects.local import LocalDocumentStore
+from storage.objects.s3 import MinioDocumentStore
 from tests.storage.conftest import ELF, PDF, PEOPLE, People, closed_port_store, image_bytes, stored_keys
 
 TRANSFER = Subject(SubjectType.transfer, 100)
@@ -142,7 +151,7 @@ async def test_owner_downloads_a_ruling(
 ) -> None:
     name = "成交裁定书（2025）浙0681执1234号.pdf"
     doc = await seed(
-        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", name, PDF, owner_id=PEOPLE.buyer.user_id
+        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", name, PDF
     )
     resp = await client.get(f"/documents/{doc.id}", headers=as_user("buyer"), follow_redirects=False)
 
@@ -215,10 +224,9 @@ async def test_public_lot_documents_are_cacheable(
         assert resp.headers["etag"] == f'"{doc.sha256}"'
         again = await client.get(f"/documents/{doc.id}", headers={"if-none-match": resp.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
-        # A public document that is not a lot's (a transfer's notice) is served but not cached publicly.
-        notice = await seed(sessionmaker, store, PEOPLE.court, TRANSFER, "assistance_notice", "通知.pdf", PDF, "public")
-        resp = await client.get(f"/documents/{notice.id}")
-        assert resp.status_code == 200 and resp.headers["cache-control"] == "private, no-store"
+    # A transfer is not public by nature: nothing on it may be published.
+    with pytest.raises(AccessDenied):
+        await seed(sessionmaker, store, PEOPLE.court, TRANSFER, "assistance_notice", "通知.pdf", PDF, "public")
 
 
 async def test_presigned_public_links_carry_cache_control(
@@ -252,7 +260,7 @@ async def test_row_without_object_is_not_found_and_logged(
     store = LocalDocumentStore(tmp_path / "docs")
     doc = await seed(sessionmaker, store, PEOPLE.buyer, TRANSFER, "evidence", "a.pdf", PDF, "owner")
     await store.delete(doc.storage_key)
-    logger = logging.getLogger("portal.documents")  # the app's logging config may stop propagation
+    logger = logging.getLogger("documents.routes")  # the app's logging config may stop propagation
     logger.addHandler(caplog.handler)
     try:
         async with AsyncTestClient(app=build_app(store, sessionmaker)) as client:
@@ -267,7 +275,7 @@ async def test_viewer_hooks_admit_holders_of_a_tracking_grant(
     client: AsyncTestClient[Litestar], service_store: DocumentStore, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     ruling = await seed(
-        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", "r.pdf", PDF, owner_id=PEOPLE.buyer.user_id
+        sessionmaker, service_store, PEOPLE.court, TRANSFER, "sale_ruling", "r.pdf", PDF
     )
     internal = await seed(sessionmaker, service_store, PEOPLE.court, TRANSFER, "other", "i.pdf", PDF, "department")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import io
@@ -15,8 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from accounts.principal import Principal
-from storage.audit import AuditEntry
-from storage.documents import (
+from documents import (
     AccessDenied,
     Document,
     DocumentStore,
@@ -28,6 +28,7 @@ from storage.documents import (
     QuotaExceeded,
     StorageUnavailable,
     Subject,
+    SubjectNotFound,
     SubjectType,
     TypeNotAllowedForKind,
     UnreadableImage,
@@ -40,8 +41,9 @@ from storage.documents import (
     upload,
     wait_for_cleanups,
 )
-from storage.documents.local import LocalDocumentStore
-from storage.documents.store import ObjectData, ObjectInfo
+from storage.audit import AuditEntry
+from storage.objects.local import LocalDocumentStore
+from storage.objects.store import ObjectData, ObjectInfo
 from tests.storage.conftest import (
     ELF,
     MZ,
@@ -104,10 +106,9 @@ async def test_staff_attach_a_sale_ruling_for_the_buyer(
             PDF,
             "owner",
             None,
-            owner_id=people.buyer.user_id,
         )
         await session.commit()
-        assert (doc.department, doc.owner_id, doc.uploaded_by) == ("court", 1, 4)
+        assert (doc.department, doc.owner_id, doc.uploaded_by) == ("court", 1, 4)  # the step's buyer owns it
         assert can_view(doc, people.buyer)
         assert can_view(doc, people.court)
         assert not can_view(doc, people.other_buyer)
@@ -365,12 +366,18 @@ async def test_who_may_upload_what(
     # Citizens upload their own kinds, only to their own subjects, visible to themselves.
     await _refused(sessionmaker, service_store, people.buyer, InvalidUpload, kind="sale_ruling")
     await _refused(sessionmaker, service_store, people.buyer, AccessDenied, subject=OTHER_TRANSFER)
-    await _refused(sessionmaker, service_store, people.buyer, AccessDenied, subject=Subject(SubjectType.case, 1))
+    await _refused(sessionmaker, service_store, people.buyer, SubjectNotFound, subject=Subject(SubjectType.case, 1))
+    await _refused(sessionmaker, service_store, people.court, SubjectNotFound, subject=Subject(SubjectType.transfer, 9))
     await _refused(sessionmaker, service_store, people.buyer, AccessDenied, visibility="public")
     await _refused(sessionmaker, service_store, people.buyer, InvalidUpload, visibility="department")
-    await _refused(sessionmaker, service_store, people.buyer, AccessDenied, owner_id=people.other_buyer.user_id)
-    # Staff act for their own department only.
+    # Staff act for their own department only, on subjects it handles, with kinds it issues.
     await _refused(sessionmaker, service_store, people.tax, AccessDenied, kind="sale_ruling", department="court")
+    await _refused(sessionmaker, service_store, people.tax, AccessDenied, kind="sale_ruling", department=None)
+    await _refused(sessionmaker, service_store, people.tax, AccessDenied, kind="other", subject=STEP, department=None)
+    await _refused(sessionmaker, service_store, people.court, AccessDenied, kind="tax_receipt")
+    # Public documents only on what is public by nature.
+    await _refused(sessionmaker, service_store, people.court, AccessDenied, kind="other", visibility="public")
+    await _refused(sessionmaker, service_store, people.admin, AccessDenied, kind="other", visibility="public")
     await _refused(sessionmaker, service_store, people.court, InvalidUpload, kind="no_such_kind")
     await _refused(sessionmaker, service_store, people.court, InvalidUpload, department="fire_brigade")
     await _refused(sessionmaker, service_store, people.court, InvalidUpload, visibility="everyone")
@@ -584,16 +591,7 @@ async def test_listing_shows_only_what_each_person_may_see(
         mine = await upload(
             session, service_store, people.buyer, TRANSFER, "evidence", "mine.pdf", PDF, "owner", "court"
         )
-        ruling = await upload(
-            session,
-            service_store,
-            people.court,
-            TRANSFER,
-            "sale_ruling",
-            "ruling.pdf",
-            PDF,
-            owner_id=people.buyer.user_id,
-        )
+        ruling = await upload(session, service_store, people.court, TRANSFER, "sale_ruling", "ruling.pdf", PDF)
         internal = await upload(
             session, service_store, people.tax, TRANSFER, "other", "worksheet.pdf", PDF, "department"
         )
@@ -646,3 +644,32 @@ async def test_delete_removes_objects_after_commit_only(
 
 async def test_moto_server_fixture_is_shared(moto_server: S3Server) -> None:
     assert moto_server.proc.poll() is None
+
+
+async def test_parallel_uploads_cannot_exceed_the_quota(
+    sessionmaker: async_sessionmaker[AsyncSession], service_store: DocumentStore, people: People
+) -> None:
+    """Six uploads at once, each in its own transaction, with room for one: exactly one is kept."""
+    limits = dataclasses.replace(get_limits(), citizen_quota_bytes=3 * MIB)
+    two_mib = PDF + b"0" * (2 * MIB - len(PDF))
+    async with sessionmaker() as session:
+        await upload(session, service_store, people.buyer, TRANSFER, "evidence", "a.pdf", two_mib, limits=limits)
+        await session.commit()
+    part = PDF + b"0" * (600 * 1024)
+
+    async def one(i: int) -> str:
+        async with sessionmaker() as session:
+            try:
+                await upload(session, service_store, people.buyer, TRANSFER, "evidence", f"p{i}.pdf", part,
+                             limits=limits)
+                await session.commit()
+            except QuotaExceeded:
+                await session.rollback()
+                return "refused"
+            return "kept"
+
+    outcomes = await asyncio.gather(*(one(i) for i in range(6)))
+    assert sorted(outcomes) == ["kept"] + ["refused"] * 5
+    async with sessionmaker() as session:
+        used = await session.scalar(select(func.sum(Document.size)).where(Document.uploaded_by == people.buyer.user_id))
+    assert used is not None and used <= 3 * MIB

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import pytest
 
-from storage.documents import DocumentStore, InvalidObjectKey, ObjectNotFound, StorageUnavailable, new_storage_key
-from storage.documents.local import LocalDocumentStore
-from storage.documents.s3 import MinioDocumentStore
-from storage.documents.store import build_document_store, validate_key
+from documents import DocumentStore, InvalidObjectKey, ObjectNotFound, StorageUnavailable, new_storage_key
+from storage.objects.local import LocalDocumentStore
+from storage.objects.s3 import MinioDocumentStore
+from storage.objects.store import build_document_store, validate_key
 from tests.storage.conftest import S3Server, closed_port_store, stored_keys
 
 BAD_KEYS = [
@@ -291,8 +291,8 @@ def test_factory_builds_each_backend(tmp_path) -> None:
 
 
 def test_factory_from_portal_settings(tmp_path) -> None:
+    from documents import build_document_store_from_settings
     from portal.settings import Settings
-    from storage.documents import build_document_store_from_settings
 
     settings = Settings.from_env({"DOCUMENT_DIR": str(tmp_path / "docs")})
     store = build_document_store_from_settings(settings.documents)

@@ -25,9 +25,9 @@ import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
-from storage.documents.errors import ObjectNotFound, StorageUnavailable
-from storage.documents.names import content_disposition
-from storage.documents.store import DEFAULT_CHUNK_SIZE, ObjectData, ObjectInfo, StoreHealth, validate_key
+from storage.objects.errors import ObjectNotFound, StorageUnavailable
+from storage.objects.names import content_disposition
+from storage.objects.store import DEFAULT_CHUNK_SIZE, ObjectData, ObjectInfo, StoreHealth, validate_key
 
 __all__ = ["MinioDocumentStore", "parse_endpoint"]
 

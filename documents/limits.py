@@ -1,4 +1,4 @@
-"""Upload limits, read from ``storage/data/document_limits.toml`` and validated once.
+"""Upload limits, read from ``documents/data/document_limits.toml`` and validated once.
 
 Every number about documents (sizes per kind, the citizen quota, thumbnail size, link
 lifetime) lives in that file, so an administrator changes data, not code.
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.documents.kinds import DocumentKind, FileType
+from accounts.departments import Department
+from documents.kinds import DocumentKind, FileType
 
 __all__ = ["DEFAULT_LIMITS_PATH", "DocumentLimits", "KindRule", "LimitsError", "get_limits", "load_limits"]
 
 MIB = 1024 * 1024
-DEFAULT_LIMITS_PATH = Path(__file__).resolve().parent.parent / "data" / "document_limits.toml"
+DEFAULT_LIMITS_PATH = Path(__file__).resolve().parent / "data" / "document_limits.toml"
 
 
 class LimitsError(ValueError):
@@ -32,6 +33,11 @@ class KindRule:
     en: str
     max_bytes: int
     types: tuple[FileType, ...]
+    # The departments whose staff may issue this kind; None: any department.
+    issued_by: frozenset[str] | None = None
+
+    def issuable_by(self, department: str | None) -> bool:
+        return self.issued_by is None or department in self.issued_by
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,13 @@ def parse_limits(raw: Mapping[str, Any]) -> DocumentLimits:
             types = tuple(FileType(t) for t in types_raw)
         except ValueError:
             raise LimitsError(f"{where}.types may only contain pdf, jpeg, png, got {types_raw!r}") from None
+        issued_raw = table.get("issued_by")
+        issued_by: frozenset[str] | None = None
+        if issued_raw is not None:
+            known = {d.value for d in Department}
+            if not isinstance(issued_raw, list) or not issued_raw or not set(issued_raw) <= known:
+                raise LimitsError(f"{where}.issued_by must be a non-empty list of {', '.join(sorted(known))}")
+            issued_by = frozenset(issued_raw)
         kind = DocumentKind(name)
         kinds[kind] = KindRule(
             kind=kind,
@@ -103,6 +116,7 @@ def parse_limits(raw: Mapping[str, Any]) -> DocumentLimits:
             en=_text(table, "en", where),
             max_bytes=_positive_int(table, "max_mb", where, hi=1024) * MIB,
             types=types,
+            issued_by=issued_by,
         )
 
     return DocumentLimits(

@@ -27,14 +27,14 @@ from typing import IO, Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from accounts.departments import Department
+from accounts.models import User
 from accounts.principal import Principal
-from storage.audit import record_audit
-from storage.documents.errors import (
+from documents.errors import (
     AccessDenied,
     EmptyFile,
     ExtensionMismatch,
@@ -42,23 +42,27 @@ from storage.documents.errors import (
     InvalidUpload,
     QuotaExceeded,
     StorageUnavailable,
+    SubjectNotFound,
     TypeNotAllowedForKind,
     UnsupportedFileType,
 )
-from storage.documents.images import check_image, make_thumbnail
-from storage.documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
-from storage.documents.limits import DocumentLimits, get_limits
-from storage.documents.models import Document
-from storage.documents.names import sanitize_filename
-from storage.documents.sniff import FILE_TYPES, SNIFF_BYTES, describe_unknown, extension_of, sniff
-from storage.documents.store import DocumentStore, ObjectData, new_storage_key, thumbnail_key
+from documents.images import check_image, make_thumbnail
+from documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
+from documents.limits import DocumentLimits, get_limits
+from documents.models import Document
+from documents.sniff import FILE_TYPES, SNIFF_BYTES, describe_unknown, extension_of, sniff
+from storage.audit import record_audit
 from storage.events import hub
+from storage.objects.names import sanitize_filename
+from storage.objects.store import DocumentStore, ObjectData, new_storage_key, thumbnail_key
 
 __all__ = [
+    "MAX_ID",
     "OwnerCheck",
     "Subject",
-    "SubjectGuard",
     "SubjectGuards",
+    "SubjectInfo",
+    "SubjectResolver",
     "can_delete",
     "can_view",
     "delete_document",
@@ -78,9 +82,10 @@ DOCUMENT_ATTACHED = "document.attached"
 DOCUMENT_REMOVED = "document.removed"
 
 OwnerCheck = Callable[[Document, Principal], bool]
-SubjectGuard = Callable[[AsyncSession, Principal, int], Awaitable[bool]]
 
 _HASH_CHUNK = 1024 * 1024
+# Subject ids are BIGINT: anything outside is refused before it reaches the database.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -104,33 +109,53 @@ class Subject:
             number = int(subject_id)
         except (TypeError, ValueError):
             number = 0
-        if number <= 0:
-            raise InvalidUpload("附件对象编号无效。", "The number of the item to attach to is not valid.")
+        if not 0 < number <= MAX_ID:
+            raise InvalidUpload(
+                "附件对象编号无效：应为正整数。",
+                "The number of the item to attach to is not valid: it must be a positive whole number.",
+            )
         return cls(kind, number)
 
 
-class SubjectGuards:
-    """Who may attach documents to what, per subject type.
+@dataclass(frozen=True)
+class SubjectInfo:
+    """What the domain owning a subject says about it, for deciding who may attach what.
 
-    Domain packages (title_transfer, cases, backoffice…) own their subjects; the composition
-    root registers a guard for each subject type: ``guard(session, principal, subject_id)``
-    says whether this citizen may attach to that subject (the buyer of that transfer, the
-    creditor of that case). Staff of the document's department and administrators need no
-    guard. A subject type without a guard is closed to citizens.
+    ``owner_id``: the citizen it belongs to (the item's citizen, the transfer's buyer), who
+    becomes the owner of every document attached to it; None when it is nobody's (a lot).
+    ``departments``: whose staff act on it (the item's department, the step's department).
+    ``public``: public by nature (a lot), the only subjects that may carry public documents.
+    """
+
+    owner_id: int | None
+    departments: frozenset[str]
+    public: bool = False
+
+
+SubjectResolver = Callable[[AsyncSession, int], Awaitable[SubjectInfo | None]]
+
+
+class SubjectGuards:
+    """Who owns what, per subject type.
+
+    Domain packages (title_transfer, backoffice, auction_listings…) own their subjects; the
+    composition root registers a resolver for each subject type: ``resolver(session, id)``
+    returns a :class:`SubjectInfo`, or None when there is no such subject. A subject type
+    without a resolver is unknown to everyone (404).
     """
 
     def __init__(self) -> None:
-        self._guards: dict[SubjectType, SubjectGuard] = {}
+        self._resolvers: dict[SubjectType, SubjectResolver] = {}
 
-    def register(self, subject_type: SubjectType | str, guard: SubjectGuard) -> None:
-        self._guards[SubjectType(subject_type)] = guard
+    def register(self, subject_type: SubjectType | str, resolver: SubjectResolver) -> None:
+        self._resolvers[SubjectType(subject_type)] = resolver
 
     def clear(self) -> None:
-        self._guards.clear()
+        self._resolvers.clear()
 
-    async def allows(self, session: AsyncSession, principal: Principal, subject: Subject) -> bool:
-        guard = self._guards.get(subject.type)
-        return guard is not None and bool(await guard(session, principal, subject.id))
+    async def resolve(self, session: AsyncSession, subject: Subject) -> SubjectInfo | None:
+        resolver = self._resolvers.get(subject.type)
+        return None if resolver is None else await resolver(session, subject.id)
 
 
 subject_guards = SubjectGuards()
@@ -210,9 +235,6 @@ async def used_bytes(session: AsyncSession, user_id: int) -> int:
 
 # --- upload -------------------------------------------------------------------------------------
 
-_UNSET: Any = object()
-
-
 def _as_file(data: ObjectData) -> tuple[IO[bytes], int]:
     if isinstance(data, bytes | bytearray | memoryview):
         return io.BytesIO(bytes(data)), len(data)
@@ -267,17 +289,47 @@ async def _authorise(
     kind: DocumentKind,
     visibility: Visibility,
     department: str | None,
-    owner_id: int | None,
     guards: SubjectGuards,
+    limits: DocumentLimits,
 ) -> tuple[str | None, int | None]:
-    """Check who may upload what where; return the (department, owner_id) to store."""
+    """Check who may upload what where; return the (department, owner_id) to store.
+
+    The owner always comes from the subject, never from the request."""
+    info = await guards.resolve(session, subject)
+    if info is None:
+        raise SubjectNotFound()
+    if visibility == Visibility.public and not info.public:
+        raise AccessDenied(
+            "只有拍卖标的等公开事项的文件可以公开；这个事项的文件只对当事人和办理部门可见。",
+            "Only documents of something public by nature (a lot) can be public; this item's documents are seen "
+            "by the person concerned and the departments handling it.",
+        )
+
     if principal.is_admin or principal.is_staff:
-        department = department or principal.department
-        if principal.is_staff and (department is None or not principal.works_for(department)):
-            raise AccessDenied("您只能为本部门上传文件。", "You can only upload documents for your own department.")
+        if principal.is_staff:
+            if department is not None and department != principal.department:
+                raise AccessDenied("您只能为本部门上传文件。", "You can only upload documents for your own department.")
+            department = principal.department
+            if department not in info.departments:
+                raise AccessDenied(
+                    "这个事项不由您所在的部门办理，您不能向它添加文件。",
+                    "This item is handled by another department; you cannot add documents to it.",
+                )
+        elif department is None and len(info.departments) == 1:
+            department = next(iter(info.departments))
+        elif department is not None and department not in info.departments:
+            raise InvalidUpload(
+                "这个事项不由所选部门办理。", "The department chosen does not handle this item.", department=department
+            )
+        rule = limits.rule(kind)
+        if department is not None and not rule.issuable_by(department):
+            raise AccessDenied(
+                f"{rule.zh}只能由出具它的部门上传，您所在的部门不能上传。",
+                f"A {rule.en} is uploaded by the department that issues it; yours does not.",
+            )
         if visibility == Visibility.department and department is None:
             raise InvalidUpload("“部门可见”的文件必须指定部门。", "A department-only document needs a department.")
-        return department, (None if owner_id is _UNSET else owner_id)
+        return department, info.owner_id
 
     if kind not in CITIZEN_KINDS:
         raise InvalidUpload(
@@ -291,14 +343,30 @@ async def _authorise(
             "您上传的文件只对您本人和办理部门可见。",
             "What you upload is visible to you and the handling department only.",
         )
-    if owner_id is not _UNSET and owner_id != principal.user_id:
-        raise AccessDenied("您只能为自己上传文件。", "You can only upload documents of your own.")
-    if not await guards.allows(session, principal, subject):
+    if info.owner_id is None or info.owner_id != principal.user_id:
         raise AccessDenied(
             "您不能向这个事项添加文件。请从您自己的办理事项页面上传。",
             "You cannot add documents to this item. Upload from the page of your own transfer, case or request.",
         )
+    if department is None and len(info.departments) == 1:
+        department = next(iter(info.departments))
+    elif department is not None and department not in info.departments:
+        raise InvalidUpload(
+            "这个事项不由所选部门办理。", "The department chosen does not handle this item.", department=department
+        )
     return department, principal.user_id
+
+
+async def _hold_quota(session: AsyncSession, user_id: int) -> None:
+    """Serialise one person's uploads until the caller's transaction ends, so that the quota
+    check and the insert that follows cannot interleave with another upload of theirs.
+
+    PostgreSQL: a row lock on the uploader's account. SQLite: a write takes the database's
+    single writer lock (and starts the transaction, so the sum read next is current)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    else:
+        await session.execute(text("UPDATE user_account SET id = id WHERE id = :id"), {"id": user_id})
 
 
 async def upload(
@@ -312,15 +380,15 @@ async def upload(
     visibility: Visibility | str = Visibility.owner,
     department: str | None = None,
     *,
-    owner_id: int | None = _UNSET,
     guards: SubjectGuards | None = None,
     limits: DocumentLimits | None = None,
 ) -> Document:
     """Validate, store and record one document; return the flushed :class:`Document` row.
 
-    ``owner_id`` defaults to the citizen uploading; staff pass the citizen a document is for
-    (the buyer receiving a sale ruling) or leave it out for departmental/public documents.
-    The caller commits. Raises a :class:`~storage.documents.errors.DocumentError` subclass
+    Who may attach what is decided from the subject (see :class:`SubjectInfo`): staff only to
+    subjects their department handles and only kinds it issues; citizens only to their own
+    subjects; the document's owner is the subject's. The caller commits. Raises a
+    :class:`~documents.errors.DocumentError` subclass
     whose message says what to fix.
     """
     limits = limits or get_limits()
@@ -330,9 +398,7 @@ async def upload(
     department_ = _parse_department(department)
     if visibility_ == Visibility.public and not (principal.is_staff or principal.is_admin):
         raise AccessDenied("只有办理部门可以发布公开文件。", "Only departments can publish public documents.")
-    department_, owner = await _authorise(
-        session, principal, subject, kind_, visibility_, department_, owner_id, guards
-    )
+    department_, owner = await _authorise(session, principal, subject, kind_, visibility_, department_, guards, limits)
 
     fp, size = _as_file(data)
     rule = limits.rule(kind_)
@@ -371,6 +437,7 @@ async def upload(
         await anyio.to_thread.run_sync(lambda: check_image(fp, file_type, max_pixels=limits.max_image_pixels))
 
     if not (principal.is_staff or principal.is_admin):
+        await _hold_quota(session, principal.user_id)
         used = await used_bytes(session, principal.user_id)
         if used + size > limits.citizen_quota_bytes:
             raise QuotaExceeded(used=used, size=size, quota=limits.citizen_quota_bytes)

@@ -13,8 +13,8 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from storage.documents.errors import ImageTooLarge, UnreadableImage
-from storage.documents.kinds import FileType
+from documents.errors import ImageTooLarge, UnreadableImage
+from documents.kinds import FileType
 
 __all__ = ["ImageInfo", "check_image", "make_thumbnail"]
 

@@ -4,7 +4,7 @@ Bytes live in a :class:`DocumentStore` (a local folder by default, MinIO or any 
 store in production); metadata lives in the ``document`` table. See docs/documents.md.
 """
 
-from storage.documents.errors import (
+from documents.errors import (
     AccessDenied,
     DocumentError,
     DocumentNotFound,
@@ -17,18 +17,19 @@ from storage.documents.errors import (
     ObjectNotFound,
     QuotaExceeded,
     StorageUnavailable,
+    SubjectNotFound,
     TypeNotAllowedForKind,
     UnreadableImage,
     UnsupportedFileType,
 )
-from storage.documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
-from storage.documents.limits import DocumentLimits, get_limits, load_limits
-from storage.documents.models import Document, format_size, kind_choices, kind_label
-from storage.documents.names import content_disposition, sanitize_filename
-from storage.documents.service import (
+from documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
+from documents.limits import DocumentLimits, get_limits, load_limits
+from documents.models import Document, format_size, kind_choices, kind_label
+from documents.service import (
     OwnerCheck,
     Subject,
     SubjectGuards,
+    SubjectInfo,
     can_delete,
     can_view,
     delete_document,
@@ -39,7 +40,8 @@ from storage.documents.service import (
     used_bytes,
     wait_for_cleanups,
 )
-from storage.documents.store import (
+from storage.objects.names import content_disposition, sanitize_filename
+from storage.objects.store import (
     DocumentStore,
     ObjectInfo,
     StoreHealth,
@@ -73,6 +75,8 @@ __all__ = [
     "StoreHealth",
     "Subject",
     "SubjectGuards",
+    "SubjectInfo",
+    "SubjectNotFound",
     "SubjectType",
     "TypeNotAllowedForKind",
     "UnreadableImage",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.documents.kinds import FileType
+from documents.kinds import FileType
 
 __all__ = ["FILE_TYPES", "FileTypeInfo", "SNIFF_BYTES", "describe_unknown", "extension_of", "sniff"]
 

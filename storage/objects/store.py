@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, runtime_checkable
 
-from storage.documents.errors import InvalidObjectKey
+from storage.objects.errors import InvalidObjectKey
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -79,7 +79,7 @@ def thumbnail_key(key: str) -> str:
 class DocumentStore(Protocol):
     """Where document bytes live. Every method is async and safe to call from the event loop.
 
-    Errors: :class:`~storage.documents.errors.StorageUnavailable` when the store cannot be
+    Errors: :class:`~storage.objects.errors.StorageUnavailable` when the store cannot be
     reached or refuses the request (nothing was written), :class:`ObjectNotFound` for a
     missing key, :class:`InvalidObjectKey` for a malformed key.
     """
@@ -147,12 +147,12 @@ def build_document_store(backend: Literal["local", "s3"], **settings: Any) -> Do
     if unknown:
         raise TypeError(f"unknown document store settings: {', '.join(sorted(unknown))}")
     if backend == "local":
-        from storage.documents.local import LocalDocumentStore
+        from storage.objects.local import LocalDocumentStore
 
         directory = settings.get("directory") or settings.get("root") or Path("var") / "documents"
         return LocalDocumentStore(directory)
     if backend == "s3":
-        from storage.documents.s3 import MinioDocumentStore
+        from storage.objects.s3 import MinioDocumentStore
 
         missing = [k for k in ("s3_endpoint", "s3_access_key", "s3_secret_key") if not settings.get(k)]
         if missing:

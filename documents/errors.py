@@ -2,7 +2,9 @@
 
 They belong to the one bilingual error family (:class:`storage.errors.BilingualError`):
 the web kernel's exception handler turns them into responses with ``status_code``; the bot
-and the JSON API show :meth:`DocumentError.message` in the citizen's language.
+and the JSON API show :meth:`DocumentError.message` in the citizen's language. The object
+store's own errors (``StorageUnavailable``, ``ObjectNotFound``, ``InvalidObjectKey``) live with
+the stores in :mod:`storage.objects` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from storage.errors import BilingualError
+from storage.objects.errors import InvalidObjectKey, ObjectNotFound, StorageUnavailable
 
 __all__ = [
     "AccessDenied",
@@ -24,6 +27,7 @@ __all__ = [
     "ObjectNotFound",
     "QuotaExceeded",
     "StorageUnavailable",
+    "SubjectNotFound",
     "TypeNotAllowedForKind",
     "UnreadableImage",
     "UnsupportedFileType",
@@ -187,35 +191,12 @@ class DocumentNotFound(DocumentError):
         )
 
 
-class StorageUnavailable(DocumentError):
-    """The object store cannot be reached or refused the request; nothing was saved."""
+class SubjectNotFound(DocumentError):
+    code = "subject_not_found"
+    status_code = 404
 
-    code = "storage_unavailable"
-    status_code = 503
-
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self) -> None:
         super().__init__(
-            "文件存储暂时不可用，文件没有保存。请过几分钟再试一次。",
-            "Document storage is unavailable right now and nothing was saved. Please try again in a few minutes.",
+            "找不到要添加文件的事项。请从事项页面重新上传。",
+            "The item to attach the document to does not exist. Upload again from the item's page.",
         )
-        # For logs and operators only; never shown to citizens.
-        self.detail = detail
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "60"}
-
-    def __str__(self) -> str:
-        return f"{self.message_en} ({self.detail})" if self.detail else self.message_en
-
-
-class ObjectNotFound(LookupError):
-    """A store has no object under this key (a programming or consistency error, not a user error)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"no object stored under key {key!r}")
-        self.key = key
-
-
-class InvalidObjectKey(ValueError):
-    """A key that could escape the store's folder or is not one the server generates."""

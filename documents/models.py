@@ -9,9 +9,9 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 import accounts.models  # noqa: F401  (registers user_account for the foreign keys)
+from documents.kinds import DocumentKind, SubjectType, Visibility
+from documents.limits import get_limits
 from storage.db import Base
-from storage.documents.kinds import DocumentKind, SubjectType, Visibility
-from storage.documents.limits import get_limits
 
 __all__ = ["Document", "format_size", "kind_choices", "kind_label"]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from storage.documents.errors import InvalidObjectKey, ObjectNotFound, StorageUnavailable
-from storage.documents.store import DEFAULT_CHUNK_SIZE, ObjectData, ObjectInfo, StoreHealth, validate_key
+from storage.objects.errors import InvalidObjectKey, ObjectNotFound, StorageUnavailable
+from storage.objects.store import DEFAULT_CHUNK_SIZE, ObjectData, ObjectInfo, StoreHealth, validate_key
 
 __all__ = ["LocalDocumentStore"]
 

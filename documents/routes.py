@@ -2,11 +2,11 @@
 
 Wiring (done by the composition root, portal.app):
 
-* the app's context holds the :class:`~storage.documents.DocumentStore`;
+* the app's context holds the :class:`~documents.DocumentStore`;
   :func:`kernel.deps.provide_document_store` hands it to the handlers as ``document_store``.
 * a ``db_session`` dependency (advanced-alchemy's SQLAlchemy plugin provides it);
 * ``request.user`` / ``scope["user"]`` is a :class:`~accounts.principal.Principal` or None;
-* errors are :class:`~storage.documents.DocumentError` (the bilingual family), rendered by the
+* errors are :class:`~documents.DocumentError` (the bilingual family), rendered by the
   kernel's one exception handler: JSON, the htmx fragment, or a page;
 * optionally ``app.state.document_owner_check`` (an ``OwnerCheck``) when a domain knows
   better than ``owner_id`` who owns a document.
@@ -32,11 +32,7 @@ from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_303_SEE_OTHER, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.auth import principal_of
-from kernel.deps import provide_document_store
-from kernel.errors import exception_handler, remember_error_next
-from storage.context import DbSession
-from storage.documents import (
+from documents import (
     AccessDenied,
     Document,
     DocumentError,
@@ -57,6 +53,11 @@ from storage.documents import (
     list_documents,
     upload,
 )
+from documents.service import MAX_ID
+from kernel.auth import principal_of
+from kernel.deps import provide_document_store
+from kernel.errors import exception_handler, remember_error_next
+from storage.context import DbSession
 
 __all__ = [
     "DocumentController",
@@ -87,7 +88,7 @@ ViewerHook = Callable[[Request[Any, Any, Any], AsyncSession, Document], Awaitabl
 class ViewerHooks:
     """Extra ways to be allowed to see an *owner* document, per subject type.
 
-    The signed-in principal rules (:func:`storage.documents.can_view`) come first. A domain
+    The signed-in principal rules (:func:`documents.can_view`) come first. A domain
     whose citizens may prove access without an account registers a hook here: for example
     title_transfer lets whoever holds the tracking grant cookie of a transfer download the
     owner documents on that transfer and its steps. Department-only documents never pass
@@ -128,7 +129,6 @@ class UploadForm:
     subject_id: str = ""
     visibility: str = Visibility.owner.value
     department: str = ""
-    owner_id: str = ""  # staff only: the citizen a document is for
     next: str = ""  # where a plain (no-JS) form returns to
 
 
@@ -164,7 +164,8 @@ def _cache_control(document: Document) -> str:
 async def _visible_document(
     request: Request[Any, Any, Any], db_session: DbSession, document_id: FromPath[int]
 ) -> Document:
-    document = await get_document(db_session, document_id)
+    # Ids outside BIGINT cannot exist; they must not reach the database driver (OverflowError).
+    document = await get_document(db_session, document_id) if 0 < document_id <= MAX_ID else None
     # The same answer whether it does not exist or may not be seen: ids are not an oracle.
     if document is None:
         raise DocumentNotFound()
@@ -232,7 +233,7 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         subject_type: FromQuery[str],
-        subject_id: FromQuery[int],
+        subject_id: FromQuery[str],
     ) -> Response:
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
         subject = Subject.of(subject_type, subject_id)
@@ -271,12 +272,7 @@ class DocumentController(Controller):
             if data.file is None or not data.file.filename:
                 raise InvalidUpload("请选择要上传的文件。", "Choose a file to upload.")
             subject = Subject.of(data.subject_type, data.subject_id)
-            extra: dict[str, Any] = {}
-            if data.owner_id.strip():
-                try:
-                    extra["owner_id"] = int(data.owner_id)
-                except ValueError:
-                    raise InvalidUpload("文件所属人编号无效。", "The owner number is not valid.") from None
+            # The owner is the subject's (the item's citizen, the transfer's buyer), never the form's.
             document = await upload(
                 db_session,
                 document_store,
@@ -287,7 +283,6 @@ class DocumentController(Controller):
                 data.file.file,
                 data.visibility or Visibility.owner.value,
                 data.department or None,
-                **extra,
             )
             await db_session.commit()
         finally:
