@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from documents import (
     AccessDenied,
     Document,
-    DocumentError,
     DocumentNotFound,
     DocumentStore,
     InvalidUpload,
@@ -56,7 +55,7 @@ from documents import (
 from documents.service import MAX_ID
 from kernel.auth import principal_of
 from kernel.deps import provide_document_store
-from kernel.errors import exception_handler, remember_error_next
+from kernel.errors import BilingualError, exception_handler, remember_error_next
 from storage.context import DbSession
 
 __all__ = [
@@ -197,7 +196,7 @@ class DocumentController(Controller):
     dependencies = {"document_store": Provide(_document_store, sync_to_thread=False)}
     # The kernel's one handler, also when this controller is mounted on its own (tests): JSON for
     # API clients, this fragment for htmx, the upload page for a plain form that gave ``next``.
-    exception_handlers = {DocumentError: exception_handler}
+    exception_handlers = {BilingualError: exception_handler}  # documents' and the store's refusals
     opt = {"json_errors": True, "error_fragment": "documents/_upload_error.html",
            "error_page_with_next": "documents/upload_error.html"}
 
