@@ -336,6 +336,51 @@ def _check(spec: FieldSpec, value: str, today: dt.date) -> FieldError | None:
     return None
 
 
+def _clean_field(f: FieldSpec, value: Any, today: dt.date) -> tuple[str | None, FieldError | None]:
+    """One field's value cleaned, normalised and checked: (value, None), or (value or None, the problem)."""
+    if value is None:
+        value = ""
+    elif isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None, FieldError(f.name, f"{f.label_zh}应为文字。", f"{f.label_en} must be text.")
+    if len(str(value)) > f.max_length * 4 + 100:  # far too long: say so without working through it
+        return None, FieldError(f.name, f"{f.label_zh}最多{f.max_length}字。",
+                                f"{f.label_en} may be at most {f.max_length} characters.")
+    value = clean_text(str(value), multiline=f.type == "text")
+    if not value:
+        if f.required:
+            return None, FieldError(f.name, f"请填写{f.label_zh}。", f"Please fill in: {f.label_en}.")
+        return "", None
+    value = _normalise(f, value)
+    return value, _check(f, value, today)
+
+
+def validate_fields(kind: str, raw: dict[str, Any], names: list[str], *, identified: bool = False,
+                    today: dt.date | None = None) -> dict[str, str]:
+    """Clean and check only the fields ``names`` of ``raw`` (a correction), each on its own terms.
+
+    Fields not named are not looked at, so a value that has gone stale since it was sent
+    (a preferred date now past) does not stop the citizen correcting another one.
+    Raises FormInvalid listing the named fields' problems.
+    """
+    spec = form_spec(kind, identified=identified)
+    if spec is None:
+        raise KeyError(kind)
+    today = today or dt.datetime.now(CHINA).date()
+    errors: list[FieldError] = []
+    clean: dict[str, str] = {}
+    for f in spec.fields:
+        if f.name not in names:
+            continue
+        value, error = _clean_field(f, raw.get(f.name), today)
+        if error is not None:
+            errors.append(error)
+        elif value is not None:
+            clean[f.name] = value
+    if errors:
+        raise FormInvalid(errors)
+    return clean
+
+
 def validate(kind: str, raw: Any, *, identified: bool = False, today: dt.date | None = None) -> Validated:
     """Check every field of ``raw`` against the kind's schema; raises FormInvalid listing all problems."""
     spec = form_spec(kind, identified=identified)
@@ -352,28 +397,11 @@ def validate(kind: str, raw: Any, *, identified: bool = False, today: dt.date | 
             errors.append(FieldError(shown, f"表单中没有“{shown}”这一项。", f"This form has no field {shown!r}."))
     clean: dict[str, str] = {}
     for f in spec.fields:
-        value = raw.get(f.name)
-        if value is None:
-            value = ""
-        elif isinstance(value, bool) or not isinstance(value, (str, int)):
-            errors.append(FieldError(f.name, f"{f.label_zh}应为文字。", f"{f.label_en} must be text."))
-            continue
-        if len(str(value)) > f.max_length * 4 + 100:  # far too long: say so without working through it
-            errors.append(FieldError(f.name, f"{f.label_zh}最多{f.max_length}字。",
-                                     f"{f.label_en} may be at most {f.max_length} characters."))
-            continue
-        value = clean_text(str(value), multiline=f.type == "text")
-        if not value:
-            if f.required:
-                errors.append(FieldError(f.name, f"请填写{f.label_zh}。", f"Please fill in: {f.label_en}."))
-            else:
-                clean[f.name] = ""
-            continue
-        value = _normalise(f, value)
-        error = _check(f, value, today)
+        value, error = _clean_field(f, raw.get(f.name), today)
         if error is not None:
             errors.append(error)
-        clean[f.name] = value
+        if value is not None:
+            clean[f.name] = value
     if errors:
         raise FormInvalid(errors)
     struct = msgspec.convert(clean, FORMS[kind])  # the Struct is the last word on shape

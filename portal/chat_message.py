@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 from accounts.principal import Principal
 from backoffice import forms, submissions
 from backoffice.controllers.common import View
-from backoffice.errors import QueueError
+from backoffice.errors import QueueError, Throttled
 from backoffice.records import Actor
 from portal.chat import _history, _sender
 from portal.i18n import gettext as _
@@ -54,38 +54,25 @@ class ChatMessageController(Controller):
         values = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str)}
         user = request.scope.get("user")
         citizen_id = user.user_id if isinstance(user, Principal) else None
-        scope = f"chat:{_sender(request)}"
-        transcript = [{"who": t.who, "text": t.text[:2000]} for t in _history(request)[-20:]]
-        digest = submissions.body_hash(KIND, values, "chat", language, transcript, citizen_id)
+        transcript = [{"who": "user" if t.who == "user" else "bot", "text": t.text}
+                      for t in _history(request)[-20:]]  # the portal's own notices count as the bot's
+        client = request.client.host if request.client else "unknown"
+        submitter = submissions.Submitter(Actor.citizen(citizen_id, "chat visitor"), citizen_id,
+                                          f"chat:{_sender(request)}", f"chatmsg:{client}")
+        sent = submissions.Submission(kind=KIND, data=values, channel="chat", default_language=language,
+                                      transcript=transcript, key=key)
+        limit = submissions.ClientLimit(ctx.throttle, [submitter.client_key], PER_CLIENT_LIMIT)
         try:
-            found = await submissions.existing(db_session, scope, key, digest)
-        except QueueError as exc:
-            return Template("chat_message.html", status_code=exc.status,
-                            context=_context(request, values, secrets.token_urlsafe(16), notice=exc.message(language)))
-        if found is not None:  # the same form sent twice
-            return Redirect(f"/chat/message/sent/{found.item.reference}", status_code=303)
-        try:
-            valid = forms.validate(KIND, values, identified=citizen_id is not None)
+            result = await submissions.file_form(db_session, ctx, sent, submitter, limit=limit)
         except forms.FormInvalid as exc:
             return Template("chat_message.html", status_code=400, context=_context(request, values, key, exc.errors))
-        client = [f"chatmsg:{request.client.host if request.client else 'unknown'}"]
-        counter = ctx.throttle
-        if await counter.retry_after(client) or await _count(counter, client) >= PER_CLIENT_LIMIT:
+        except Throttled:
             return Template("chat_message.html", status_code=429, context=_context(
                 request, values, key, notice=_("Too many messages from here. Please try again later.")))
-        try:
-            result = await submissions.submit(
-                db_session, valid, actor=Actor.citizen(citizen_id, "chat visitor"), citizen_id=citizen_id,
-                channel="chat", language=language, transcript=transcript, idempotency=(scope, key, digest),
-            )
+        except submissions.KeyReused as exc:
+            return Template("chat_message.html", status_code=exc.status,
+                            context=_context(request, values, secrets.token_urlsafe(16), notice=exc.message(language)))
         except QueueError as exc:
-            await db_session.rollback()
             return Template("chat_message.html", status_code=exc.status,
                             context=_context(request, values, key, notice=exc.message(language)))
-        await counter.fail(client)  # counts messages sent, not failures
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
-
-
-async def _count(throttle: Any, keys: list[str]) -> int:
-    raw = await throttle.store.get(keys[0])
-    return int(raw) if raw is not None else 0

@@ -22,13 +22,12 @@ from backoffice import forms, service, submissions
 from backoffice.controllers.common import app_ctx, lang, principal
 from backoffice.errors import QueueError, Throttled
 from backoffice.models import ItemState, MessageKind, WorkItem, parse_reference
-from backoffice.registry import TransferCheck, TransferMatch, registry
 from backoffice.service import Actor
 from storage.context import DbSession
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
 MAX_BODY = 256 * 1024
-TRANSFER_FIELDS = ("tracking_number",)
+MAX_DEPTH = 8  # a submission nests 3 deep (body → transcript → line); far deeper is no submission
 
 
 class FormSummary(msgspec.Struct):
@@ -87,6 +86,45 @@ class Caller:
     scope: str
     client_key: str
     as_service: bool
+
+    @property
+    def submitter(self) -> submissions.Submitter:
+        return submissions.Submitter(self.actor, self.citizen_id, self.scope, self.client_key)
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, bounded in size and nesting (400/413 otherwise)."""
+    if len(raw) > MAX_BODY:
+        raise HTTPException(status_code=413, detail="submission too large")
+    too_deep = HTTPException(status_code=400, detail=f"the body is nested too deeply (at most {MAX_DEPTH} levels)")
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise HTTPException(status_code=400, detail="the body must be a JSON object") from None
+    except RecursionError:  # nested far too deeply for the decoder
+        raise too_deep from None
+    if nesting_depth(body) > MAX_DEPTH:
+        raise too_deep
+    if not isinstance(body, dict):
+        raise HTTPException(status_code=400, detail="the body must be a JSON object")
+    return body
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a decoded JSON value (a scalar: 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return depth  # enough to refuse: no need to walk the rest
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in node)
+    return deepest
 
 
 def _caller(request: Request[Any, Any, Any], citizen_token: str | None, chat_sender: str | None) -> Caller:
@@ -168,63 +206,23 @@ class SubmissionsAPI(Controller):
             raise HTTPException(status_code=400, detail="Idempotency-Key header is required with the service token")
         if idempotency_key is not None and not KEY_RE.match(idempotency_key):
             raise HTTPException(status_code=400, detail="Idempotency-Key must be 8–200 printable ASCII characters")
-        raw_body = await request.body()
-        if len(raw_body) > MAX_BODY:
-            raise HTTPException(status_code=413, detail="submission too large")
-        try:
-            body = msgspec.json.decode(raw_body)
-        except msgspec.DecodeError:
-            raise HTTPException(status_code=400, detail="the body must be a JSON object") from None
-        if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
+        body = json_object(await request.body())
+        if not isinstance(body.get("kind"), str):
             raise HTTPException(status_code=400, detail='the body must be a JSON object with a "kind"')
-        language: str = body["language"] if body.get("language") in ("zh", "en") else lang(request)
-        kind = body["kind"]
-        if forms.form_spec(kind) is None:
-            raise NotFoundException(detail=f"unknown form kind {kind[:40]!r}")
-        errors: list[forms.FieldError] = []
-        channel = body.get("channel", "chat" if caller.as_service else "web")
-        if channel not in ("chat", "web"):
-            errors.append(forms.FieldError("channel", "渠道应为 chat 或 web。", 'channel must be "chat" or "web".'))
-        if body.get("language") not in (None, "zh", "en"):
-            errors.append(forms.FieldError("language", "语言应为 zh 或 en。", 'language must be "zh" or "en".'))
-        raw_data = body.get("data") or {}
-        raw_transcript = body.get("transcript")
-        digest = submissions.body_hash(kind, raw_data, channel, language, raw_transcript, caller.citizen_id)
-        idem = (caller.scope, idempotency_key, digest) if idempotency_key else None
-        if idem is not None:
-            try:
-                found = await submissions.existing(db_session, *idem)
-            except QueueError as exc:
-                raise _queue_error(exc, language) from None
-            if found is not None:  # a replay: answer as before, without re-checking (dates may have passed)
-                return Response(out(found.item), status_code=200)
+        sent = submissions.Submission(
+            kind=body["kind"], data=body.get("data"), channel=body.get("channel", "chat" if caller.as_service else "web"),
+            language=body.get("language"), default_language=lang(request), transcript=body.get("transcript"),
+            key=idempotency_key,
+        )
+        language = sent.reply_language
         try:
-            transcript = forms.validate_transcript(raw_transcript)
-        except forms.FormInvalid as exc:
-            errors.extend(exc.errors)
-        try:
-            valid = forms.validate(kind, raw_data, identified=caller.citizen_id is not None)
-        except forms.FormInvalid as exc:
-            errors.extend(exc.errors)
-            valid = None
-        if errors or valid is None:
-            raise _invalid(errors, language)
-        try:
-            transfer = await verify_transfer(request, valid, caller)
+            result = await submissions.file_form(db_session, app_ctx(request), sent, caller.submitter)
         except forms.FormInvalid as exc:
             raise _invalid(exc.errors, language) from None
         except Throttled as exc:
             raise HTTPException(status_code=429, detail="too many failed attempts; try again later",
                                 headers={"Retry-After": str(exc.retry_after)}) from None
-        if kind == "dispute" and caller.citizen_id is None:
-            raise PermissionDeniedException(detail="a dispute needs the citizen: sign in or send X-Citizen-Token")
-        try:
-            result = await submissions.submit(
-                db_session, valid, actor=caller.actor, citizen_id=caller.citizen_id, channel=channel,
-                language=language, transcript=transcript, transfer=transfer, idempotency=idem,
-            )
         except QueueError as exc:
-            await db_session.rollback()
             raise _queue_error(exc, language) from None
         return Response(out(result.item), status_code=201 if result.created else 200)
 
@@ -258,27 +256,3 @@ class SubmissionsAPI(Controller):
             asked_fields=list(item.correction_fields or []), resolution=item.resolution,
         )
 
-
-async def verify_transfer(request: Request[Any, Any, Any], valid: forms.Validated,
-                          caller: Caller) -> TransferMatch | None:
-    """Forms about a transfer: the caller must hold its code, or be its buyer.
-
-    Raises FormInvalid (a field error to show) or Throttled (too many wrong codes).
-    """
-    if not any(f in valid.data for f in TRANSFER_FIELDS):
-        return None
-    verifier = registry.transfer_verifier
-    if verifier is None:
-        raise HTTPException(status_code=503, detail="transfer verification is not available")
-    code = valid.data.get("verification_code") or None
-    match = await verifier(app_ctx(request), TransferCheck(valid.data["tracking_number"], code, caller.citizen_id,
-                                                           caller.client_key))
-    if match is not None:
-        return match
-    if code is None:
-        raise forms.FormInvalid([forms.FieldError(
-            "verification_code", "该查询号不在您的账户下,请填写成交确认书上的查询码。",
-            "This tracking number is not in your account: give the verification code from the sale confirmation.")])
-    raise forms.FormInvalid([forms.FieldError(
-        "verification_code", "查询号与查询码不匹配,请核对成交确认书。",
-        "The tracking number and verification code do not match; check the sale confirmation.")])

@@ -17,9 +17,9 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import forms, kinds, service, submissions
-from backoffice.controllers.api import Caller, verify_transfer
 from backoffice.controllers.common import (
     View,
+    app_ctx,
     calendar_event,
     calendar_response,
     item_id,
@@ -94,25 +94,12 @@ class MySubmissionsController(Controller):
         language = lang(request)
         values = await _form_data(request)
         key = (await _form_meta(request)).get("_key", "")[:200] or new_form_key()
-        scope = f"user:{who.user_id}"
-        digest = submissions.body_hash(kind, values, "web", language, None, who.user_id)
-        try:
-            found = await submissions.existing(db_session, scope, key, digest)
-        except QueueError as exc:
-            return Template("backoffice/my_form.html", status_code=exc.status,
-                            context=_form_context(request, kind, values, new_form_key(),
-                                                  notice=exc.message(language)))
-        if found is not None:  # the same form sent twice: show what the first one filed
-            return see_other(f"{BASE}/{found.item.reference}")
-        try:
-            valid = forms.validate(kind, values, identified=True)
-        except forms.FormInvalid as exc:
-            return Template("backoffice/my_form.html", status_code=400,
-                            context=_form_context(request, kind, values, key, exc.errors))
         client = request.client.host if request.client else "unknown"
-        caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, f"ip:{client}", False)
+        submitter = submissions.Submitter(Actor.citizen(who.user_id, who.label), who.user_id, f"user:{who.user_id}",
+                                          f"ip:{client}")
+        sent = submissions.Submission(kind=kind, data=values, channel="web", default_language=language, key=key)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            result = await submissions.file_form(db_session, app_ctx(request), sent, submitter)
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
@@ -122,15 +109,15 @@ class MySubmissionsController(Controller):
                    else f"Too many tries; please wait {minutes} minutes.")
             return Template("backoffice/my_form.html", status_code=429, headers={"Retry-After": str(exc.retry_after)},
                             context=_form_context(request, kind, values, key, notice=msg))
-        try:
-            result = await submissions.submit(
-                db_session, valid, actor=caller.actor, citizen_id=who.user_id, channel="web", language=language,
-                transfer=transfer, idempotency=(scope, key, digest),
-            )
+        except submissions.KeyReused as exc:  # the key came back with other values: a fresh key for a new try
+            return Template("backoffice/my_form.html", status_code=exc.status,
+                            context=_form_context(request, kind, values, new_form_key(),
+                                                  notice=exc.message(language)))
         except QueueError as exc:
-            await db_session.rollback()
             return Template("backoffice/my_form.html", status_code=exc.status,
                             context=_form_context(request, kind, values, key, notice=exc.message(language)))
+        if not result.created:  # the same form sent twice: show what the first one filed
+            return see_other(f"{BASE}/{result.item.reference}")
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
 
     async def _page(self, request: Request[Any, Any, Any], db_session: AsyncSession, ref: str, *,
