@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, HeaderParameter
 
 from accounts.identity import citizen_from_token, service_token_ok
@@ -56,6 +57,38 @@ class SubmissionStatus(msgspec.Struct):
     asked_zh: str | None = None  # what the citizen is asked to correct, when waiting for them
     asked_fields: list[str] = []
     resolution: str | None = None
+
+
+def submission_body_schema() -> dict[str, Any]:
+    """The body of ``POST /api/v1/submissions``, one variant per form kind, from the kinds' Structs.
+
+    The handler reads the body itself (to answer every field's problem at once, in both
+    languages), so the schema is given to the OpenAPI here rather than inferred.
+    """
+    _, defs = msgspec.json.schema_components([forms.TranscriptLine])
+    line = defs["TranscriptLine"]
+    variants = []
+    for kind, data in forms.json_schemas().items():
+        variants.append({
+            "title": kind, "type": "object", "required": ["kind", "data"], "additionalProperties": False,
+            "properties": {
+                "kind": {"const": kind}, "data": data,
+                "channel": {"enum": list(submissions.CHANNELS),
+                            "description": "chat for the assistant (the default with the service token), else web"},
+                "language": {"enum": list(submissions.LANGUAGES), "description": "the citizen's language"},
+                "transcript": {"type": "array", "maxItems": forms.MAX_TRANSCRIPT_LINES, "items": line},
+            },
+        })
+    return {"oneOf": variants, "discriminator": {"propertyName": "kind"}}
+
+
+@dataclass
+class SubmissionOperation(Operation):
+    """The OpenAPI operation of a submission, with its body's schema."""
+
+    def __post_init__(self) -> None:
+        schema = cast(Any, submission_body_schema())  # a JSON Schema dict: rendered as it is
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=schema)}, required=True)
 
 
 class FormInvalidHTTP(ValidationException):
@@ -183,7 +216,7 @@ class SubmissionsAPI(Controller):
     path = "/api/v1/submissions"
     tags = ["submissions"]
 
-    @post("/", name="api.submissions.create", status_code=201,
+    @post("/", name="api.submissions.create", status_code=201, operation_class=SubmissionOperation,
           summary="Submit a form: a queue item in the right department's inbox",
           description="201 with the new item; 200 with the same body when the Idempotency-Key was seen with the "
                       "same body; 409 when it was seen with a different one; 422 with per-field errors.")
