@@ -112,9 +112,9 @@ def tracking_number() -> msgspec.Meta:
 
 
 def verification_code() -> msgspec.Meta:
-    return _meta("string", ("查询码", "Verification code"),
+    return _meta("string", ("查询码", "Query code"),
                  ("成交确认书上的 8 位查询码;已登录本人账户可不填",
-                  "The 8-character code on your sale confirmation; not needed when you are signed in"),
+                  "The 8-character query code on your sale confirmation; not needed when you are signed in"),
                  max_length=16, required_unless_identified=True)
 
 

@@ -97,7 +97,7 @@ class TrackingController(Controller):
             return Template("title_transfer/lookup.html", status_code=400,
                             context={"error": msg, "tracking_no": raw_no, "mine": []})
         if not data.code.strip():
-            msg = "请输入查询码。" if lang == "zh" else "Please enter the verification code."
+            msg = "请输入查询码。" if lang == "zh" else "Please enter the query code."
             return Template("title_transfer/lookup.html", status_code=400,
                             context={"error": msg, "tracking_no": tracking_no, "mine": []})
         record = await fetch_transfer(ctx.engine, tracking_no)

@@ -181,18 +181,22 @@ def _caller(request: Request[Any, Any, Any], citizen_token: str | None, chat_sen
     return Caller(who.user_id, Actor.citizen(who.user_id, who.label), f"user:{who.user_id}", f"ip:{client}", False)
 
 
+def form_summaries() -> list[FormSummary]:
+    out_: list[FormSummary] = []
+    for kind in forms.form_kinds():
+        spec = forms.form_spec(kind)
+        assert spec is not None
+        out_.append(FormSummary(kind, spec.title_zh, spec.title_en, f"/api/v1/forms/{kind}"))
+    return out_
+
+
 class FormsAPI(Controller):
     path = "/api/v1/forms"
     tags = ["forms"]
 
     @get("/", name="api.forms", summary="The form kinds citizens can submit")
     async def list_forms(self) -> list[FormSummary]:
-        out_: list[FormSummary] = []
-        for kind in forms.form_kinds():
-            spec = forms.form_spec(kind)
-            assert spec is not None
-            out_.append(FormSummary(kind, spec.title_zh, spec.title_en, f"/api/v1/forms/{kind}"))
-        return out_
+        return form_summaries()
 
     @get("/{kind:str}", name="api.form", summary="One form's schema: fields, types, labels and help in both languages",
          description="A field marked required_unless_identified (the verification code) is required unless the "
