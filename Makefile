@@ -8,7 +8,7 @@ HTMX := node_modules/htmx.org/dist/htmx.min.js
 PORT ?= 8000
 export PORT
 
-.PHONY: help install assets migrate seed portal run test test-portal test-e2e lint bench clean messages
+.PHONY: help install assets migrate seed portal run test test-portal test-e2e lint bench clean messages bot-forms
 
 include bot/bot.mk
 
@@ -65,3 +65,7 @@ clean:
 
 messages: install
 	@$(BIN)/python scripts/messages.py
+
+# The assistant's fallback copy of the form schemas, generated from the portal's (checked by a test).
+bot-forms: install
+	@$(BIN)/python scripts/bot_forms.py

@@ -15,7 +15,7 @@ import typing
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -23,12 +23,6 @@ from accounts.departments import DEPARTMENT_NAMES, Department
 from backoffice.kinds import CHINA, catalogue, route_by_topic
 
 FIELD_TYPES = ("string", "text", "phone", "date", "enum", "tracking_number", "case_number")
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-TRACKING_RE = re.compile(r"^ZT\d{10}$")
-# (2024)浙0681执1234号: year, province + court code (2 or 4 digits), case type, number.
-CASE_RE = re.compile(r"^\(\d{4}\)[\u4e00-\u9fff]\d{2}(?:\d{2})?(?:执恢|执保|执异|执复|执)\d{1,6}号$")
-REFERENCE_RE = re.compile(r"^WI-\d{1,12}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]+")
 _SEPARATORS = re.compile(r"[\s\-_]+")
@@ -38,53 +32,96 @@ MAX_TRANSCRIPT_TEXT = 2000
 Choice = tuple[str, str, str]  # value, label_zh, label_en
 
 
+# The rules a value must follow once normalised (the schema's ``pattern``), and what the web form's
+# input accepts before normalisation (spaces, dashes, lower case, +86: the server tidies them).
+# Both are written so Python's re and the browser's pattern attribute (the "v" flag) read them alike.
+PATTERNS: dict[str, tuple[str, str]] = {
+    "phone": (r"^1[3-9]\d{9}$", r"[\s\-\(\)]*(?:\+86)?[\s\-\(\)]*1[3-9](?:[\s\-\(\)]*\d){9}[\s\-\(\)]*"),
+    "tracking_number": (r"^ZT\d{10}$", r"[\s\-_]*[Zz][\s\-_]*[Tt](?:[\s\-_]*\d){10}[\s\-_]*"),
+    "case_number": (r"^\(\d{4}\)[\u4e00-\u9fff]\d{2}(?:\d{2})?(?:执恢|执保|执异|执复|执)\d{1,6}号$",
+                    r"\s*[\(（]\s*\d{4}\s*[\)）]\s*[\u4e00-\u9fff]\s*\d{2}(?:\d{2})?\s*(?:执恢|执保|执异|执复|执)"
+                    r"\s*\d{1,6}\s*号\s*"),
+    "date": (r"^\d{4}-\d{2}-\d{2}$", r"\d{4}-\d{2}-\d{2}"),
+    "reference": (r"^WI-\d{1,12}$", r"\s*[Ww][Ii]-\d{1,12}\s*"),
+}
+
+
+PHONE_RE = re.compile(PATTERNS["phone"][0])
+TRACKING_RE = re.compile(PATTERNS["tracking_number"][0])
+# (2024)浙0681执1234号: year, province + court code (2 or 4 digits), case type, number.
+CASE_RE = re.compile(PATTERNS["case_number"][0])
+REFERENCE_RE = re.compile(PATTERNS["reference"][0])
+DATE_RE = re.compile(PATTERNS["date"][0])
+
+
+def _pattern(kind: str, *, optional: bool) -> str:
+    """The schema pattern; an optional field may also be left empty."""
+    pattern = PATTERNS[kind][0]
+    return f"^(?:{pattern[1:-1]})?$" if optional else pattern
+
+
 def _meta(type_: str, label: tuple[str, str], help_: tuple[str, str] | None = None, *, max_length: int,
           choices: list[Choice] | None = None, required_unless_identified: bool = False,
-          format_: str | None = None) -> msgspec.Meta:
-    return msgspec.Meta(max_length=max_length, extra={
-        "type": type_, "label_zh": label[0], "label_en": label[1],
+          format_: str | None = None, rule: str | None = None, optional: bool = False) -> msgspec.Meta:
+    """``rule`` names the field's entry in PATTERNS; ``optional``: it may be empty."""
+    return msgspec.Meta(max_length=None if choices else max_length,
+                        pattern=_pattern(rule, optional=optional) if rule else None,
+                        title=label[1], description=help_[1] if help_ else None, extra={
+        "type": type_, "max_length": max_length, "label_zh": label[0], "label_en": label[1],
         "help_zh": help_[0] if help_ else None, "help_en": help_[1] if help_ else None,
         "choices": choices or [], "required_unless_identified": required_unless_identified, "format": format_,
+        "pattern": PATTERNS[rule][0] if rule else None, "input_pattern": PATTERNS[rule][1] if rule else None,
     })
 
 
 def string(label: tuple[str, str], help_: tuple[str, str] | None = None, max_length: int = 100,
            format_: str | None = None) -> msgspec.Meta:
-    return _meta("string", label, help_, max_length=max_length, format_=format_)
+    return _meta("string", label, help_, max_length=max_length, format_=format_,
+                 rule=format_ if format_ in PATTERNS else None)
 
 
 def text(label: tuple[str, str], help_: tuple[str, str] | None = None, max_length: int = 2000) -> msgspec.Meta:
     return _meta("text", label, help_, max_length=max_length)
 
 
-def phone(label: tuple[str, str] = ("联系电话", "Contact phone")) -> msgspec.Meta:
-    return _meta("phone", label, ("11位手机号码", "An 11-digit mainland mobile number"), max_length=11)
+def phone(label: tuple[str, str] = ("联系电话", "Contact phone"), *, optional: bool = False) -> msgspec.Meta:
+    return _meta("phone", label, ("11位手机号码", "An 11-digit mainland mobile number"), max_length=11,
+                 rule="phone", optional=optional)
 
 
-def date(label: tuple[str, str], help_: tuple[str, str] | None = None) -> msgspec.Meta:
-    return _meta("date", label, help_ or ("格式 YYYY-MM-DD", "As YYYY-MM-DD"), max_length=10)
+def date(label: tuple[str, str], help_: tuple[str, str] | None = None, *, optional: bool = False) -> msgspec.Meta:
+    return _meta("date", label, help_ or ("格式 YYYY-MM-DD", "As YYYY-MM-DD"), max_length=10, rule="date",
+                 optional=optional)
 
 
 def enum(label: tuple[str, str], choices: list[Choice], help_: tuple[str, str] | None = None) -> msgspec.Meta:
     return _meta("enum", label, help_, max_length=max(len(c[0]) for c in choices), choices=choices)
 
 
+def _check_literal(choices: list[Choice], literal: Any, *, optional: bool = False) -> None:
+    """An enum field's Literal type names exactly its choices (so the two cannot drift)."""
+    values = [c[0] for c in choices]
+    if list(typing.get_args(literal)) != ([""] if optional else []) + values:
+        raise ValueError(f"{literal} does not match the choices {values}")
+
+
 def tracking_number() -> msgspec.Meta:
     return _meta("tracking_number", ("查询号", "Tracking number"),
                  ("成交确认书上的查询号,ZT 加 10 位数字", "On your sale confirmation: ZT followed by 10 digits"),
-                 max_length=12)
+                 max_length=12, rule="tracking_number")
 
 
 def verification_code() -> msgspec.Meta:
-    return _meta("string", ("查询码", "Verification code"),
+    return _meta("string", ("查询码", "Query code"),
                  ("成交确认书上的 8 位查询码;已登录本人账户可不填",
-                  "The 8-character code on your sale confirmation; not needed when you are signed in"),
+                  "The 8-character query code on your sale confirmation; not needed when you are signed in"),
                  max_length=16, required_unless_identified=True)
 
 
 def case_number() -> msgspec.Meta:
     return _meta("case_number", ("案号", "Case number"),
-                 ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"), max_length=40)
+                 ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"), max_length=40,
+                 rule="case_number")
 
 
 UTILITIES: list[Choice] = [("water", "水", "Water"), ("electricity", "电", "Electricity"), ("gas", "燃气", "Gas")]
@@ -97,21 +134,34 @@ TIME_SLOTS: list[Choice] = [("morning", "上午(9:00–12:00)", "Morning (9:00�
 DEPARTMENTS: list[Choice] = [(d.value, zh, en) for d, (zh, en) in DEPARTMENT_NAMES.items()]
 NAME = ("姓名", "Name")
 
+# Enum fields are Literal types (their choices, as the OpenAPI shows them); "" is an optional one left empty.
+Utility = Literal["water", "electricity", "gas"]
+AssetType = Literal["real_estate", "vehicle", "bank_account", "equity", "other"]
+TimeSlot = Literal["morning", "afternoon"]
+DepartmentChoice = Literal["court", "tax", "registry", "water", "electricity", "gas", "vehicles", "urban_management"]
+DepartmentIfKnown = Literal["", "court", "tax", "registry", "water", "electricity", "gas", "vehicles",
+                            "urban_management"]
+_check_literal(UTILITIES, Utility)
+_check_literal(ASSET_TYPES, AssetType)
+_check_literal(TIME_SLOTS, TimeSlot)
+_check_literal(DEPARTMENTS, DepartmentChoice)
+_check_literal(DEPARTMENTS, DepartmentIfKnown, optional=True)
+
 
 class UtilityHandover(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tracking_number: Annotated[str, tracking_number()]
     verification_code: Annotated[str, verification_code()] = ""
-    utility_type: Annotated[str, enum(("过户类型", "Utility"), UTILITIES)]
+    utility_type: Annotated[Utility, enum(("过户类型", "Utility"), UTILITIES)]
     account_holder_name: Annotated[str, string(("新户名", "New account holder"),
                                                ("过户后的户名,一般为买受人", "Usually the buyer"), 60)]
     contact_phone: Annotated[str, phone()]
-    preferred_date: Annotated[str, date(("希望办理日期", "Preferred date"))] = ""
+    preferred_date: Annotated[str, date(("希望办理日期", "Preferred date"), optional=True)] = ""
     notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
 
 
 class AssetClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     case_number: Annotated[str, case_number()]
-    asset_type: Annotated[str, enum(("财产类型", "Kind of asset"), ASSET_TYPES)]
+    asset_type: Annotated[AssetType, enum(("财产类型", "Kind of asset"), ASSET_TYPES)]
     description: Annotated[str, text(("线索描述", "What you know"),
                                      ("财产是什么、在哪里、如何得知", "What the asset is, where, and how you know"))]
     location: Annotated[str, string(("所在地", "Where it is"), max_length=200)] = ""
@@ -123,7 +173,7 @@ class DeliveryAppointment(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     tracking_number: Annotated[str, tracking_number()]
     verification_code: Annotated[str, verification_code()] = ""
     preferred_date: Annotated[str, date(("希望交付日期", "Preferred date"))]
-    time_slot: Annotated[str, enum(("时段", "Time of day"), TIME_SLOTS)]
+    time_slot: Annotated[TimeSlot, enum(("时段", "Time of day"), TIME_SLOTS)]
     contact_phone: Annotated[str, phone()]
     notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
 
@@ -133,15 +183,15 @@ class TalkToPerson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     contact_name: Annotated[str, string(NAME, max_length=60)]
     contact_phone: Annotated[str, phone()]
     message: Annotated[str, text(("留言", "Message"))] = ""
-    department: Annotated[str, enum(("部门(如知道)", "Department (if you know)"), DEPARTMENTS)] = ""
+    department: Annotated[DepartmentIfKnown, enum(("部门(如知道)", "Department (if you know)"), DEPARTMENTS)] = ""
 
 
 class DocumentSupplement(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    department: Annotated[str, enum(("接收部门", "Department"), DEPARTMENTS)]
+    department: Annotated[DepartmentChoice, enum(("接收部门", "Department"), DEPARTMENTS)]
     reference: Annotated[str, string(("相关编号", "Related number"),
                                      ("受理编号、查询号或案号", "A reference, tracking number or case number"), 60)] = ""
     description: Annotated[str, text(("补充说明", "What you are adding"))]
-    contact_phone: Annotated[str, phone()] = ""
+    contact_phone: Annotated[str, phone(optional=True)] = ""
 
 
 class Dispute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -181,6 +231,8 @@ class FieldSpec(msgspec.Struct):
     help_en: str | None
     required_unless_identified: bool = False
     format: str | None = None
+    pattern: str | None = None  # the value, once normalised, matches this (Python and ECMAScript regex)
+    input_pattern: str | None = None  # what a form input accepts before normalisation (spaces, lower case…)
 
 
 class FormSpec(msgspec.Struct):
@@ -203,10 +255,11 @@ def _fields(kind: str) -> tuple[FieldSpec, ...]:
         extra = meta.extra or {}
         assert extra["type"] in FIELD_TYPES, f.name
         out.append(FieldSpec(
-            name=f.name, type=extra["type"], required=f.required, max_length=meta.max_length or 0,
+            name=f.name, type=extra["type"], required=f.required, max_length=extra["max_length"],
             choices=[ChoiceSpec(*c) for c in extra["choices"]], label_zh=extra["label_zh"],
             label_en=extra["label_en"], help_zh=extra["help_zh"], help_en=extra["help_en"],
             required_unless_identified=extra["required_unless_identified"], format=extra["format"],
+            pattern=extra["pattern"], input_pattern=extra["input_pattern"],
         ))
     return tuple(out)
 
@@ -336,6 +389,51 @@ def _check(spec: FieldSpec, value: str, today: dt.date) -> FieldError | None:
     return None
 
 
+def _clean_field(f: FieldSpec, value: Any, today: dt.date) -> tuple[str | None, FieldError | None]:
+    """One field's value cleaned, normalised and checked: (value, None), or (value or None, the problem)."""
+    if value is None:
+        value = ""
+    elif isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None, FieldError(f.name, f"{f.label_zh}应为文字。", f"{f.label_en} must be text.")
+    if len(str(value)) > f.max_length * 4 + 100:  # far too long: say so without working through it
+        return None, FieldError(f.name, f"{f.label_zh}最多{f.max_length}字。",
+                                f"{f.label_en} may be at most {f.max_length} characters.")
+    value = clean_text(str(value), multiline=f.type == "text")
+    if not value:
+        if f.required:
+            return None, FieldError(f.name, f"请填写{f.label_zh}。", f"Please fill in: {f.label_en}.")
+        return "", None
+    value = _normalise(f, value)
+    return value, _check(f, value, today)
+
+
+def validate_fields(kind: str, raw: dict[str, Any], names: list[str], *, identified: bool = False,
+                    today: dt.date | None = None) -> dict[str, str]:
+    """Clean and check only the fields ``names`` of ``raw`` (a correction), each on its own terms.
+
+    Fields not named are not looked at, so a value that has gone stale since it was sent
+    (a preferred date now past) does not stop the citizen correcting another one.
+    Raises FormInvalid listing the named fields' problems.
+    """
+    spec = form_spec(kind, identified=identified)
+    if spec is None:
+        raise KeyError(kind)
+    today = today or dt.datetime.now(CHINA).date()
+    errors: list[FieldError] = []
+    clean: dict[str, str] = {}
+    for f in spec.fields:
+        if f.name not in names:
+            continue
+        value, error = _clean_field(f, raw.get(f.name), today)
+        if error is not None:
+            errors.append(error)
+        elif value is not None:
+            clean[f.name] = value
+    if errors:
+        raise FormInvalid(errors)
+    return clean
+
+
 def validate(kind: str, raw: Any, *, identified: bool = False, today: dt.date | None = None) -> Validated:
     """Check every field of ``raw`` against the kind's schema; raises FormInvalid listing all problems."""
     spec = form_spec(kind, identified=identified)
@@ -352,28 +450,11 @@ def validate(kind: str, raw: Any, *, identified: bool = False, today: dt.date | 
             errors.append(FieldError(shown, f"表单中没有“{shown}”这一项。", f"This form has no field {shown!r}."))
     clean: dict[str, str] = {}
     for f in spec.fields:
-        value = raw.get(f.name)
-        if value is None:
-            value = ""
-        elif isinstance(value, bool) or not isinstance(value, (str, int)):
-            errors.append(FieldError(f.name, f"{f.label_zh}应为文字。", f"{f.label_en} must be text."))
-            continue
-        if len(str(value)) > f.max_length * 4 + 100:  # far too long: say so without working through it
-            errors.append(FieldError(f.name, f"{f.label_zh}最多{f.max_length}字。",
-                                     f"{f.label_en} may be at most {f.max_length} characters."))
-            continue
-        value = clean_text(str(value), multiline=f.type == "text")
-        if not value:
-            if f.required:
-                errors.append(FieldError(f.name, f"请填写{f.label_zh}。", f"Please fill in: {f.label_en}."))
-            else:
-                clean[f.name] = ""
-            continue
-        value = _normalise(f, value)
-        error = _check(f, value, today)
+        value, error = _clean_field(f, raw.get(f.name), today)
         if error is not None:
             errors.append(error)
-        clean[f.name] = value
+        if value is not None:
+            clean[f.name] = value
     if errors:
         raise FormInvalid(errors)
     struct = msgspec.convert(clean, FORMS[kind])  # the Struct is the last word on shape
@@ -381,8 +462,15 @@ def validate(kind: str, raw: Any, *, identified: bool = False, today: dt.date | 
 
 
 class TranscriptLine(msgspec.Struct, forbid_unknown_fields=True):
-    who: str
-    text: str
+    who: Literal["user", "bot"]
+    text: Annotated[str, msgspec.Meta(description=f"cut to {MAX_TRANSCRIPT_TEXT} characters")]
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Each submittable kind's JSON Schema (patterns, choices, lengths, labels), for the OpenAPI."""
+    structs = {kind: FORMS[kind] for kind in form_kinds()}
+    _, defs = msgspec.json.schema_components(list(structs.values()))
+    return {kind: defs[struct.__name__] for kind, struct in structs.items()}
 
 
 def validate_transcript(raw: Any) -> list[dict[str, str]]:

@@ -219,20 +219,14 @@ async def answer_correction(session: AsyncSession, item_id: int, citizen: Actor,
     data = dict(item.data or {})
     updated: dict[str, Any] = {}
     if asked and item.kind in forms.FORMS:
-        merged = {**{k: v for k, v in data.items() if k in forms.labels(item.kind)}}
-        merged.update({k: v for k, v in changes.items() if k in asked})
-        try:
-            valid = forms.validate(item.kind, merged, identified=True)
-        except forms.FormInvalid as exc:
-            relevant = [e for e in exc.errors if e.field in asked]
-            if relevant:
-                raise forms.FormInvalid(relevant) from None
-            valid = None
-        source = valid.data if valid is not None else merged
+        # Only the asked fields, each on its own: another field gone stale since (a preferred
+        # date now past) must neither block the answer nor let it through unchecked.
+        answers = {name: changes[name] if name in changes else data.get(name) for name in asked}
+        source = forms.validate_fields(item.kind, answers, asked, identified=True)
         for name in asked:
-            if source.get(name, "") != data.get(name, ""):
-                updated[name] = {"before": data.get(name, ""), "after": source.get(name, "")}
-                data[name] = source.get(name, "")
+            if name in source and source[name] != data.get(name, ""):
+                updated[name] = {"before": data.get(name, ""), "after": source[name]}
+                data[name] = source[name]
     before = snapshot(item)
     state = item.state if item.state == ItemState.claimed else queue_state(item)
     await commit_change(session, item, now, state=state, data=data, correction_fields=None,

@@ -1,6 +1,14 @@
-"""Turning a submitted form into a queue item, exactly once per Idempotency-Key.
+"""Submitting a form: the one use case behind the JSON API, the web form and the chat's
+"leave a message" fallback.
 
-The key is settled by the database, not by looking first: the item and a row
+:func:`file_form` runs the steps in order — a key seen before answers with its item;
+validate (every field, the transcript, the envelope); a dispute needs its citizen; verify
+that the submitter may act on what the form names (each source adapter decides); the per-client limit; create the
+item — and raises what a caller turns into its own answer (:class:`forms.FormInvalid`,
+:class:`Throttled`, a :class:`QueueError`). Each caller only adapts its input (who is
+asking, the raw values, the key) and its output (JSON, a page, a redirect).
+
+Each form becomes a queue item exactly once per Idempotency-Key. The key is settled by the database, not by looking first: the item and a row
 ``(scope, key, body_hash)`` go in together, and a unique constraint on (scope, key) makes
 the second of two concurrent duplicates fail at insert time. The loser rolls back (its
 item disappears with it) and answers with the winner's item, or with a conflict when the
@@ -9,8 +17,9 @@ same key came with a different body.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -19,10 +28,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import forms, service
-from backoffice.errors import NOT_FOUND, QueueError
+from backoffice.errors import NOT_FOUND, QueueError, Throttled
 from backoffice.models import SubmissionKey, WorkItem, parse_reference
-from backoffice.registry import Verified
+from backoffice.registry import Claim, Verified, registry
 from backoffice.service import Actor
+from storage.throttle import Throttle
 
 MAX_KEY = 200
 
@@ -30,8 +40,33 @@ MAX_KEY = 200
 class KeyReused(QueueError):
     """The same Idempotency-Key came back with a different body."""
 
-    status = 409
+    status_code = 409
+    code = "key_reused"
 
+
+class UnknownKind(QueueError):
+    status_code = 404
+    code = "unknown_kind"
+
+
+class CitizenRequired(QueueError):
+    """A dispute is about the citizen's own item: it needs to know who they are."""
+
+    status_code = 403
+    code = "citizen_required"
+
+
+class VerificationUnavailable(QueueError):
+    status_code = 503
+    code = "verification_unavailable"
+
+
+CITIZEN_REQUIRED = CitizenRequired("提出异议需要知道您是谁:请先登录。",
+                                   "A dispute needs the citizen: sign in (or send X-Citizen-Token).")
+NO_VERIFIER = VerificationUnavailable("暂时无法核验表单所指的事项,请稍后再试。",
+                                      "What this form names cannot be verified right now; try again later.")
+CHANNELS = ("chat", "web")
+LANGUAGES = ("zh", "en")
 
 KEY_REUSED = KeyReused("这个幂等键已用于另一份不同的提交。",
                        "This Idempotency-Key was already used for a different submission.")
@@ -115,3 +150,146 @@ async def submit(
             return found
     await session.commit()
     return Submitted(item, created=True)
+
+
+# --- the use case -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who files the form, as the caller resolved them."""
+
+    actor: Actor
+    citizen_id: int | None
+    scope: str  # the namespace of their idempotency keys ("user:7", "service", "chat:<sender>")
+    client_key: str  # the client, for failure counters ("ip:…", "chat:<sender>")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What was sent, as raw as it came: every value is checked here."""
+
+    kind: str
+    data: Any
+    channel: Any = "web"
+    language: Any = None  # as sent; None: the caller's ``default_language``
+    default_language: str = "zh"
+    transcript: Any = None
+    key: str | None = None  # the Idempotency-Key (None: no replay protection)
+
+    @property
+    def reply_language(self) -> str:
+        return self.language if self.language in LANGUAGES else self.default_language
+
+
+@dataclass(frozen=True)
+class ClientLimit:
+    """At most ``limit`` submissions per client ``keys`` in the throttle's window."""
+
+    throttle: Throttle
+    keys: list[str] = field(default_factory=list)
+    limit: int = 5
+
+
+async def file_form(session: AsyncSession, ctx: Any, sent: Submission, submitter: Submitter, *,
+                    limit: ClientLimit | None = None) -> Submitted:
+    """Submit a form: existing key? → validate → verify what it names → throttle → create.
+
+    ``ctx`` is the application context handed to the source adapters' verifiers. Raises
+    :class:`UnknownKind`, :class:`forms.FormInvalid` (every problem at once),
+    :class:`CitizenRequired`, :class:`Throttled`, :class:`KeyReused` or another
+    :class:`QueueError`; the session is rolled back after a refused write.
+    """
+    if forms.form_spec(sent.kind) is None:
+        raise UnknownKind(f"没有这种表单:{sent.kind[:40]}。", f"unknown form kind {sent.kind[:40]!r}")
+    language = sent.reply_language
+    raw_data = sent.data if sent.data is not None else {}
+    idempotency = None
+    if sent.key is not None:
+        digest = body_hash(sent.kind, raw_data, sent.channel, language, sent.transcript, submitter.citizen_id)
+        idempotency = (submitter.scope, sent.key, digest)
+        found = await existing(session, *idempotency)
+        if found is not None:  # a replay: answer as before, without re-checking (dates may have passed)
+            return found
+    valid, transcript = _validate(sent, raw_data, identified=submitter.citizen_id is not None)
+    if sent.kind == "dispute" and submitter.citizen_id is None:
+        raise CITIZEN_REQUIRED
+    verified = await verify_references(ctx, valid, submitter)
+    if limit is not None:
+        await _within_limit(limit)
+    try:
+        result = await submit(session, valid, actor=submitter.actor, citizen_id=submitter.citizen_id,
+                              channel=sent.channel, language=language, transcript=transcript, verified=verified,
+                              idempotency=idempotency)
+    except QueueError:
+        await session.rollback()
+        raise
+    if limit is not None and result.created:
+        await _count_submission(limit)
+    return result
+
+
+def _validate(sent: Submission, raw_data: Any, *, identified: bool) -> tuple[forms.Validated, list[dict[str, str]]]:
+    errors: list[forms.FieldError] = []
+    if sent.channel not in CHANNELS:
+        errors.append(forms.FieldError("channel", "渠道应为 chat 或 web。", 'channel must be "chat" or "web".'))
+    if sent.language not in (None, *LANGUAGES):
+        errors.append(forms.FieldError("language", "语言应为 zh 或 en。", 'language must be "zh" or "en".'))
+    transcript: list[dict[str, str]] = []
+    try:
+        transcript = forms.validate_transcript(sent.transcript)
+    except forms.FormInvalid as exc:
+        errors.extend(exc.errors)
+    valid = None
+    try:
+        valid = forms.validate(sent.kind, raw_data, identified=identified)
+    except forms.FormInvalid as exc:
+        errors.extend(exc.errors)
+    if errors or valid is None:
+        raise forms.FormInvalid(errors)
+    return valid, transcript
+
+
+async def verify_references(ctx: Any, valid: forms.Validated, submitter: Submitter) -> list[Verified]:
+    """Forms that name another domain's object: the submitter must hold its code, or own it.
+
+    The one place a submission reaches the owner of what it names: each source adapter whose
+    reference field the form fills decides. Raises FormInvalid (a field error to show),
+    Throttled (too many wrong codes) or VerificationUnavailable (no adapter for a guarded field).
+    """
+    adapters = registry.verifiers_for(valid.data)
+    spec = forms.form_spec(valid.kind)
+    guarded = {f.name for f in spec.fields if f.required_unless_identified} if spec is not None else set()
+    if guarded - {a.code_field for a in adapters}:  # a form that needs a check nobody registered
+        raise NO_VERIFIER
+    found: list[Verified] = []
+    for adapter in adapters:
+        assert adapter.reference_field is not None
+        code = (valid.data.get(adapter.code_field) or None) if adapter.code_field else None
+        claim = Claim(valid.data[adapter.reference_field], code, submitter.citizen_id, submitter.client_key)
+        match = await adapter.verify(ctx, claim)
+        if match is None:
+            zh, en = adapter.refusal(claim)
+            raise forms.FormInvalid([forms.FieldError(adapter.code_field or adapter.reference_field, zh, en)])
+        found.append(dataclasses.replace(match, field=adapter.reference_field))
+    return found
+
+
+async def _within_limit(limit: ClientLimit) -> None:
+    """Refuse when the client has sent ``limit`` submissions in the window (Throttled)."""
+    wait = await limit.throttle.retry_after(limit.keys)
+    if not wait:
+        for key in limit.keys:
+            raw = await limit.throttle.store.get(key)
+            if raw is not None and int(raw) >= limit.limit:
+                wait = await limit.throttle.store.expires_in(key) or limit.throttle.window
+    if wait:
+        raise Throttled(wait)
+
+
+async def _count_submission(limit: ClientLimit) -> None:
+    await limit.throttle.fail(limit.keys)  # counts submissions sent, not failures
+
+
+__all__ = ["CITIZEN_REQUIRED", "ClientLimit", "CitizenRequired", "KeyReused", "Submission", "Submitted", "Submitter",
+           "UnknownKind", "VerificationUnavailable", "body_hash", "existing", "file_form", "submit", "verify_references"]

@@ -115,12 +115,12 @@ EN_STATUS_AGAIN = ["how is my transfer going", "check my transfer status", "wher
 # What a reply must contain (any of), per step; the bot's turns only, not the echo of the message.
 EXPECT: dict[str, dict[str, tuple[str, ...]]] = {
     "greet": {"zh": ("您好",), "en": ("Hello",)},
-    "status_ask": {"zh": ("请输入与该跟踪号一起发给您的验证码",), "en": ("Please enter the verification code",)},
+    "status_ask": {"zh": ("请输入成交确认书上与该查询号一起的查询码",), "en": ("Please enter the query code",)},
     "status": {"zh": ("已完成", "步"), "en": ("steps done",)},
     "tax": {"zh": ("契税",), "en": ("Deed tax", "deed tax")},
     "form_type": {"zh": ("办理哪一项",), "en": ("Which utility",)},
-    "form_tracking": {"zh": ("请提供过户事项的跟踪号",), "en": ("What is the tracking number",)},
-    "form_code": {"zh": ("请输入与该跟踪号一起发给您的验证码",), "en": ("Please enter the verification code",)},
+    "form_tracking": {"zh": ("请提供过户事项的查询号",), "en": ("What is the tracking number",)},
+    "form_code": {"zh": ("请输入成交确认书上与该查询号一起的查询码",), "en": ("Please enter the query code",)},
     "form_name": {"zh": ("新户主姓名",), "en": ("new account holder",)},
     "form_phone": {"zh": ("请留一个手机号码",), "en": ("Your mobile number",)},
     "form_confirm": {"zh": ("确认提交吗",), "en": ("Shall I submit it",)},

@@ -15,10 +15,9 @@ from litestar.response import Redirect, Response, Template
 from backoffice import forms, submissions
 from backoffice.controllers.common import View
 from backoffice.records import Actor
-from kernel.deps import CurrentPrincipal, Lang, ThrottleDep, request_lang
+from kernel.deps import CurrentPrincipal, Lang, ThrottleDep, app_context, request_lang
 from kernel.errors import BilingualError, error_view
 from portal.chat import _history, _sender
-from portal.i18n import gettext as _
 from storage.context import DbSession
 
 KIND = "talk_to_person"
@@ -61,29 +60,17 @@ class ChatMessageController(Controller):
         raw.pop("_csrf_token", None)
         values = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str)}
         citizen_id = principal.user_id if principal is not None else None
-        scope = f"chat:{_sender(request)}"
-        transcript = [{"who": t.who, "text": t.text[:2000]} for t in _history(request)[-20:]]
-        digest = submissions.body_hash(KIND, values, "chat", language, transcript, citizen_id)
-        found = await submissions.existing(db_session, scope, key, digest)  # QueueError → _refused
-        if found is not None:  # the same form sent twice
-            return Redirect(f"/chat/message/sent/{found.item.reference}", status_code=303)
-        try:
-            valid = forms.validate(KIND, values, identified=citizen_id is not None)
+        transcript = [{"who": "user" if t.who == "user" else "bot", "text": t.text}
+                      for t in _history(request)[-20:]]  # the portal's own notices count as the bot's
+        client = request.client.host if request.client else "unknown"
+        submitter = submissions.Submitter(Actor.citizen(citizen_id, "chat visitor"), citizen_id,
+                                          f"chat:{_sender(request)}", f"chatmsg:{client}")
+        sent = submissions.Submission(kind=KIND, data=values, channel="chat", default_language=language,
+                                      transcript=transcript, key=key)
+        limit = submissions.ClientLimit(throttle, [submitter.client_key], PER_CLIENT_LIMIT)
+        try:  # Throttled and QueueErrors → _refused, after the kernel's rollback
+            result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter,
+                                                 limit=limit)
         except forms.FormInvalid as exc:
             return Template("chat_message.html", status_code=400, context=_context(request, values, key, exc.errors))
-        client = [f"chatmsg:{request.client.host if request.client else 'unknown'}"]
-        counter = throttle
-        if await counter.retry_after(client) or await _count(counter, client) >= PER_CLIENT_LIMIT:
-            return Template("chat_message.html", status_code=429, context=_context(
-                request, values, key, notice=_("Too many messages from here. Please try again later.")))
-        result = await submissions.submit(  # a QueueError → _refused, after the kernel's rollback
-            db_session, valid, actor=Actor.citizen(citizen_id, "chat visitor"), citizen_id=citizen_id,
-            channel="chat", language=language, transcript=transcript, idempotency=(scope, key, digest),
-        )
-        await counter.fail(client)  # counts messages sent, not failures
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
-
-
-async def _count(throttle: Any, keys: list[str]) -> int:
-    raw = await throttle.store.get(keys[0])
-    return int(raw) if raw is not None else 0

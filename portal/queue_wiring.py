@@ -124,10 +124,10 @@ class TransferStepAdapter(SourceAdapter):
     def refusal(self, claim: Claim) -> tuple[str, str]:
         if claim.code is None:
             return ("该查询号不在您的账户下,请填写成交确认书上的查询码。",
-                    "This tracking number is not in your account: give the verification code from the sale "
+                    "This tracking number is not in your account: give the query code from the sale "
                     "confirmation.")
         return ("查询号与查询码不匹配,请核对成交确认书。",
-                "The tracking number and verification code do not match; check the sale confirmation.")
+                "The tracking number and query code do not match; check the sale confirmation.")
 
     async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
         times = await transfer_times(session)

@@ -94,7 +94,7 @@ class TrackingController(Controller):
         except codes.MalformedTrackingNumber:
             return _lookup(400, _("A tracking number is ZT followed by 10 digits, e.g. ZT2026000001."), raw_no)
         if not data.code.strip():
-            return _lookup(400, _("Please enter the verification code."), tracking_no)
+            return _lookup(400, _("Please enter the query code."), tracking_no)
         record = await fetch_transfer(engine, tracking_no)
         if not await code_checker.check(record, tracking_no, data.code, _client(request)):  # Throttled → 429
             return _lookup(404, _("That tracking number and code do not match. "

@@ -8,20 +8,19 @@ whoever holds that object's reference and code (checked by the source's adapter)
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, HeaderParameter
 
 from accounts.identity import citizen_from_token
 from backoffice import forms, service, submissions
 from backoffice.models import ItemState, MessageKind, WorkItem, parse_reference
-from backoffice.registry import Claim, Verified, registry
 from backoffice.service import Actor
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import CurrentPrincipal, Settings, app_context, request_lang, set_request_lang
@@ -30,6 +29,7 @@ from storage.context import DbSession
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
 MAX_BODY = 256 * 1024
+MAX_DEPTH = 8  # a submission nests 3 deep (body → transcript → line); far deeper is no submission
 
 
 class FormSummary(msgspec.Struct):
@@ -60,6 +60,38 @@ class SubmissionStatus(msgspec.Struct):
     resolution: str | None = None
 
 
+def submission_body_schema() -> dict[str, Any]:
+    """The body of ``POST /api/v1/submissions``, one variant per form kind, from the kinds' Structs.
+
+    The handler reads the body itself (to answer every field's problem at once, in both
+    languages), so the schema is given to the OpenAPI here rather than inferred.
+    """
+    _, defs = msgspec.json.schema_components([forms.TranscriptLine])
+    line = defs["TranscriptLine"]
+    variants = []
+    for kind, data in forms.json_schemas().items():
+        variants.append({
+            "title": kind, "type": "object", "required": ["kind", "data"], "additionalProperties": False,
+            "properties": {
+                "kind": {"const": kind}, "data": data,
+                "channel": {"enum": list(submissions.CHANNELS),
+                            "description": "chat for the assistant (the default with the service token), else web"},
+                "language": {"enum": list(submissions.LANGUAGES), "description": "the citizen's language"},
+                "transcript": {"type": "array", "maxItems": forms.MAX_TRANSCRIPT_LINES, "items": line},
+            },
+        })
+    return {"oneOf": variants, "discriminator": {"propertyName": "kind"}}
+
+
+@dataclass
+class SubmissionOperation(Operation):
+    """The OpenAPI operation of a submission, with its body's schema."""
+
+    def __post_init__(self) -> None:
+        schema = cast(Any, submission_body_schema())  # a JSON Schema dict: rendered as it is
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=schema)}, required=True)
+
+
 class FormInvalidHTTP(ValidationException):
     """422 with per-field errors the assistant can read out (``errors``: field, message_zh, message_en)."""
 
@@ -85,6 +117,45 @@ class Caller:
     client_key: str
     as_service: bool
 
+    @property
+    def submitter(self) -> submissions.Submitter:
+        return submissions.Submitter(self.actor, self.citizen_id, self.scope, self.client_key)
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, bounded in size and nesting (400/413 otherwise)."""
+    if len(raw) > MAX_BODY:
+        raise HTTPException(status_code=413, detail="submission too large")
+    too_deep = HTTPException(status_code=400, detail=f"the body is nested too deeply (at most {MAX_DEPTH} levels)")
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise HTTPException(status_code=400, detail="the body must be a JSON object") from None
+    except RecursionError:  # nested far too deeply for the decoder
+        raise too_deep from None
+    if nesting_depth(body) > MAX_DEPTH:
+        raise too_deep
+    if not isinstance(body, dict):
+        raise HTTPException(status_code=400, detail="the body must be a JSON object")
+    return body
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a decoded JSON value (a scalar: 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return depth  # enough to refuse: no need to walk the rest
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in node)
+    return deepest
+
 
 def caller_of(request: Request[Any, Any, Any]) -> Caller:
     """The queue's view of the caller the kernel resolved (behind ``requires_caller``)."""
@@ -98,18 +169,22 @@ def caller_of(request: Request[Any, Any, Any]) -> Caller:
     return Caller(who.user_id, Actor.citizen(who.user_id, who.label), f"user:{who.user_id}", auth.client_key, False)
 
 
+def form_summaries() -> list[FormSummary]:
+    out_: list[FormSummary] = []
+    for kind in forms.form_kinds():
+        spec = forms.form_spec(kind)
+        assert spec is not None
+        out_.append(FormSummary(kind, spec.title_zh, spec.title_en, f"/api/v1/forms/{kind}"))
+    return out_
+
+
 class FormsAPI(Controller):
     path = "/api/v1/forms"
     tags = ["forms"]
 
     @get("/", name="api.forms", summary="The form kinds citizens can submit")
     async def list_forms(self) -> list[FormSummary]:
-        out_: list[FormSummary] = []
-        for kind in forms.form_kinds():
-            spec = forms.form_spec(kind)
-            assert spec is not None
-            out_.append(FormSummary(kind, spec.title_zh, spec.title_en, f"/api/v1/forms/{kind}"))
-        return out_
+        return form_summaries()
 
     @get("/{kind:str}", name="api.form", summary="One form's schema: fields, types, labels and help in both languages",
          description="A field marked required_unless_identified (the verification code) is required unless the "
@@ -135,7 +210,7 @@ class SubmissionsAPI(Controller):
     tags = ["submissions"]
     guards = [requires_caller]  # a signed-in person, or the service (token checked, citizen token too)
 
-    @post("/", name="api.submissions.create", status_code=201,
+    @post("/", name="api.submissions.create", status_code=201, operation_class=SubmissionOperation,
           summary="Submit a form: a queue item in the right department's inbox",
           description="201 with the new item; 200 with the same body when the Idempotency-Key was seen with the "
                       "same body; 409 when it was seen with a different one; 422 with per-field errors.")
@@ -159,55 +234,20 @@ class SubmissionsAPI(Controller):
             raise HTTPException(status_code=400, detail="Idempotency-Key header is required with the service token")
         if idempotency_key is not None and not KEY_RE.match(idempotency_key):
             raise HTTPException(status_code=400, detail="Idempotency-Key must be 8–200 printable ASCII characters")
-        raw_body = await request.body()
-        if len(raw_body) > MAX_BODY:
-            raise HTTPException(status_code=413, detail="submission too large")
-        try:
-            body = msgspec.json.decode(raw_body)
-        except msgspec.DecodeError:
-            raise HTTPException(status_code=400, detail="the body must be a JSON object") from None
-        if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
+        body = json_object(await request.body())
+        if not isinstance(body.get("kind"), str):
             raise HTTPException(status_code=400, detail='the body must be a JSON object with a "kind"')
-        language: str = body["language"] if body.get("language") in ("zh", "en") else request_lang(request)
-        set_request_lang(request, language)  # refusals below answer in the submission's language
-        kind = body["kind"]
-        if forms.form_spec(kind) is None:
-            raise NotFoundException(detail=f"unknown form kind {kind[:40]!r}")
-        errors: list[forms.FieldError] = []
-        channel = body.get("channel", "chat" if caller.as_service else "web")
-        if channel not in ("chat", "web"):
-            errors.append(forms.FieldError("channel", "渠道应为 chat 或 web。", 'channel must be "chat" or "web".'))
-        if body.get("language") not in (None, "zh", "en"):
-            errors.append(forms.FieldError("language", "语言应为 zh 或 en。", 'language must be "zh" or "en".'))
-        raw_data = body.get("data") or {}
-        raw_transcript = body.get("transcript")
-        digest = submissions.body_hash(kind, raw_data, channel, language, raw_transcript, caller.citizen_id)
-        idem = (caller.scope, idempotency_key, digest) if idempotency_key else None
-        if idem is not None:
-            found = await submissions.existing(db_session, *idem)  # QueueError → the kernel's handler
-            if found is not None:  # a replay: answer as before, without re-checking (dates may have passed)
-                return Response(out(found.item), status_code=200)
-        try:
-            transcript = forms.validate_transcript(raw_transcript)
-        except forms.FormInvalid as exc:
-            errors.extend(exc.errors)
-        try:
-            valid = forms.validate(kind, raw_data, identified=caller.citizen_id is not None)
-        except forms.FormInvalid as exc:
-            errors.extend(exc.errors)
-            valid = None
-        if errors or valid is None:
-            raise _invalid(errors, language)
-        try:
-            verified = await verify_references(request, valid, caller)  # Throttled → 429 by the kernel
+        sent = submissions.Submission(
+            kind=body["kind"], data=body.get("data"), channel=body.get("channel", "chat" if caller.as_service else "web"),
+            language=body.get("language"), default_language=request_lang(request), transcript=body.get("transcript"),
+            key=idempotency_key,
+        )
+        language = sent.reply_language
+        set_request_lang(request, language)  # refusals answer in the submission's language
+        try:  # Throttled → 429 and QueueErrors (rolled back) are rendered by the kernel
+            result = await submissions.file_form(db_session, app_context(request.app.state), sent, caller.submitter)
         except forms.FormInvalid as exc:
             raise _invalid(exc.errors, language) from None
-        if kind == "dispute" and caller.citizen_id is None:
-            raise PermissionDeniedException(detail="a dispute needs the citizen: sign in or send X-Citizen-Token")
-        result = await submissions.submit(  # a QueueError is rendered (and rolled back) by the kernel
-            db_session, valid, actor=caller.actor, citizen_id=caller.citizen_id, channel=channel,
-            language=language, transcript=transcript, verified=verified, idempotency=idem,
-        )
         return Response(out(result.item), status_code=201 if result.created else 200)
 
     @get("/{reference:str}", name="api.submissions.status", summary="A submission's state, for its citizen")
@@ -240,27 +280,3 @@ class SubmissionsAPI(Controller):
             asked_fields=list(item.correction_fields or []), resolution=item.resolution,
         )
 
-
-async def verify_references(request: Request[Any, Any, Any], valid: forms.Validated,
-                            caller: Caller) -> list[Verified]:
-    """Forms that name another domain's object: the caller must hold its code, or own it.
-
-    Each source adapter whose reference field the form fills decides. Raises FormInvalid (a
-    field error to show) or Throttled (too many wrong codes).
-    """
-    adapters = registry.verifiers_for(valid.data)
-    spec = forms.form_spec(valid.kind)
-    guarded = {f.name for f in spec.fields if f.required_unless_identified} if spec is not None else set()
-    if guarded - {a.code_field for a in adapters}:  # a form that needs a check nobody registered
-        raise HTTPException(status_code=503, detail="verification for this form is not available")
-    found: list[Verified] = []
-    for adapter in adapters:
-        assert adapter.reference_field is not None
-        code = (valid.data.get(adapter.code_field) or None) if adapter.code_field else None
-        claim = Claim(valid.data[adapter.reference_field], code, caller.citizen_id, caller.client_key)
-        match = await adapter.verify(app_context(request.app.state), claim)
-        if match is None:
-            zh, en = adapter.refusal(claim)
-            raise forms.FormInvalid([forms.FieldError(adapter.code_field or adapter.reference_field, zh, en)])
-        found.append(dataclasses.replace(match, field=adapter.reference_field))
-    return found

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.principal import Principal
 from backoffice import forms, kinds, service, submissions
 from backoffice.attachments import item_documents
-from backoffice.controllers.api import Caller, verify_references
 from backoffice.controllers.common import (
     View,
     calendar_event,
@@ -34,6 +33,7 @@ from backoffice.errors import QueueError, WrongState
 from backoffice.models import ItemState, MessageKind, WorkItem
 from backoffice.service import Actor
 from kernel.auth import Auth, auth_of
+from kernel.deps import app_context
 from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_signed_in
 from storage.context import DbSession
@@ -64,6 +64,8 @@ async def _form_refused(request: Request[Any, Any, Any], exc: BilingualError) ->
     kind = request.path_params["kind"]
     values = await _form_data(request)
     key = (await _form_meta(request)).get("_key", "")[:200] or new_form_key()
+    if isinstance(exc, submissions.KeyReused):  # the key came back with other values: a fresh one for a new try
+        key = new_form_key()
     return Template("backoffice/my_form.html", status_code=exc.status_code, headers=exc.headers,
                     context=_form_context(request, kind, values, key, notice=exc.message(lang(request))))
 
@@ -122,26 +124,16 @@ class MySubmissionsController(Controller):
         language = lang(request)
         values = await _form_data(request)
         key = (await _form_meta(request)).get("_key", "")[:200] or new_form_key()
-        scope = f"user:{who.user_id}"
-        digest = submissions.body_hash(kind, values, "web", language, None, who.user_id)
-        found = await submissions.existing(db_session, scope, key, digest)
-        if found is not None:  # the same form sent twice: show what the first one filed
-            return see_other(f"{BASE}/{found.item.reference}")
-        try:
-            valid = forms.validate(kind, values, identified=True)
+        submitter = submissions.Submitter(Actor.citizen(who.user_id, who.label), who.user_id, f"user:{who.user_id}",
+                                          auth_of(request).client_key)
+        sent = submissions.Submission(kind=kind, data=values, channel="web", default_language=language, key=key)
+        try:  # Throttled and QueueErrors → _form_refused, after the kernel's rollback
+            result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter)
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
-        caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, auth_of(request).client_key, False)
-        try:
-            verified = await verify_references(request, valid, caller)  # Throttled → _form_refused
-        except forms.FormInvalid as exc:
-            return Template("backoffice/my_form.html", status_code=400,
-                            context=_form_context(request, kind, values, key, exc.errors))
-        result = await submissions.submit(  # a QueueError → _form_refused, after the kernel's rollback
-            db_session, valid, actor=caller.actor, citizen_id=who.user_id, channel="web", language=language,
-            verified=verified, idempotency=(scope, key, digest),
-        )
+        if not result.created:  # the same form sent twice: show what the first one filed
+            return see_other(f"{BASE}/{result.item.reference}")
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
 
     @staticmethod

@@ -47,7 +47,7 @@ PROBLEMS: dict[str, dict[str, str]] = {
     "date_past": {"zh": "不能早于今天。", "en": "can't be in the past."},
     "enum": {"zh": "请从这些里选一个：{choices}。", "en": "please pick one of: {choices}."},
     "name": {"zh": "看起来不像姓名，请只写姓名。", "en": "doesn't look like a name; please give just the name."},
-    "code": {"zh": "应为4到32位的字母或数字。", "en": "should be 4 to 32 letters or digits."},
+    "code": {"zh": "应为4到{max}位的字母或数字。", "en": "should be 4 to {max} letters or digits."},
 }
 
 _HELP_RE = re.compile(
@@ -78,8 +78,9 @@ FIELD_WORDS: dict[str, list[str]] = {
     "contact_phone": ["联系电话", "手机号", "手机", "电话", "号码", "phone", "mobile", "number"],
     "contact_name": ["联系人", "姓名", "名字", "称呼", "my name", "name"],
     "account_holder_name": ["新户主", "户主", "户名", "account holder", "holder"],
-    "tracking_number": ["跟踪号", "tracking number", "tracking"],
-    "verification_code": ["验证码", "verification code", "code"],
+    # The glossary's words first (the sale confirmation's 查询号/查询码); older names people still use after.
+    "tracking_number": ["查询号", "跟踪号", "tracking number", "tracking"],
+    "verification_code": ["查询码", "验证码", "query code", "verification code", "code"],
     "utility_type": ["过户项目", "项目", "utility"],
     "preferred_date": ["日期", "哪天", "date", "day"],
     "time_slot": ["时段", "time slot", "time"],
@@ -258,7 +259,7 @@ def check(
         with_digit = [tok for tok in tokens if any(ch.isdigit() for ch in tok)]
         value = (with_digit or tokens or [None])[-1]
         if value is None or len(value) > max_length:
-            return None, _p("code", lang)
+            return None, _p("code", lang, max=max_length)
         return value, None
     if name.endswith("_name"):
         value = _FILLER_PREFIX_RE.sub("", text).strip(_EDGE_PUNCT)

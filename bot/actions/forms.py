@@ -17,6 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from abc import abstractmethod
+from contextvars import ContextVar
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -100,8 +103,36 @@ async def schema_for_form(form_name: str, client: PortalClient) -> dict[str, Any
     return await get_schema(kind, client)
 
 
+@dataclass
+class Turn:
+    """What one run of a form's validation knows and has decided so far."""
+
+    lang: str
+    client: PortalClient
+    schema: dict[str, Any]
+    fields: dict[str, dict[str, Any]]
+    form_slots: list[str]
+    signed_in: bool
+    activating: bool
+    requested: str | None
+    text: str
+    intent: str | None
+    updates: dict[str, Any] = default(default_factory=dict)  # slot → new value (None: ask again)
+    corrected: list[str] = default(default_factory=list)  # other fields the message corrected
+    problems: list[str] = default(default_factory=list)  # what to say about answers that don't fit
+
+
+# The turn being validated: set by ``run`` for the ``validate_<slot>`` methods it calls (each
+# action-server request runs in its own task, so concurrent conversations never share it).
+_TURN: ContextVar[Turn] = ContextVar("form_turn")
+
+
 class PortalFormValidation(FormValidationAction):
-    """Validates a Rasa form against the portal's schema for its kind."""
+    """Validates a Rasa form against the portal's schema for its kind.
+
+    ``run`` takes the turn step by step; each answer is checked by the slot's own
+    ``validate_<slot>`` method (rasa-sdk's grain), which returns the slot updates.
+    """
 
     @property
     @abstractmethod
@@ -118,134 +149,232 @@ class PortalFormValidation(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        lang = language_of(tracker)
+        turn = await self._turn(tracker, domain)
+        token = _TURN.set(turn)
+        try:
+            return await self._run(turn, dispatcher, tracker, domain)
+        finally:
+            _TURN.reset(token)
+
+    async def _turn(self, tracker: Tracker, domain: dict[str, Any]) -> Turn:
         client = PortalClient(tracker.sender_id)
         schema = await schema_for_form(self.form, client)
-        fields = field_map(schema)
-        form_slots = form_slot_names(domain, self.form)
-        signed_in = identity_of(tracker) is not None
         activating = is_first_run(tracker, self.form)
-        requested = None if activating else tracker.get_slot(REQUESTED_SLOT)
-        text = latest_text(tracker)
-        intent = latest_intent(tracker)
-        candidates = tracker.slots_to_validate()
+        return Turn(
+            lang=language_of(tracker), client=client, schema=schema, fields=field_map(schema),
+            form_slots=form_slot_names(domain, self.form), signed_in=identity_of(tracker) is not None,
+            activating=activating, requested=None if activating else tracker.get_slot(REQUESTED_SLOT),
+            text=latest_text(tracker), intent=latest_intent(tracker),
+        )
 
-        events: list[EventType] = []
-        if activating:
-            events += [SlotSet(NONCE, uuid.uuid4().hex), SlotSet(PENDING, None),
-                       SlotSet(CONFIRM, None), SlotSet(FAILED, 0)]
-            if self.kind:
-                dispatcher.utter_message(text=t("form_intro", lang, title=title(schema, lang)))
-
+    async def _run(self, turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   domain: dict[str, Any]) -> list[EventType]:
+        events = self._start(turn, dispatcher)
         # 1. "What does that mean?" — explain and ask again.
-        if requested in fields and F.is_help_request(text):
-            field = fields[F.field_named(text, fields) or requested]
-            help_text = field.get(f"help_{lang}") or field.get("help_zh")
-            if help_text:
-                dispatcher.utter_message(text=t("field_help", lang, label=label(field, lang), help=help_text))
-            else:
-                dispatcher.utter_message(text=t("field_help_missing", lang, label=label(field, lang)))
-            return events + [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, requested)]
-
+        if turn.requested in turn.fields and F.is_help_request(turn.text):
+            return events + self._explain(turn, dispatcher)
         # A stop that the NLU did not read as "deny": end the form here.
-        if requested and intent != "deny" and F.is_stop(text):
-            dispatcher.utter_message(text=t("stopped", lang))
+        if turn.requested and turn.intent != "deny" and F.is_stop(turn.text):
+            dispatcher.utter_message(text=t("stopped", turn.lang))
             return (events + clearing_events(domain, self.form)
                     + [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)])
-
-        updates: dict[str, Any] = {}
-        corrected: list[str] = []
-
         # 2. Corrections to any field of this form (or its optional fields).
-        if requested and self._may_hold_corrections(requested, fields, text, intent):
-            for name, raw in F.find_corrections(text, fields, lang).items():
-                value, _problem = F.check(fields[name], raw, lang, today())
-                if value is None or name not in (domain.get("slots") or {}):
-                    continue  # "the number is ZT…" is not a phone number: ignore
-                if name != requested and tracker.get_slot(name) != value:
-                    corrected.append(name)
-                updates[name] = value
-
-        # 3. The answers extracted this turn (or pre-filled at activation).
-        problems: list[str] = []
-        for slot, raw in candidates.items():
-            if slot not in form_slots or slot in updates:
-                continue
-            if slot == CONFIRM:
-                updates[CONFIRM] = True if raw is True else None
-                continue
-            if slot not in fields:
-                continue  # the portal doesn't ask for it: not ours to keep
-            field = fields[slot]
-            value, problem = F.check(field, self._entity_hint(tracker, slot) or raw, lang, today())
-            updates[slot] = value
-            if value is None and slot == requested and corrected:
-                continue  # the message corrected another field; just ask again
-            if value is None and problem and (slot == requested or not activating):
-                problems.append(t("invalid", lang, label=label(field, lang), problem=problem))
-
-        # A name such as "Wu Min" can look like "no" to the NLU: for a free-text question,
-        # only an explicit refusal stops the form; anything else is the answer.
-        if (not activating and intent == "deny" and not updates and requested in fields
-                and fields[requested].get("type") in ("string", "text") and not F.is_refusal(text)):
-            value, _problem = F.check(fields[requested], text, lang, today())
-            if value is not None:
-                updates[requested] = value
-
+        self._apply_corrections(turn, tracker, domain)
+        # 3. The answers extracted this turn (or pre-filled at activation), slot by slot.
+        await self._validate_answers(turn, dispatcher, tracker, domain)
+        self._take_a_name_read_as_no(turn)
         # 4. A plain "no"/"stop": let the stop rule end the form.
-        if not activating and intent == "deny" and not updates:
+        if not turn.activating and turn.intent == "deny" and not turn.updates:
             return [ActionExecutionRejected(self.form)]
+        self._report(turn, dispatcher)
+        self._count_failures(turn, dispatcher, tracker)
+        await self._check_code_with_portal(turn, dispatcher, tracker)
+        # 5. The next question.
+        return (events + [SlotSet(k, v) for k, v in turn.updates.items()]
+                + [SlotSet(REQUESTED_SLOT, self._next_slot(turn, tracker))])
 
-        for name in corrected:
-            shown = updates[name]
-            if fields[name].get("type") == "enum":
-                shown = F.choice_label(fields[name], shown, lang)
-            if name == "verification_code":
-                shown = t("value_secret", lang)
-            dispatcher.utter_message(text=t("corrected", lang, label=label(fields[name], lang), value=shown))
-        for problem in problems:
+    # --- the steps -------------------------------------------------------------------------
+
+    def _start(self, turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
+        """A new run of the form: a fresh nonce and counters, and the form's introduction."""
+        if not turn.activating:
+            return []
+        if self.kind:
+            dispatcher.utter_message(text=t("form_intro", turn.lang, title=title(turn.schema, turn.lang)))
+        return [SlotSet(NONCE, uuid.uuid4().hex), SlotSet(PENDING, None), SlotSet(CONFIRM, None), SlotSet(FAILED, 0)]
+
+    @staticmethod
+    def _explain(turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
+        """The help text of the field named in the question, else of the one being asked."""
+        requested = str(turn.requested)
+        field_ = turn.fields[F.field_named(turn.text, turn.fields) or requested]
+        help_text = field_.get(f"help_{turn.lang}") or field_.get("help_zh")
+        if help_text:
+            dispatcher.utter_message(text=t("field_help", turn.lang, label=label(field_, turn.lang), help=help_text))
+        else:
+            dispatcher.utter_message(text=t("field_help_missing", turn.lang, label=label(field_, turn.lang)))
+        return [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, requested)]
+
+    def _apply_corrections(self, turn: Turn, tracker: Tracker, domain: dict[str, Any]) -> None:
+        if not (turn.requested and self._may_hold_corrections(turn.requested, turn.fields, turn.text, turn.intent)):
+            return
+        for name, raw in F.find_corrections(turn.text, turn.fields, turn.lang).items():
+            value, _problem = F.check(turn.fields[name], raw, turn.lang, today())
+            if value is None or name not in (domain.get("slots") or {}):
+                continue  # "the number is ZT…" is not a phone number: ignore
+            if name != turn.requested and tracker.get_slot(name) != value:
+                turn.corrected.append(name)
+            turn.updates[name] = value
+
+    async def _validate_answers(self, turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: dict[str, Any]) -> None:
+        """Each candidate slot through its ``validate_<slot>`` method, as rasa-sdk calls them."""
+        for slot, raw in tracker.slots_to_validate().items():
+            if slot not in turn.form_slots or slot in turn.updates:
+                continue
+            if slot != CONFIRM and slot not in turn.fields:
+                continue  # the portal doesn't ask for it: not ours to keep
+            method = getattr(self, f"validate_{slot}", None) or self._validate_field_named(slot)
+            turn.updates.update(await method(raw, dispatcher, tracker, domain))
+
+    def _take_a_name_read_as_no(self, turn: Turn) -> None:
+        """A name such as "Wu Min" can look like "no" to the NLU: for a free-text question,
+        only an explicit refusal stops the form; anything else is the answer."""
+        requested = turn.requested
+        if (turn.activating or turn.intent != "deny" or turn.updates or requested not in turn.fields
+                or turn.fields[requested].get("type") not in ("string", "text") or F.is_refusal(turn.text)):
+            return
+        value, _problem = F.check(turn.fields[requested], turn.text, turn.lang, today())
+        if value is not None:
+            turn.updates[requested] = value
+
+    @staticmethod
+    def _report(turn: Turn, dispatcher: CollectingDispatcher) -> None:
+        """Say what was corrected, what didn't fit, and (at the read-back) what was unclear."""
+        for name in turn.corrected:
+            dispatcher.utter_message(text=t("corrected", turn.lang, label=label(turn.fields[name], turn.lang),
+                                            value=shown_value(turn.fields[name], turn.updates[name], turn.lang)))
+        for problem in turn.problems:
             dispatcher.utter_message(text=problem)
-
-        if requested == CONFIRM and CONFIRM not in updates:
+        if turn.requested == CONFIRM and CONFIRM not in turn.updates:
             # A correction means the summary is read again; anything else is unclear.
-            updates[CONFIRM] = None
-            if not corrected:
-                dispatcher.utter_message(text=t("confirm_unclear", lang))
+            turn.updates[CONFIRM] = None
+            if not turn.corrected:
+                dispatcher.utter_message(text=t("confirm_unclear", turn.lang))
 
-        # Two failed tries in a row on the same question: offer a way out.
+    @staticmethod
+    def _count_failures(turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """Two failed tries in a row on the same question: offer a way out."""
+        requested = turn.requested
         failed = int(tracker.get_slot(FAILED) or 0)
-        if requested and requested != CONFIRM and updates.get(requested, "ok") is None and not corrected:
+        if requested and requested != CONFIRM and turn.updates.get(requested, "ok") is None and not turn.corrected:
             failed += 1
             if failed >= 2:
-                dispatcher.utter_message(text=t("offer_stop", lang))
-        elif requested in updates:
+                dispatcher.utter_message(text=t("offer_stop", turn.lang))
+        elif requested in turn.updates:
             failed = 0
-        updates[FAILED] = failed
+        turn.updates[FAILED] = failed
 
-        # A new code is checked with the portal at once (the same check, and the same
-        # throttling, as a status lookup), so nobody fills a whole form on a wrong code.
-        # (The verify form skips this: its own lookup follows right after.)
-        if self.kind and not signed_in and updates.get("verification_code") and "verification_code" in form_slots:
-            number = updates.get("tracking_number") or tracker.get_slot("tracking_number")
-            if number:
-                resp = await client.get_transfer(number, verification_code=updates["verification_code"])
-                if resp.status == 404:
-                    dispatcher.utter_message(text=t("transfer_not_found", lang))
-                    updates["verification_code"] = None
-                elif resp.status == 429:
-                    dispatcher.utter_message(
-                        text=t("transfer_throttled", lang, wait=wait_text(resp.retry_after, lang)))
-                    updates["verification_code"] = None
-                    dispatcher.utter_message(text=t("offer_stop", lang))
+    async def _check_code_with_portal(self, turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """A new code is checked with the portal at once (the same check, and the same
+        throttling, as a status lookup), so nobody fills a whole form on a wrong code.
+        (The verify form skips this: its own lookup follows right after.)"""
+        code = turn.updates.get("verification_code")
+        if not (self.kind and not turn.signed_in and code and "verification_code" in turn.form_slots):
+            return
+        number = turn.updates.get("tracking_number") or tracker.get_slot("tracking_number")
+        if not number:
+            return
+        resp = await turn.client.get_transfer(number, verification_code=code)
+        if resp.status == 404:
+            dispatcher.utter_message(text=t("transfer_not_found", turn.lang))
+            turn.updates["verification_code"] = None
+        elif resp.status == 429:
+            dispatcher.utter_message(
+                text=t("transfer_throttled", turn.lang, wait=wait_text(resp.retry_after, turn.lang)))
+            turn.updates["verification_code"] = None
+            dispatcher.utter_message(text=t("offer_stop", turn.lang))
 
-        # 5. The next question.
-        values = {n: tracker.get_slot(n) for n in form_slots}
-        values.update({k: v for k, v in updates.items() if k in values})
-        next_slot = next(
-            (n for n in self.required(fields, form_slots, signed_in) if values.get(n) is None),
-            None,
-        )
-        return events + [SlotSet(k, v) for k, v in updates.items()] + [SlotSet(REQUESTED_SLOT, next_slot)]
+    def _next_slot(self, turn: Turn, tracker: Tracker) -> str | None:
+        values = {n: tracker.get_slot(n) for n in turn.form_slots}
+        values.update({k: v for k, v in turn.updates.items() if k in values})
+        return next((n for n in self.required(turn.fields, turn.form_slots, turn.signed_in)
+                     if values.get(n) is None), None)
+
+    # --- one method per slot (rasa-sdk's validate_<slot>) -----------------------------------
+
+    async def validate_confirm_submission(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                          domain: dict[str, Any]) -> dict[str, Any]:
+        """Only an explicit yes confirms."""
+        return {CONFIRM: True if value is True else None}
+
+    async def validate_field(self, slot: str, value: Any, tracker: Tracker) -> dict[str, Any]:
+        """An answer checked against the portal's schema for the field: the normalised value,
+        or None (asked again) with the problem said when it is the field being asked."""
+        turn = _TURN.get()
+        field_ = turn.fields[slot]
+        checked, problem = F.check(field_, self._entity_hint(tracker, slot) or value, turn.lang, today())
+        if checked is None and problem and not (slot == turn.requested and turn.corrected) and (
+                slot == turn.requested or not turn.activating):
+            # (a message that corrected another field is not also a wrong answer to this one)
+            turn.problems.append(t("invalid", turn.lang, label=label(field_, turn.lang), problem=problem))
+        return {slot: checked}
+
+    def _validate_field_named(self, slot: str) -> Any:
+        async def validate(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: dict[str, Any]) -> dict[str, Any]:
+            return await self.validate_field(slot, value, tracker)
+        return validate
+
+    async def validate_tracking_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("tracking_number", value, tracker)
+
+    async def validate_verification_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("verification_code", value, tracker)
+
+    async def validate_utility_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("utility_type", value, tracker)
+
+    async def validate_account_holder_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                           domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("account_holder_name", value, tracker)
+
+    async def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("contact_name", value, tracker)
+
+    async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("contact_phone", value, tracker)
+
+    async def validate_preferred_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("preferred_date", value, tracker)
+
+    async def validate_time_slot(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("time_slot", value, tracker)
+
+    async def validate_case_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("case_number", value, tracker)
+
+    async def validate_asset_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("asset_type", value, tracker)
+
+    async def validate_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("description", value, tracker)
+
+    async def validate_topic(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("topic", value, tracker)
+
+    # --- helpers -----------------------------------------------------------------------------
 
     def required(self, fields: dict[str, dict[str, Any]], form_slots: list[str], signed_in: bool) -> list[str]:
         """The fields to ask, in the domain's order: required by the portal's schema,
@@ -277,6 +406,15 @@ class PortalFormValidation(FormValidationAction):
             if entity.get("entity") == slot and entity.get("value"):
                 return str(entity["value"])
         return None
+
+
+def shown_value(field_: dict[str, Any], value: Any, lang: str) -> Any:
+    """A value as it is read back: a choice by its label, the code never."""
+    if field_.get("name") == "verification_code":
+        return t("value_secret", lang)
+    if field_.get("type") == "enum":
+        return F.choice_label(field_, value, lang)
+    return value
 
 
 class ValidateVerifyTransferForm(PortalFormValidation):

@@ -48,8 +48,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "OK, stopped — nothing was submitted. Anything else?",
     },
     "stopped_verify": {
-        "zh": "好的。没有验证不能告诉您事项的详情。验证码和跟踪号一起发给您；登录门户后在 /track 也可以直接查看。",
-        "en": "OK. Without verification I can't share the details of a transfer. The code came with your tracking number; signed in on the portal you can also see it at /track.",
+        "zh": "好的。没有验证不能告诉您事项的详情。查询号和查询码印在成交确认书上；登录门户后在 /track 也可以直接查看。",
+        "en": "OK. Without verification I can't share the details of a transfer. The tracking number and query code are on your sale confirmation; signed in on the portal you can also see it at /track.",
     },
     # ---- submissions ----
     "submitted": {
@@ -73,8 +73,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The portal refused this submission (the identity check failed). If you are signed in, reload the page and try again, or submit it on the portal at /my/submissions.",
     },
     "submit_not_found": {
-        "zh": "门户找不到对应的事项（跟踪号或验证码可能不对），没有提交。请核对后重新开始。",
-        "en": "The portal couldn't find a matching record (the tracking number or code may be wrong); nothing was submitted. Please check and start again.",
+        "zh": "门户找不到对应的事项（查询号或查询码可能不对），没有提交。请核对后重新开始。",
+        "en": "The portal couldn't find a matching record (the tracking number or query code may be wrong); nothing was submitted. Please check and start again.",
     },
     "submit_throttled": {
         "zh": "尝试次数太多了，请 {wait} 后再试。您填的内容我保留着。",
@@ -114,15 +114,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Full progress and documents: {url}",
     },
     "transfer_not_found": {
-        "zh": "跟踪号和验证码对不上（或没有这个跟踪号）。请核对后重新输入验证码。",
-        "en": "That tracking number and code don't match (or the number doesn't exist). Please check and enter the code again.",
+        "zh": "查询号和查询码对不上（或没有这个查询号）。请核对成交确认书后重新输入查询码。",
+        "en": "That tracking number and query code don't match (or the number doesn't exist). Please check your sale confirmation and enter the code again.",
     },
     "transfer_not_found_signed_in": {
-        "zh": "在您的账户下没有找到这个跟踪号。请核对号码，或在 /track 查看您名下的事项。",
+        "zh": "在您的账户下没有找到这个查询号。请核对号码，或在 /track 查看您名下的事项。",
         "en": "I couldn't find that tracking number under your account. Please check the number, or see your transfers at /track.",
     },
     "transfer_bad_number": {
-        "zh": "这个跟踪号格式不对：应为 ZT 加 10 位数字。",
+        "zh": "这个查询号格式不对：应为 ZT 加 10 位数字。",
         "en": "That tracking number isn't valid: it is ZT followed by 10 digits.",
     },
     "transfer_throttled": {

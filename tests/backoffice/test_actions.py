@@ -141,7 +141,7 @@ async def test_a_buyer_asks_for_the_water_account_on_the_web(client: Client, fac
     new, buyer = await factory.transfer()
     await sign_in(client, buyer)
     form = await client.get("/my/submissions/new/utility_handover?lang=en")
-    assert "Verification code" in form.text and "(optional)" in form.text  # signed in: the code is not needed
+    assert "Query code" in form.text and "(optional)" in form.text  # signed in: the code is not needed
     ref = await _submit(client, "utility_handover", {
         "tracking_number": new.transfer.tracking_no, "verification_code": "", "utility_type": "water",
         "account_holder_name": "张*明", "contact_phone": "13812345678", "preferred_date": "", "notes": ""})
