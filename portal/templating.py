@@ -86,6 +86,8 @@ def state_label(state: str) -> str:
 
 
 def build_environment(extra_dirs: list[Path] | None = None) -> Environment:
+    for lang in i18n.LANGS:
+        i18n.translations(lang)  # a missing or stale compiled catalogue fails here, at start-up
     dirs = [d for d in [*TEMPLATE_DIRS, *(extra_dirs or [])] if d.exists()]
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),

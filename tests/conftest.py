@@ -32,6 +32,7 @@ from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
 from portal.app import create_app
 from portal.cli import migrate
+from portal.i18n import compile_catalogues
 from portal.settings import Settings
 from storage.events import hub
 from storage.kv import KeyValueItem
@@ -42,6 +43,11 @@ TEST_TOKEN = "test-service-token-0123456789"
 PASSWORD = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgresql"]
 DOCUMENT_DIR = tempfile.mkdtemp(prefix="portal-test-docs-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # What `make install` does before `make test`: the portal loads compiled catalogues.
+    compile_catalogues()
 
 
 def _pg_admin_url() -> str | None:
