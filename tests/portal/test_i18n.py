@@ -9,6 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 
 from portal import i18n
 from portal.templating import build_environment
@@ -105,3 +106,29 @@ def test_templates_pluralise_by_the_language_rules() -> None:
     trans = "{% trans count=n %}{{ count }} step{% pluralize %}{{ count }} steps{% endtrans %}"
     assert _render(trans, "en", n=1) == "1 step"
     assert _render(trans, "en", n=2) == "2 steps"
+
+
+def test_cached_gettext_gives_the_same_text_per_language_and_still_escapes_variables() -> None:
+    env = build_environment()
+    template = env.from_string('{{ _("Progress") }}|{{ _("Rates in force from %(d)s.", d=d) }}|{{ _("100%%") }}')
+    for lang, progress in (("zh", "办理进度"), ("en", "Progress"), ("zh", "办理进度")):
+        token = i18n.current_lang.set(lang)
+        try:
+            out = template.render(d="<b>1 May</b>")
+        finally:
+            i18n.current_lang.reset(token)
+        first, second, third = out.split("|")
+        assert first == i18n.translations(lang).gettext("Progress") == progress
+        assert "&lt;b&gt;1 May&lt;/b&gt;" in second and "<b>" not in second
+        assert third == "100%"
+    token = i18n.current_lang.set("en")
+    try:
+        result = env.globals["_"](env.from_string("").new_context(), "Progress")
+    finally:
+        i18n.current_lang.reset(token)
+    assert isinstance(result, Markup) and result == "Progress"
+
+
+def test_templates_are_not_rechecked_on_disk_outside_development() -> None:
+    assert build_environment().auto_reload is False
+    assert build_environment(auto_reload=True).auto_reload is True
