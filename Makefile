@@ -62,8 +62,12 @@ test-e2e: install assets train
 
 test: lint test-portal bot-test test-e2e
 
+# mypy over every package (the same list as pre-commit); the version is pinned in pyproject.toml.
+TYPED_PACKAGES := accounts storage title_transfer backoffice auction_listings cases portal
+
 lint: install
 	@$(BIN)/ruff check .
+	@$(BIN)/mypy $(TYPED_PACKAGES)
 
 bench: install assets
 	@$(BIN)/python -m bench

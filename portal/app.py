@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
 
     static_dirs: list[Path] = [ROOT / "portal" / "static"]
     routes: list[Any] = [
-        create_static_files_router(path="/static", directories=static_dirs, name="static",
+        create_static_files_router(path="/static", directories=[*static_dirs], name="static",
                                    include_in_schema=False, cache_control=None),
         AuthController,
         TrackingController,

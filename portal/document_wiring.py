@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
@@ -92,10 +92,10 @@ async def _sync_step_documents(session: AsyncSession, payload: dict[str, Any]) -
         docs.append({"id": payload["document_id"], "kind": payload["kind"], "name": payload["name"],
                      "visibility": payload["visibility"], "owner_id": payload["owner_id"]})
     details["documents"] = docs[-MAX_LISTED:]
-    await session.execute(update(TransferStep.__table__).where(TransferStep.__table__.c.id == step.id)
-                          .values(details=details))
-    await session.execute(update(Transfer.__table__).where(Transfer.__table__.c.id == step.transfer_id)
-                          .values(version=Transfer.__table__.c.version + 1))
+    steps, transfers = cast(Table, TransferStep.__table__), cast(Table, Transfer.__table__)
+    await session.execute(update(steps).where(steps.c.id == step.id).values(details=details))
+    await session.execute(update(transfers).where(transfers.c.id == step.transfer_id)
+                          .values(version=transfers.c.version + 1))
 
 
 def wire_documents() -> None:
