@@ -12,10 +12,12 @@ other client — and a test that counts rows or takes "the next item" counts and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import os
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -91,6 +93,10 @@ def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "portal.db"
         migrate(Settings.from_env(_env(f"sqlite:///{path}")))
+        # WAL, as the app sets on its connections: the copies start in it, so a test's own engine and
+        # the app's can read and write at once from the first connection on.
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
         yield str(path)
         return
     admin = _pg_admin_url()
