@@ -18,7 +18,7 @@ def migration_config() -> Config:
     from alembic.config import Config
 
     cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "storage" / "migrations"))
+    cfg.set_main_option("script_location", str(ROOT / "portal" / "migrations"))
     return cfg
 
 
