@@ -17,7 +17,9 @@ COPY portal ./portal
 COPY storage ./storage
 COPY title_transfer ./title_transfer
 COPY alembic.ini ./
-RUN pip install . && useradd --system --uid 10001 portal && mkdir -p /app/var && chown portal /app/var
+# The Chinese catalogue is compiled here (the .mo files are build output, not in git).
+RUN pip install "babel>=2.14" && pybabel compile -d portal/locales -D messages \
+    && pip install . && useradd --system --uid 10001 portal && mkdir -p /app/var && chown portal /app/var
 COPY --from=assets /app/node_modules ./node_modules
 USER portal
 EXPOSE 8000

@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import support
+from tests.support.processes import Process
 
 BOT = support.ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
@@ -193,69 +194,10 @@ class NameBook:
 # --- processes ------------------------------------------------------------------------------
 
 
-@dataclass
-class Proc:
-    """A process of the stack, its output in a log file, readiness by HTTP."""
-
-    name: str
-    cmd: list[str]
-    cwd: Path
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env={**os.environ, **self.env}, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_http(self, url: str, timeout: float, accept: Any = lambda status, body: status == 200) -> float:
-        import http.client
-        import urllib.parse
-
-        parts = urllib.parse.urlsplit(url)
-        started = time.monotonic()
-        last = "no answer"
-        while time.monotonic() - started < timeout:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} while starting; "
-                                   f"see {self.log_path}:\n{self.tail()}")
-            try:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-                conn.request("GET", parts.path or "/")
-                resp = conn.getresponse()
-                body = resp.read()
-                conn.close()
-                if accept(resp.status, body):
-                    return time.monotonic() - started
-                last = f"HTTP {resp.status}"
-            except OSError as exc:
-                last = type(exc).__name__
-            time.sleep(0.5)
-        raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s ({last}); see {self.log_path}:\n{self.tail()}")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGINT (Rasa and Sanic shut down cleanly on it), then SIGKILL to the process group."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+def Proc(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> Process:  # noqa: N802
+    """A process of the stack: its output in a log file, readiness by HTTP, stopped with SIGINT
+    (Rasa and Sanic shut down cleanly on it), then SIGKILL to its process group."""
+    return Process(name, cmd, env=env, cwd=cwd, log_path=log_path, new_session=True, stop_signal=signal.SIGINT)
 
 
 @dataclass
@@ -263,8 +205,8 @@ class Stack:
     workdir: Path
     db_path: Path
     portal: support.Server
-    actions: Proc
-    rasa: Proc
+    actions: Process
+    rasa: Process
     rasa_port: int
     ready_s: dict[str, float] = field(default_factory=dict)
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.support.processes import Process, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench-results"
@@ -102,12 +102,6 @@ def _redact(url: str) -> str:
 # --- processes --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def proc_status(pid: int) -> dict[str, int]:
     """VmRSS / VmHWM (peak RSS) of a live process, in KiB."""
     out: dict[str, int] = {}
@@ -144,7 +138,7 @@ class Server:
     env: dict[str, str]
     factory: bool = False
     port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
+    process: Process | None = None
     log_path: Path | None = None
 
     def start(self, ready_path: str, ready_headers: dict[str, str], timeout: float = 90.0) -> None:
@@ -155,55 +149,21 @@ class Server:
                "--no-access-log", "--no-proxy-headers", "--timeout-keep-alive", "30"]
         if self.factory:
             cmd.append("--factory")
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self._wait_ready(ready_path, ready_headers, timeout)
-
-    def _wait_ready(self, path: str, headers: dict[str, str], timeout: float) -> None:
-        import http.client
-
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} while starting; "
-                                   f"see {self.log_path}:\n{self.tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", path, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                conn.close()
-                if resp.status == 200:
-                    return
-                last = f"HTTP {resp.status} for {path}"
-            except OSError as exc:
-                last = type(exc).__name__
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s ({last}); see {self.log_path}:\n{self.tail()}")
+        self.process = Process(self.name, cmd, env={**self.env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT,
+                               log_path=self.log_path).start()
+        self.process.wait_http(f"http://127.0.0.1:{self.port}{ready_path}", timeout, headers=ready_headers)
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        assert self.process is not None
+        return self.process.pid
 
     def tail(self, lines: int = 30) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return self.process.tail(lines) if self.process else ""
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        if self.process is not None:
+            self.process.stop()
 
 
 @contextlib.contextmanager

@@ -127,12 +127,12 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",
         header_name="x-csrftoken", exclude=["/api/", "/healthz"],
     )
-    env = build_environment()
+    env = build_environment(auto_reload=settings.env == "development")
     template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
     static_dirs: list[Path] = [ROOT / "portal" / "static"]
     routes: list[Any] = [
-        create_static_files_router(path="/static", directories=static_dirs, name="static",
+        create_static_files_router(path="/static", directories=[*static_dirs], name="static",
                                    include_in_schema=False, cache_control=None),
         AuthController,
         TrackingController,

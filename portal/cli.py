@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from portal.settings import ROOT, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+
+def migration_config() -> Config:
+    """Alembic's configuration: alembic.ini and the migrations folder."""
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "portal" / "migrations"))
+    return cfg
 
 
 def migrate(settings: Settings) -> None:
     from alembic import command
-    from alembic.config import Config
 
     (ROOT / "var").mkdir(exist_ok=True)
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "storage" / "migrations"))
+    cfg = migration_config()
     cfg.attributes["url"] = settings.database.url
     command.upgrade(cfg, "head")
 

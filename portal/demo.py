@@ -120,7 +120,8 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
                     ("delivery", court, "start", {}),
                 ):
                     step = next(s for s in t.steps if s.key == key)
-                    await move_step(session, t, key, action, who, expected_revision=step.revision, **extra)
+                    await move_step(session, t, key, action, who, expected_revision=step.revision,
+                                    note=extra.get("note"), reason=extra.get("reason"))
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)

@@ -7,7 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from accounts.departments import department_name
 from documents.kinds import DocumentKind
@@ -92,7 +94,63 @@ def state_label(state: str) -> str:
     return pick(zh, en)
 
 
-def build_environment(extra_dirs: list[Path] | None = None) -> Environment:
+_CACHE_LIMIT = 4096  # msgids per language; templates use literal msgids, a few hundred in all
+
+
+def _catalogue_markup(lang: str, message: str) -> Markup:
+    # Catalogue text is trusted markup, exactly as Jinja's own newstyle gettext treats it;
+    # the variables formatted into it are escaped by Markup's %.
+    return Markup(i18n.translations(lang).gettext(message))  # noqa: S704
+
+
+def _cached_gettext() -> Any:
+    """Jinja's newstyle ``gettext``/``_``, with each translation resolved once per language.
+
+    Jinja's own newstyle wrapper calls the translation function, wraps the result in a
+    Markup and %-formats it (escaping) on every call. Most calls in templates pass no
+    variables, so their result depends on the language and the msgid alone: it is kept,
+    already a Markup and already formatted (``%%`` → ``%``), per language. Calls with
+    variables reuse the translated Markup and only format. Outside autoescape the result is
+    a plain str, as in Jinja's wrapper.
+    """
+    formatted: dict[str, dict[str, Markup]] = {lang: {} for lang in i18n.LANGS}
+    translated: dict[str, dict[str, Markup]] = {lang: {} for lang in i18n.LANGS}
+
+    def lookup(tables: dict[str, dict[str, Markup]], lang: str, message: str, make: Any) -> Markup:
+        table = tables.get(lang)
+        if table is None:  # a language without a table: nothing kept
+            return make()  # type: ignore[no-any-return]
+        hit = table.get(message)
+        if hit is None:
+            hit = make()
+            if len(table) < _CACHE_LIMIT:
+                table[message] = hit
+        return hit
+
+    @pass_context
+    def gettext(__context: Context, __string: str, **variables: Any) -> str:
+        if not __context.eval_ctx.autoescape:
+            return i18n.gettext(__string) % variables
+        lang = i18n.current_lang.get()
+        if not variables:
+            table = formatted.get(lang)
+            hit = table.get(__string) if table is not None else None
+            if hit is not None:  # the common case: one dict lookup
+                return hit
+            return lookup(formatted, lang, __string, lambda: _catalogue_markup(lang, __string) % variables)
+        return lookup(translated, lang, __string, lambda: _catalogue_markup(lang, __string)) % variables
+
+    return gettext
+
+
+def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool = False) -> Environment:
+    """The portal's Jinja environment.
+
+    ``auto_reload`` (development only) re-reads a template whose file changed; without it a
+    compiled template is used as it is, with no modification-time checks per render.
+    """
+    for lang in i18n.LANGS:
+        i18n.translations(lang)  # a missing or stale compiled catalogue fails here, at start-up
     dirs = [d for d in [*TEMPLATE_DIRS, *(extra_dirs or [])] if d.exists()]
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
@@ -100,8 +158,10 @@ def build_environment(extra_dirs: list[Path] | None = None) -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=auto_reload,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = env.globals["_"] = _cached_gettext()
     env.globals.update(
         lang=lambda: i18n.current_lang.get(),
         pick=pick,

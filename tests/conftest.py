@@ -1,16 +1,23 @@
 """Shared fixtures: a migrated database per backend (SQLite always, PostgreSQL when
 TEST_DATABASE_URL is set), an app bound to it, and factories for the domain objects.
 
-Each test session gets its own PostgreSQL database (created and dropped here), so runs
-never collide; tests create their own data with unique keys instead of truncating.
+Isolation: each test gets a database of its own. The schema is migrated once per session
+and backend; every test then starts from a copy of that migrated, empty database (SQLite: a
+file copy; PostgreSQL: ``CREATE DATABASE … TEMPLATE``), dropped afterwards. So a test sees
+only its own rows — also through the app's own pooled engine, which connects by URL like any
+other client — and a test that counts rows or takes "the next item" counts and takes its own.
+(A SAVEPOINT per test cannot reach the app's engine, which opens its own connections.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import os
+import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +39,7 @@ from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
 from portal.app import create_app
 from portal.cli import migrate
+from portal.i18n import compile_catalogues
 from portal.sales import confirmed_sale
 from portal.settings import Settings
 from storage.events import hub
@@ -45,17 +53,22 @@ BACKENDS = ["sqlite", "postgresql"]
 DOCUMENT_DIR = tempfile.mkdtemp(prefix="portal-test-docs-")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # What `make install` does before `make test`: the portal loads compiled catalogues.
+    compile_catalogues()
+
+
 def _pg_admin_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL")
 
 
-async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+async def _create_pg_database(admin_url: str, template: str | None = None) -> tuple[str, str]:
     url = make_url(admin_url.replace("postgresql+asyncpg", "postgresql"))
     name = f"portal_test_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(user=url.username or "postgres", password=url.password, host=url.host or "127.0.0.1",
                                  port=url.port or 5432, database=url.database or "postgres")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await conn.close()
     return str(url.set(database=name).render_as_string(hide_password=False)), name
@@ -72,19 +85,44 @@ async def _drop_pg_database(admin_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty database for this test session on each backend."""
+def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Per backend, a database migrated once for the session: the template each test's database copies.
+
+    Yields the SQLite file's path, or the PostgreSQL database's name. Nothing connects to it after
+    migrating (PostgreSQL copies only a template nobody is connected to).
+    """
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "portal.db"
-        url = f"sqlite:///{path}"
-        migrate(Settings.from_env(_env(url)))
-        yield url
+        migrate(Settings.from_env(_env(f"sqlite:///{path}")))
+        # WAL, as the app sets on its connections: the copies start in it, so a test's own engine and
+        # the app's can read and write at once from the first connection on.
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+        yield str(path)
         return
     admin = _pg_admin_url()
     if not admin:
         pytest.skip("TEST_DATABASE_URL not set: PostgreSQL variant skipped")
     url, name = asyncio.run(_create_pg_database(admin))
     migrate(Settings.from_env(_env(url)))
+    yield name
+    asyncio.run(_drop_pg_database(admin, name))
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of this test's own, on each backend (dropped afterwards)."""
+    if migrated_database.endswith(".db"):
+        path = tmp_path / "portal.db"
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(migrated_database + suffix)
+            if source.exists():
+                shutil.copyfile(source, str(path) + suffix)
+        yield f"sqlite:///{path}"
+        return
+    admin = _pg_admin_url()
+    assert admin
+    url, name = asyncio.run(_create_pg_database(admin, template=migrated_database))
     yield url
     asyncio.run(_drop_pg_database(admin, name))
 
@@ -103,12 +141,12 @@ def _env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings.from_env(_env(database_url))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(settings.database.url)
     yield eng

@@ -84,8 +84,11 @@ class MinioDocumentStore:
         read_timeout: float = 30.0,
         retries: int = 1,
         create_bucket: bool = True,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         host, secure = parse_endpoint(endpoint, secure)
+        # When a presigned link is signed (its validity runs from there); tests pass another clock.
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.endpoint = host
         self.secure = secure
         self.bucket = bucket
@@ -248,6 +251,7 @@ class MinioDocumentStore:
             object_name=key,
             expires=expires,
             response_headers=response_headers,
+            request_date=self._clock(),
         )
 
     async def health(self) -> StoreHealth:

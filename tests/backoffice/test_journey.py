@@ -43,9 +43,9 @@ async def test_web_form_to_done_with_a_correction_on_the_way(client: Client, fac
     assert ref in inbox.text
     taken = await post(client, "/staff/queue/claim-next")
     assert taken.status_code == 303
-    # Other court items may be queued before it (from other tests): claim this one explicitly too.
+    # (Should another court item ever be queued before it, claim this one explicitly too.)
     item_page = await client.get(f"/staff/items/{ref}")
-    if "You hold this item" not in item_page.text and "您正在办理" not in item_page.text:
+    if "You hold this item" not in item_page.text and "此事项由您办理" not in item_page.text:
         version = form_value(item_page.text, f"/staff/items/{ref}/claim", "version")
         assert (await post(client, f"/staff/items/{ref}/claim", {"version": version})).status_code == 303
         item_page = await client.get(f"/staff/items/{ref}")

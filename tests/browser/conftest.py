@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.support.processes import Process, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,37 +21,20 @@ def _chromium() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def portal_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     db = tmp_path_factory.mktemp("browser") / "portal.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PORT": str(port), "PORTAL_ENV": "development",
+    env = {"DATABASE_URL": f"sqlite:///{db}", "PORT": str(port), "PORTAL_ENV": "development",
            "TRACKING_POLL_SECONDS": "2", "RASA_URL": "http://127.0.0.1:9", "DOCUMENT_DIR": str(db.parent / "docs")}
     for command in ("migrate", "seed"):
-        subprocess.run([sys.executable, "-m", "portal", command], env=env, cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "portal", command], env={**os.environ, **env}, cwd=ROOT, check=True,
                        capture_output=True)
-    proc = subprocess.Popen([sys.executable, "-m", "portal", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code in (200, 503):
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("portal did not start: " + (proc.stderr.read() or b"").decode()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with Process("portal", [sys.executable, "-m", "portal", "serve"], env=env, log_path=db.parent / "portal.log",
+                 stop_signal=signal.SIGTERM) as portal:
+        portal.wait_http(f"{url}/healthz", timeout=30, accept=lambda status, _body: status in (200, 503))
+        yield url
 
 
 @pytest.fixture(scope="session")

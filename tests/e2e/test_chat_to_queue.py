@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
+import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.processes import Process, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -27,24 +28,8 @@ MODEL = BOT / "models" / "bot.tar.gz"
 TOKEN = "e2e-service-token-0123456789abcdef"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float, name: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{name} not ready after {seconds} s")
+def _below_500(status: int, _body: bytes) -> bool:
+    return status < 500
 
 
 @pytest.fixture(scope="module")
@@ -54,42 +39,38 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             pytest.fail("the bot is not built: run `make train` first")
         pytest.skip("bot/.venv or the trained model missing (make train)")
     tmp = tmp_path_factory.mktemp("e2e")
-    portal_port, rasa_port, actions_port = _free_port(), _free_port(), _free_port()
+    portal_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     portal_url = f"http://127.0.0.1:{portal_port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'portal.db'}", "PORT": str(portal_port),
+    env = {"DATABASE_URL": f"sqlite:///{tmp / 'portal.db'}", "PORT": str(portal_port),
            "PORTAL_SERVICE_TOKEN": TOKEN, "RASA_URL": f"http://127.0.0.1:{rasa_port}",
            "DOCUMENT_DIR": str(tmp / "docs"), "PORTAL_ENV": "development"}
     for command in ("migrate", "seed"):
-        subprocess.run([sys.executable, "-m", "portal", command], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "portal", command], env={**os.environ, **env}, cwd=ROOT, check=True,
+                       capture_output=True)
     (tmp / "endpoints.yml").write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n")
-    bot_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
+    bot_env = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
                "PORTAL_URL": portal_url, "PORTAL_SERVICE_TOKEN": TOKEN, "SANIC_HOST": "127.0.0.1"}
-    logs = {name: (tmp / f"{name}.log").open("wb") for name in ("portal", "actions", "rasa")}
     procs = {
-        "portal": subprocess.Popen([sys.executable, "-m", "portal", "serve"], env=env, cwd=ROOT,
-                                   stdout=logs["portal"], stderr=subprocess.STDOUT),
-        "actions": subprocess.Popen([str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-                                    env=bot_env, cwd=BOT, stdout=logs["actions"], stderr=subprocess.STDOUT),
-        "rasa": subprocess.Popen([str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-                                  "--port", str(rasa_port), "--credentials", "credentials.yml",
-                                  "--endpoints", str(tmp / "endpoints.yml")],
-                                 env=bot_env, cwd=BOT, stdout=logs["rasa"], stderr=subprocess.STDOUT),
+        "portal": Process("portal", [sys.executable, "-m", "portal", "serve"], env=env, cwd=ROOT,
+                          log_path=tmp / "portal.log", stop_signal=signal.SIGTERM),
+        "actions": Process("action server",
+                           [str(RASA), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                           env=bot_env, cwd=BOT, log_path=tmp / "actions.log", stop_signal=signal.SIGTERM),
+        "rasa": Process("rasa", [str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1",
+                                 "--port", str(rasa_port), "--credentials", "credentials.yml",
+                                 "--endpoints", str(tmp / "endpoints.yml")],
+                        env=bot_env, cwd=BOT, log_path=tmp / "rasa.log", stop_signal=signal.SIGTERM),
     }
     try:
-        _wait(f"{portal_url}/healthz", procs["portal"], 30, "portal")
-        _wait(f"http://127.0.0.1:{actions_port}/health", procs["actions"], 60, "action server")
-        _wait(f"http://127.0.0.1:{rasa_port}/", procs["rasa"], 180, "rasa")
+        for proc in procs.values():
+            proc.start()
+        procs["portal"].wait_http(f"{portal_url}/healthz", 30, _below_500, interval=0.5)
+        procs["actions"].wait_http(f"http://127.0.0.1:{actions_port}/health", 60, _below_500, interval=0.5)
+        procs["rasa"].wait_http(f"http://127.0.0.1:{rasa_port}/", 180, _below_500, interval=0.5)
         yield {"portal": portal_url, "logs": str(tmp)}
     finally:
         for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for fh in logs.values():
-            fh.close()
+            proc.stop(timeout=20)
 
 
 class Chat:

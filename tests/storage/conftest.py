@@ -12,15 +12,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import os
 import shutil
-import socket
-import subprocess
+import signal
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +39,7 @@ from storage.audit import AuditEntry
 from storage.db import metadata, normalise_database_url
 from storage.objects.local import LocalDocumentStore
 from storage.objects.s3 import MinioDocumentStore
+from tests.support.processes import Process, free_port
 
 HERE = Path(__file__).resolve().parent
 S3RVER_DIR = HERE / "s3rver"
@@ -52,40 +50,17 @@ S3RVER_KEYS = ("S3RVER", "S3RVER")  # s3rver's built-in account
 # --- servers ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with code {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on 127.0.0.1:{port} within {timeout}s")
-
-
 @dataclass
 class S3Server:
     name: str
     endpoint: str  # host:port
     access_key: str
     secret_key: str
-    proc: subprocess.Popen[bytes]
+    proc: Process
     enforces_presign_expiry: bool
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.proc.stop(timeout=10)
 
     def client(self) -> Minio:
         return Minio(
@@ -109,16 +84,9 @@ class S3Server:
 
 def start_moto() -> S3Server:
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, proc)
-    except Exception:
-        proc.kill()
-        raise
+    proc = Process("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                   stop_signal=signal.SIGTERM).start()
+    proc.wait_port(port)
     return S3Server("moto", f"127.0.0.1:{port}", *MOTO_KEYS, proc=proc, enforces_presign_expiry=False)
 
 
@@ -151,15 +119,11 @@ def s3rver_server() -> Iterator[S3Server]:
         pytest.skip(message)
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="s3rver-")
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv from the test tree
-        [*command, "-d", data_dir, "-a", "127.0.0.1", "-p", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = Process("s3rver", [*command, "-d", data_dir, "-a", "127.0.0.1", "-p", str(port), "--silent"],
+                   stop_signal=signal.SIGTERM).start()
     try:
-        _wait_for_port(port, proc)
+        proc.wait_port(port)
     except Exception:
-        proc.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
     server = S3Server("s3rver", f"127.0.0.1:{port}", *S3RVER_KEYS, proc=proc, enforces_presign_expiry=True)

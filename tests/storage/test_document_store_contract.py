@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import time
@@ -219,17 +218,22 @@ async def test_s3_bucket_is_created_when_missing(moto_server: S3Server) -> None:
 async def test_s3_expired_presigned_link_is_refused_by_the_store(s3rver_server: S3Server) -> None:
     # Runs against s3rver: moto serves presigned links whatever their age. (s3rver checks the
     # expiry of V4 links but not their signature, so tampering is not tested here.)
-    store = s3rver_server.store()
+    # No waiting: the store's clock says when a link is signed, so one link is signed two
+    # minutes ago for one minute (expired at the server now), another now for one minute.
+    signed_at = [dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)]
+    store = s3rver_server.store(clock=lambda: signed_at[0])
     key = new_storage_key()
     await store.put(key, b"%PDF-1.4 secret", content_type="application/pdf")
 
-    def link(seconds: int) -> Any:
+    def link() -> Any:
         return store.presigned_get_url(
-            key, expires=dt.timedelta(seconds=seconds), filename="a.pdf", content_type="application/pdf"
+            key, expires=dt.timedelta(seconds=60), filename="a.pdf", content_type="application/pdf"
         )
 
-    short, long = await link(1), await link(60)
-    await asyncio.sleep(2)
+    short = await link()
+    signed_at[0] = dt.datetime.now(dt.UTC)
+    long = await link()
+    assert "X-Amz-Expires=60" in short and "X-Amz-Expires=60" in long
     async with httpx.AsyncClient() as client:
         expired = await client.get(short)
         valid = await client.get(long)  # the same object, a link still in date: served

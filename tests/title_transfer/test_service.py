@@ -93,9 +93,15 @@ async def test_another_department_cannot_move_a_step(factory: Factory, session: 
 async def test_admin_may_move_any_step(factory: Factory, session: AsyncSession) -> None:
     new, _ = await factory.transfer()
     admin = factory.principal(await factory.user("admin"))
-    await move_step(session, new.transfer, "balance_paid", "complete", admin,
-                    expected_revision=_step(new.transfer, "balance_paid").revision)
-    await session.commit()
+    t = new.transfer
+    # Steps of two different departments (the court's, then the water utility's), by one admin.
+    for key, action in (("balance_paid", "complete"), ("ruling_served", "complete"), ("water_handover", "start")):
+        await move_step(session, t, key, action, admin, expected_revision=_step(t, key).revision, now=NOW)
+        await session.commit()
+        t = await _fresh(session, t.tracking_no)
+    assert _step(t, "balance_paid").department != _step(t, "water_handover").department
+    assert (_step(t, "balance_paid").state, _step(t, "ruling_served").state, _step(t, "water_handover").state) \
+        == ("done", "done", "in_progress")
 
 
 async def test_a_stale_form_is_refused_and_changes_nothing(factory: Factory, session: AsyncSession) -> None:
