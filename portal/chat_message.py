@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from accounts.clients import client_key
 from accounts.principal import Principal
 from backoffice import forms, submissions
 from backoffice.controllers.common import View
@@ -68,9 +69,12 @@ class ChatMessageController(Controller):
             valid = forms.validate(KIND, values, identified=citizen_id is not None)
         except forms.FormInvalid as exc:
             return Template("chat_message.html", status_code=400, context=_context(request, values, key, exc.errors))
-        client = [f"chatmsg:{request.client.host if request.client else 'unknown'}"]
+        # Messages sent (not failures) per client: counted before filing, atomically.
+        client = f"chatmsg:{client_key(request)}"
         counter = ctx.throttle
-        if await counter.retry_after(client) or await _count(counter, client) >= PER_CLIENT_LIMIT:
+        if db_session.in_transaction():
+            await db_session.commit()  # only read so far: no connection held while counting
+        if (await counter.hit({client: PER_CLIENT_LIMIT})).refused:
             return Template("chat_message.html", status_code=429, context=_context(
                 request, values, key, notice=_("Too many messages from here. Please try again later.")))
         try:
@@ -80,12 +84,8 @@ class ChatMessageController(Controller):
             )
         except QueueError as exc:
             await db_session.rollback()
+            await counter.refund([client])  # nothing was filed
             return Template("chat_message.html", status_code=exc.status,
                             context=_context(request, values, key, notice=exc.message(language)))
-        await counter.fail(client)  # counts messages sent, not failures
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
 
-
-async def _count(throttle: Any, keys: list[str]) -> int:
-    raw = await throttle.store.get(keys[0])
-    return int(raw) if raw is not None else 0

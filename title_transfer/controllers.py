@@ -15,6 +15,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from accounts.clients import client_key as _client_key
+from accounts.clients import service_client_key
 from accounts.principal import Principal
 from storage.context import AppContext, DbSession
 from title_transfer import codes
@@ -51,7 +53,7 @@ def _principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    return _client_key(request)  # the same key the API and the forms use for this client
 
 
 class LookupForm(msgspec.Struct):
@@ -195,6 +197,7 @@ class TransferAPI(Controller):
         verification_code: Annotated[str | None, HeaderParameter(name="X-Verification-Code")] = None,
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
+        chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> TransferView:
         ctx = _ctx(request)
         try:
@@ -217,13 +220,13 @@ class TransferAPI(Controller):
             if not verification_code:
                 raise PermissionDeniedException(
                     detail="name the citizen: send X-Citizen-Token or X-Verification-Code with the service token")
-            client_key = f"chat:{(chat_sender or 'unknown')[:80]}"
+            client_key = service_client_key(ctx.settings.secret_key, chat_client, chat_sender)
         else:
             if record is not None and principal_may_view(_principal(request), record):
                 return record.view
             if not verification_code:
                 raise NotFoundException(detail=NOT_FOUND_EN)
-            client_key = f"ip:{_client(request)}"
+            client_key = _client(request)
         try:
             ok = await ctx.code_checker.check(record, tracking_no, verification_code, client_key)
         except Throttled as exc:

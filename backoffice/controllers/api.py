@@ -16,7 +16,9 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, HeaderParameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from accounts.clients import client_key, service_client_key
 from accounts.identity import citizen_from_token, service_token_ok
 from backoffice import forms, service, submissions
 from backoffice.controllers.common import app_ctx, lang, principal
@@ -89,7 +91,8 @@ class Caller:
     as_service: bool
 
 
-def _caller(request: Request[Any, Any, Any], citizen_token: str | None, chat_sender: str | None) -> Caller:
+def _caller(request: Request[Any, Any, Any], citizen_token: str | None, chat_sender: str | None,
+            chat_client: str | None = None) -> Caller:
     ctx = app_ctx(request)
     authorization = request.headers.get("authorization")
     if authorization is not None:
@@ -102,12 +105,12 @@ def _caller(request: Request[Any, Any, Any], citizen_token: str | None, chat_sen
                 raise PermissionDeniedException(detail="citizen token invalid or expired")
         sender = (chat_sender or "unknown")[:80]
         label = f"assistant for citizen:{citizen_id}" if citizen_id else f"assistant chat:{sender}"
-        return Caller(citizen_id, Actor(citizen_id, label, "citizen"), "service", f"chat:{sender}", True)
+        return Caller(citizen_id, Actor(citizen_id, label, "citizen"), "service",
+                      service_client_key(ctx.settings.secret_key, chat_client, chat_sender), True)
     who = principal(request)
     if who is None:
         raise HTTPException(status_code=401, detail="sign in, or call with the service token")
-    client = request.client.host if request.client else "unknown"
-    return Caller(who.user_id, Actor.citizen(who.user_id, who.label), f"user:{who.user_id}", f"ip:{client}", False)
+    return Caller(who.user_id, Actor.citizen(who.user_id, who.label), f"user:{who.user_id}", client_key(request), False)
 
 
 class FormsAPI(Controller):
@@ -156,8 +159,9 @@ class SubmissionsAPI(Controller):
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
+        chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> Response[SubmissionOut]:
-        caller = _caller(request, citizen_token, chat_sender)
+        caller = _caller(request, citizen_token, chat_sender, chat_client)
         if not caller.as_service:
             # /api/ is outside the CSRF middleware. A cross-site page can only send a "simple"
             # request (form encodings, text/plain) without a CORS preflight, which we never
@@ -210,7 +214,7 @@ class SubmissionsAPI(Controller):
         if errors or valid is None:
             raise _invalid(errors, language)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            transfer = await verify_transfer(request, valid, caller, release=db_session)
         except forms.FormInvalid as exc:
             raise _invalid(exc.errors, language) from None
         except Throttled as exc:
@@ -236,8 +240,9 @@ class SubmissionsAPI(Controller):
         reference: FromPath[str],
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
+        chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> SubmissionStatus:
-        caller = _caller(request, citizen_token, chat_sender)
+        caller = _caller(request, citizen_token, chat_sender, chat_client)
         item_id = parse_reference(reference)
         item = await service.load(db_session, item_id) if item_id is not None else None
         who = principal(request)
@@ -260,16 +265,20 @@ class SubmissionsAPI(Controller):
 
 
 async def verify_transfer(request: Request[Any, Any, Any], valid: forms.Validated,
-                          caller: Caller) -> TransferMatch | None:
+                          caller: Caller, *, release: AsyncSession | None = None) -> TransferMatch | None:
     """Forms about a transfer: the caller must hold its code, or be its buyer.
 
-    Raises FormInvalid (a field error to show) or Throttled (too many wrong codes).
+    ``release``: the request's session, whose read-only transaction ends here so that the
+    check (the transfer's read, the counters) never waits for a pooled connection while this
+    request holds one. Raises FormInvalid (a field error to show) or Throttled (too many wrong codes).
     """
     if not any(f in valid.data for f in TRANSFER_FIELDS):
         return None
     verifier = registry.transfer_verifier
     if verifier is None:
         raise HTTPException(status_code=503, detail="transfer verification is not available")
+    if release is not None and release.in_transaction() and not (release.new or release.dirty or release.deleted):
+        await release.commit()  # nothing written yet: gives the connection back to the pool
     code = valid.data.get("verification_code") or None
     match = await verifier(app_ctx(request), TransferCheck(valid.data["tracking_number"], code, caller.citizen_id,
                                                            caller.client_key))

@@ -16,6 +16,7 @@ from litestar.response import Template
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accounts.clients import client_key
 from backoffice import forms, kinds, service, submissions
 from backoffice.controllers.api import Caller, verify_transfer
 from backoffice.controllers.common import (
@@ -109,10 +110,9 @@ class MySubmissionsController(Controller):
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))
-        client = request.client.host if request.client else "unknown"
-        caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, f"ip:{client}", False)
+        caller = Caller(who.user_id, Actor.citizen(who.user_id, who.label), scope, client_key(request), False)
         try:
-            transfer = await verify_transfer(request, valid, caller)
+            transfer = await verify_transfer(request, valid, caller, release=db_session)
         except forms.FormInvalid as exc:
             return Template("backoffice/my_form.html", status_code=400,
                             context=_form_context(request, kind, values, key, exc.errors))

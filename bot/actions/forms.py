@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from actions import fields as F
-from actions.context import identity_of, language_of, latest_intent, latest_text
+from actions.context import client_of, identity_of, language_of, latest_intent, latest_text
 from actions.messages import t, wait_text
 from actions.portal_client import PortalClient
 from actions.schemas import (
@@ -119,7 +119,7 @@ class PortalFormValidation(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         lang = language_of(tracker)
-        client = PortalClient(tracker.sender_id)
+        client = PortalClient(tracker.sender_id, client=client_of(tracker))
         schema = await schema_for_form(self.form, client)
         fields = field_map(schema)
         form_slots = form_slot_names(domain, self.form)
@@ -315,7 +315,7 @@ class ActionAskConfirmSubmission(Action):
     ) -> list[EventType]:
         lang = language_of(tracker)
         form_name = (tracker.active_loop or {}).get("name") or ""
-        schema = await schema_for_form(form_name, PortalClient(tracker.sender_id))
+        schema = await schema_for_form(form_name, PortalClient(tracker.sender_id, client=client_of(tracker)))
         lines = []
         for field in schema.get("fields", []):
             name = field["name"]
