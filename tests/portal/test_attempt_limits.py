@@ -262,8 +262,8 @@ async def test_a_stranger_cannot_lock_a_tracking_number_for_its_holder(
     no = new.transfer.tracking_no
     for i in range(4):  # four strangers, 20 wrong codes each: more than the old lock of 5
         stranger = Browser(app, f"198.51.100.{70 + i}")
-        answers = await asyncio.gather(*(stranger.api(no, f"W{i}{j:05d}") for j in range(20)))
-        assert _statuses(answers) == [404] * 20
+        for j in range(20):
+            assert (await stranger.api(no, f"W{i}{j:05d}")).status_code == 404
     holder = Browser(app, "198.51.100.80")
     assert (await holder.verify(no, new.code)).status_code == 303
     # The holder's success forgot the strangers' misses on the number.
