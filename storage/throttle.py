@@ -14,8 +14,8 @@ is revealed, so parallel requests cannot slip past a limit:
 - ``refund``/``reset`` take an attempt back, or clear a holder's key, after a success.
 
 Backed by Redis when REDIS_URL is set, else by the ``throttle_counter`` table, so the
-counters hold across processes and replicas either way. The SQL backend opens its own
-short transaction on the app's engine: callers make the round trip while they hold no
+counters hold across processes and replicas either way. The SQL backend runs one
+autocommit statement on the app's engine: callers make the round trip while they hold no
 other pooled connection (see portal/auth.py), so a full pool cannot deadlock on it.
 """
 
@@ -67,30 +67,51 @@ class Counter(Protocol):
 
 
 class SQLCounter:
-    """Counters in the ``throttle_counter`` table (PostgreSQL, or SQLite ≥ 3.35)."""
+    """Counters in the ``throttle_counter`` table (PostgreSQL, or SQLite ≥ 3.35).
+
+    Each call is one statement in autocommit mode (the upsert is atomic on its own): no
+    BEGIN/COMMIT round trips, and the connection goes back to the pool at once.
+    """
 
     PURGE_ONE_IN = 200  # now and then a hit also deletes expired rows
 
     def __init__(self, engine: AsyncEngine, prefix: str = "") -> None:
-        self.engine = engine
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")  # same pool
         self.prefix = prefix
+        self._hits: dict[int, sa.TextClause] = {}
+        self._peeks: dict[int, sa.TextClause] = {}
+
+    def _hit_stmt(self, n: int) -> sa.TextClause:
+        stmt = self._hits.get(n)
+        if stmt is None:
+            values = ", ".join(f"(:k{i}, 1, :exp)" for i in range(n))
+            stmt = self._hits[n] = sa.text(
+                f"INSERT INTO throttle_counter (counter_key, count, expires_at) VALUES {values} "  # noqa: S608
+                "ON CONFLICT (counter_key) DO UPDATE SET "
+                "count = CASE WHEN throttle_counter.expires_at <= :now THEN 1 ELSE throttle_counter.count + 1 END, "
+                "expires_at = CASE WHEN throttle_counter.expires_at <= :now THEN excluded.expires_at "
+                "ELSE throttle_counter.expires_at END "
+                "RETURNING counter_key, count, expires_at"
+            )
+        return stmt
+
+    def _peek_stmt(self, n: int) -> sa.TextClause:
+        stmt = self._peeks.get(n)
+        if stmt is None:
+            names = ", ".join(f":k{i}" for i in range(n))
+            stmt = self._peeks[n] = sa.text(
+                "SELECT counter_key, count, expires_at FROM throttle_counter "  # noqa: S608
+                f"WHERE counter_key IN ({names}) AND expires_at > :now"
+            )
+        return stmt
 
     async def hit(self, keys: list[str], window: int) -> list[tuple[int, int]]:
         now = int(time.time())
         ordered = sorted(keys)  # rows locked in one order: two checks never wait on each other
-        values = ", ".join(f"(:k{i}, 1, :exp)" for i in range(len(ordered)))
         params: dict[str, Any] = {f"k{i}": self.prefix + k for i, k in enumerate(ordered)}
         params.update(now=now, exp=now + window)
-        stmt = sa.text(
-            f"INSERT INTO throttle_counter (counter_key, count, expires_at) VALUES {values} "  # noqa: S608 - placeholders only
-            "ON CONFLICT (counter_key) DO UPDATE SET "
-            "count = CASE WHEN throttle_counter.expires_at <= :now THEN 1 ELSE throttle_counter.count + 1 END, "
-            "expires_at = CASE WHEN throttle_counter.expires_at <= :now THEN excluded.expires_at "
-            "ELSE throttle_counter.expires_at END "
-            "RETURNING counter_key, count, expires_at"
-        )
-        async with self.engine.begin() as conn:
-            rows = (await conn.execute(stmt, params)).all()
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(self._hit_stmt(len(ordered)), params)).all()
             if random.randrange(self.PURGE_ONE_IN) == 0:  # noqa: S311 - not security relevant
                 await conn.execute(sa.delete(throttle_counter).where(throttle_counter.c.expires_at <= now))
         found = {row[0]: (int(row[1]), max(1, int(row[2]) - now)) for row in rows}
@@ -98,17 +119,15 @@ class SQLCounter:
 
     async def peek(self, keys: list[str]) -> list[tuple[int, int]]:
         now = int(time.time())
-        full = [self.prefix + k for k in keys]
+        params: dict[str, Any] = {f"k{i}": self.prefix + k for i, k in enumerate(keys)}
+        params["now"] = now
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(
-                sa.select(throttle_counter.c.counter_key, throttle_counter.c.count, throttle_counter.c.expires_at)
-                .where(throttle_counter.c.counter_key.in_(full), throttle_counter.c.expires_at > now)
-            )).all()
+            rows = (await conn.execute(self._peek_stmt(len(keys)), params)).all()
         found = {row[0]: (int(row[1]), int(row[2]) - now) for row in rows}
-        return [found.get(k, (0, 0)) for k in full]
+        return [found.get(self.prefix + k, (0, 0)) for k in keys]
 
     async def refund(self, keys: list[str]) -> None:
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             await conn.execute(
                 sa.update(throttle_counter)
                 .where(throttle_counter.c.counter_key.in_([self.prefix + k for k in keys]),
@@ -117,7 +136,7 @@ class SQLCounter:
             )
 
     async def reset(self, keys: list[str]) -> None:
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             await conn.execute(sa.delete(throttle_counter)
                                .where(throttle_counter.c.counter_key.in_([self.prefix + k for k in keys])))
 
