@@ -214,19 +214,32 @@ async def file_form(session: AsyncSession, ctx: Any, sent: Submission, submitter
     valid, transcript = _validate(sent, raw_data, identified=submitter.citizen_id is not None)
     if sent.kind == "dispute" and submitter.citizen_id is None:
         raise CITIZEN_REQUIRED
+    await _release(session)
     verified = await verify_references(ctx, valid, submitter)
     if limit is not None:
-        await _within_limit(limit)
+        verdict = await limit.throttle.hit({key: limit.limit for key in limit.keys})  # counted before filing
+        if verdict.refused:
+            raise Throttled(verdict.retry_after)
     try:
         result = await submit(session, valid, actor=submitter.actor, citizen_id=submitter.citizen_id,
                               channel=sent.channel, language=language, transcript=transcript, verified=verified,
                               idempotency=idempotency)
     except QueueError:
         await session.rollback()
+        if limit is not None:
+            await limit.throttle.refund(limit.keys)  # nothing was filed
         raise
-    if limit is not None and result.created:
-        await _count_submission(limit)
+    if limit is not None and not result.created:
+        await limit.throttle.refund(limit.keys)  # a concurrent duplicate: the first one counted
     return result
+
+
+async def _release(session: AsyncSession) -> None:
+    """End the request session's read-only transaction, giving its pooled connection back, so
+    that the checks that follow (the object's read, the counters) never wait for a second
+    connection while this request holds one."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        await session.commit()
 
 
 def _validate(sent: Submission, raw_data: Any, *, identified: bool) -> tuple[forms.Validated, list[dict[str, str]]]:
@@ -273,22 +286,6 @@ async def verify_references(ctx: Any, valid: forms.Validated, submitter: Submitt
             raise forms.FormInvalid([forms.FieldError(adapter.code_field or adapter.reference_field, zh, en)])
         found.append(dataclasses.replace(match, field=adapter.reference_field))
     return found
-
-
-async def _within_limit(limit: ClientLimit) -> None:
-    """Refuse when the client has sent ``limit`` submissions in the window (Throttled)."""
-    wait = await limit.throttle.retry_after(limit.keys)
-    if not wait:
-        for key in limit.keys:
-            raw = await limit.throttle.store.get(key)
-            if raw is not None and int(raw) >= limit.limit:
-                wait = await limit.throttle.store.expires_in(key) or limit.throttle.window
-    if wait:
-        raise Throttled(wait)
-
-
-async def _count_submission(limit: ClientLimit) -> None:
-    await limit.throttle.fail(limit.keys)  # counts submissions sent, not failures
 
 
 __all__ = ["CITIZEN_REQUIRED", "ClientLimit", "CitizenRequired", "KeyReused", "Submission", "Submitted", "Submitter",

@@ -22,6 +22,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
+from accounts.clients import client_key, service_client_key
 from accounts.identity import citizen_from_token, service_token_ok
 from accounts.principal import Principal
 from kernel.grants import CodeGrant
@@ -47,7 +48,7 @@ class Auth:
     """How the caller proved who they are (``request.auth``)."""
 
     via: Literal["anonymous", "session", "service"]
-    client_key: str  # what per-client throttles count: ``ip:<address>`` or ``chat:<sender>``
+    client_key: str  # what per-client throttles count (accounts.clients): ``ip:<address>``, or the chat's browser
     citizen_id: int | None = None  # the signed-in person, or the citizen the service names
     chat_sender: str | None = None
     refused: HTTPException | None = None  # a credential was sent and did not hold
@@ -61,10 +62,6 @@ class Auth:
     def holds(self, grant: CodeGrant, subject: str) -> bool:
         """True when this browser carries a valid grant of this kind for ``subject``."""
         return grant.valid(self.secret, subject, self.cookies.get(grant.cookie_name(subject)))
-
-
-def client_host(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    return connection.client.host if connection.client else "unknown"
 
 
 def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, service_token: str) -> AuthenticationResult:
@@ -84,12 +81,14 @@ def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, serv
                 citizen_id = citizen_from_token(secret, token)
                 if citizen_id is None:
                     refused = PermissionDeniedException(detail="citizen token invalid or expired")
-        auth = Auth("service", f"chat:{sender}", citizen_id, sender, refused, secret, cookies)
+        # The browser the portal proxied the chat for (signed into the chat's metadata), else the sender.
+        client = service_client_key(secret, headers.get("x-chat-client"), sender)
+        auth = Auth("service", client, citizen_id, sender, refused, secret, cookies)
         # A service call never acts as the browser's signed-in person.
         return AuthenticationResult(user=None, auth=auth)
     user = principal_from_session(connection.scope.get("session"))
     via: Literal["anonymous", "session"] = "session" if user is not None else "anonymous"
-    auth = Auth(via, f"ip:{client_host(connection)}", user.user_id if user else None, None, None, secret, cookies)
+    auth = Auth(via, client_key(connection), user.user_id if user else None, None, None, secret, cookies)
     return AuthenticationResult(user=user, auth=auth)
 
 
@@ -116,8 +115,8 @@ def auth_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Auth:
     if isinstance(auth, Auth):
         return auth
     who = principal_of(connection)
-    return Auth("session" if who else "anonymous", f"ip:{client_host(connection)}", who.user_id if who else None)
+    return Auth("session" if who else "anonymous", client_key(connection), who.user_id if who else None)
 
 
-__all__ = ["Auth", "KernelAuthenticationMiddleware", "auth_of", "client_host", "principal_from_session",
+__all__ = ["Auth", "KernelAuthenticationMiddleware", "auth_of", "principal_from_session",
            "principal_of", "resolve"]

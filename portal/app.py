@@ -24,8 +24,6 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
-from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
@@ -48,7 +46,7 @@ from portal.settings import ROOT, Settings
 from portal.templating import build_environment
 from storage.context import AppContext
 from storage.kv import KeyValueItem
-from storage.throttle import Throttle
+from storage.throttle import Counter, RedisCounter, SQLCounter, Throttle
 from title_transfer.access import CodeChecker
 from title_transfer.controllers import (
     StaffStepsController,
@@ -99,14 +97,11 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     if not settings.database.is_postgres:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
-    # Sessions live in the database; failure counters too, or in Redis when REDIS_URL is set
-    # (shared by every replica either way).
+    # Sessions live in the database; attempt counters too (table throttle_counter, one upsert
+    # per check), or in Redis when REDIS_URL is set (shared by every replica either way).
     kv = SQLAlchemyStore(db_config, model=KeyValueItem)
     stores = StoreRegistry(default_factory=lambda name: kv.with_namespace(name))
-    counters: Store = (
-        RedisStore.with_client(url=settings.redis_url, namespace="portal_throttle") if settings.redis_url
-        else stores.get("throttle")
-    )
+    counters: Counter = RedisCounter(settings.redis_url) if settings.redis_url else SQLCounter(engine)
     throttle = Throttle(counters, limit=settings.throttle_failures,
                         window_seconds=settings.throttle_window_seconds)
     ctx = AppContext(
@@ -165,6 +160,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         http, ctx.http = ctx.http, None
         if http is not None:
             await http.aclose()
+        if isinstance(throttle.counter, RedisCounter):
+            await throttle.counter.aclose()
         await engine.dispose()
 
     app = Litestar(

@@ -21,6 +21,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from markupsafe import Markup, escape
 
+from accounts.clients import client_key, make_client_token
 from accounts.principal import Principal
 from portal.i18n import gettext as _
 from storage.context import AppContext
@@ -103,7 +104,9 @@ async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, 
 
 def chat_metadata(request: Request[Any, Any, Any], ctx: AppContext) -> dict[str, Any]:
     lang = request.scope["state"].get("lang", "zh")
-    meta: dict[str, Any] = {"lang": lang}
+    # The browser's client key, signed: the action server sends it back (X-Chat-Client) so
+    # the API's per-client limits follow the browser, not the chat sender /chat/clear renews.
+    meta: dict[str, Any] = {"lang": lang, "client": make_client_token(ctx.settings.secret_key, client_key(request))}
     user = request.scope.get("user")
     if isinstance(user, Principal):
         meta["identity"] = make_citizen_token(ctx.settings.secret_key, user.user_id)

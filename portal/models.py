@@ -11,6 +11,7 @@ import backoffice.models  # noqa: F401
 import documents.models  # noqa: F401
 import storage.audit  # noqa: F401
 import storage.kv  # noqa: F401
+import storage.throttle  # noqa: F401
 import title_transfer.models  # noqa: F401
 from storage.db import metadata
 

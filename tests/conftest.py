@@ -44,6 +44,7 @@ from portal.sales import confirmed_sale
 from portal.settings import Settings
 from storage.events import hub
 from storage.kv import KeyValueItem
+from storage.throttle import throttle_counter
 from title_transfer.service import NewTransfer, create_transfer
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -172,6 +173,7 @@ async def client(app: Litestar, engine: AsyncEngine) -> AsyncIterator[AsyncTestC
     # (Through the tests' own engine: the app's pool belongs to the test client's event loop.)
     async with engine.begin() as conn:
         await conn.execute(delete(KeyValueItem).where(KeyValueItem.namespace.like("%throttle")))
+        await conn.execute(delete(throttle_counter))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
         yield c
 

@@ -53,9 +53,13 @@ def principal_may_view(principal: Principal | None, record: TransferRecord) -> b
     return principal.is_staff and any(s.department == principal.department for s in record.view.steps)
 
 
-# A client (an IP address or a chat sender) may fail more often than one number may,
-# since many people share an address; a number is what guessing attacks.
+# Limits per throttle window (THROTTLE_WINDOW_SECONDS), in multiples of THROTTLE_FAILURES
+# (5 by default): a client (a browser's address, or a chat without one) may fail 20 times,
+# across numbers; one number may take 100 wrong codes from everyone together. The number's
+# cap only bounds a distributed attack (see docs/security.md, "Limits and their numbers"):
+# it is high so that a stranger who knows a tracking number cannot easily lock its holder out.
 CLIENT_LIMIT_FACTOR = 4
+NUMBER_LIMIT_FACTOR = 20
 
 
 @dataclass
@@ -63,21 +67,26 @@ class CodeChecker:
     secret: str
     throttle: Throttle
 
-    def __post_init__(self) -> None:
-        self.client_throttle = Throttle(self.throttle.store, limit=self.throttle.limit * CLIENT_LIMIT_FACTOR,
-                                        window_seconds=self.throttle.window)
+    def limits(self, tracking_no: str, client_key: str) -> dict[str, int]:
+        return {f"code:no:{tracking_no}": self.throttle.limit * NUMBER_LIMIT_FACTOR,
+                f"code:client:{client_key}": self.throttle.limit * CLIENT_LIMIT_FACTOR}
 
     async def check(self, record: TransferRecord | None, tracking_no: str, code: str, client_key: str) -> bool:
-        """True when the code opens this transfer. Raises Throttled after repeated failures."""
-        number_keys = [f"code:no:{tracking_no}"]
-        client_keys = [f"code:client:{client_key}"]
-        wait = max(await self.throttle.retry_after(number_keys), await self.client_throttle.retry_after(client_keys))
-        if wait:
-            raise Throttled(wait)
+        """True when the code opens this transfer. Raises Throttled after repeated failures.
+
+        One round trip to the counters per check. The code is compared in memory first (an
+        HMAC: the result stays here until the counters agree): a wrong code is counted
+        atomically, and its answer given only if the count is within every limit; a right
+        code counts nothing, and is refused too while a limit is reached.
+        """
         ok = record is not None and codes.code_matches(self.secret, tracking_no, code, record.code_digest)
-        if not ok:
-            await self.throttle.fail(number_keys)
-            await self.client_throttle.fail(client_keys)
+        limits = self.limits(tracking_no, client_key)
+        verdict = await (self.throttle.peek(limits) if ok else self.throttle.hit(limits))
+        if verdict.refused:
+            raise Throttled(verdict.retry_after)
+        number_key = f"code:no:{tracking_no}"
+        if ok and verdict.counts.get(number_key):
+            await self.throttle.reset([number_key])  # the holder proved the code: strangers' misses go
         return ok
 
 

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from accounts.clients import client_key as _client_key
 from accounts.principal import Principal
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
@@ -35,7 +36,7 @@ NOT_FOUND_EN = "That tracking number and code do not match. Check them against y
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    return _client_key(request)  # the same key the API and the forms use for this client
 
 
 def _lookup(status: int, error: str, tracking_no: str, headers: dict[str, str] | None = None) -> Template:
@@ -187,6 +188,7 @@ class TransferAPI(Controller):
         # Read by the kernel's authentication middleware (request.auth); declared for the schema.
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
+        chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> TransferView:
         try:
             tracking_no = codes.normalise_tracking_no(tracking_no)

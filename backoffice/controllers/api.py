@@ -222,6 +222,7 @@ class SubmissionsAPI(Controller):
         # Both read by the kernel's authentication middleware; declared for the schema.
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
+        chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> Response[SubmissionOut]:
         caller = caller_of(request)
         if not caller.as_service:
@@ -258,6 +259,7 @@ class SubmissionsAPI(Controller):
         reference: FromPath[str],
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
+        chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> SubmissionStatus:
         caller = caller_of(request)
         item_id = parse_reference(reference)

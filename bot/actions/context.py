@@ -65,6 +65,12 @@ def identity_of(tracker: Tracker) -> str | None:
     return identity if isinstance(identity, str) and identity.strip() else None
 
 
+def client_of(tracker: Tracker) -> str | None:
+    """The signed client key the portal put in the latest message (sent back as X-Chat-Client)."""
+    client = message_metadata(tracker).get("client")
+    return client if isinstance(client, str) and client.strip() else None
+
+
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 

@@ -28,7 +28,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from actions import fields as F
-from actions.context import identity_of, language_of, latest_intent, latest_text
+from actions.context import client_of, identity_of, language_of, latest_intent, latest_text
 from actions.messages import t, wait_text
 from actions.portal_client import PortalClient
 from actions.schemas import (
@@ -157,7 +157,7 @@ class PortalFormValidation(FormValidationAction):
             _TURN.reset(token)
 
     async def _turn(self, tracker: Tracker, domain: dict[str, Any]) -> Turn:
-        client = PortalClient(tracker.sender_id)
+        client = PortalClient(tracker.sender_id, client=client_of(tracker))
         schema = await schema_for_form(self.form, client)
         activating = is_first_run(tracker, self.form)
         return Turn(
@@ -453,7 +453,7 @@ class ActionAskConfirmSubmission(Action):
     ) -> list[EventType]:
         lang = language_of(tracker)
         form_name = (tracker.active_loop or {}).get("name") or ""
-        schema = await schema_for_form(form_name, PortalClient(tracker.sender_id))
+        schema = await schema_for_form(form_name, PortalClient(tracker.sender_id, client=client_of(tracker)))
         lines = []
         for field in schema.get("fields", []):
             name = field["name"]

@@ -67,8 +67,9 @@ class PortalResponse:
 class PortalClient:
     """Calls the portal on behalf of one chat sender."""
 
-    def __init__(self, sender_id: str, settings: PortalSettings | None = None):
+    def __init__(self, sender_id: str, settings: PortalSettings | None = None, client: str | None = None):
         self.sender_id = sender_id
+        self.client = client  # the browser's signed client key, from the portal's metadata
         self.settings = settings or PortalSettings.from_env()
 
     def _headers(
@@ -82,6 +83,8 @@ class PortalClient:
             "X-Chat-Sender": self.sender_id,
             "Accept": "application/json",
         }
+        if self.client:
+            headers["X-Chat-Client"] = self.client
         if identity:
             headers["X-Citizen-Token"] = identity
         elif verification_code:

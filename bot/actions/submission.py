@@ -17,7 +17,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
-from actions.context import identity_of, language_of
+from actions.context import client_of, identity_of, language_of
 from actions.forms import (
     CONFIRM,
     NONCE,
@@ -95,7 +95,7 @@ class ActionSubmitForm(Action):
         if not pending and tracker.get_slot(CONFIRM) is not True:
             return []  # the form was stopped, not confirmed: nothing to send
 
-        client = PortalClient(tracker.sender_id)
+        client = PortalClient(tracker.sender_id, client=client_of(tracker))
         schema = await schema_for_form(form_name, client)
         identity = identity_of(tracker)
         data: dict[str, Any] = {}

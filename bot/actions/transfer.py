@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import identity_of, language_of
+from actions.context import client_of, identity_of, language_of
 from actions.fields import find_tracking_number
 from actions.messages import STATE_NAMES, t, wait_text
 from actions.portal_client import PortalClient
@@ -82,7 +82,7 @@ class ActionCheckTransferStatus(Action):
         if not number or not (identity or code):
             return [FollowupAction("verify_transfer_form")]
 
-        resp = await PortalClient(tracker.sender_id).get_transfer(
+        resp = await PortalClient(tracker.sender_id, client=client_of(tracker)).get_transfer(
             number, identity=identity, verification_code=None if identity else code
         )
         if resp.ok and isinstance(resp.body, dict):

@@ -267,3 +267,10 @@ def test_an_explicit_no_to_a_name_question_still_stops(portal, domain):
     events, _messages = validate(ValidateUtilityHandoverForm(), domain, text="不用了", intent="deny",
                                  active_loop=UTIL, slots=slots, candidates={})
     assert events[0]["event"] == "action_execution_rejected"
+
+
+def test_the_browsers_signed_client_key_goes_back_to_the_portal(portal, domain):
+    slots = {"tracking_number": "ZT2026000001", "requested_slot": "verification_code"}
+    validate(ValidateUtilityHandoverForm(), domain, text="123456", active_loop=UTIL, slots=slots,
+             candidates={"verification_code": "123456"}, metadata={"client": "signed-client-key"})
+    assert portal.requests[-1]["headers"]["X-Chat-Client"] == "signed-client-key"

@@ -12,9 +12,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from accounts.clients import client_from_token
 from portal.app import create_app
 from portal.settings import Settings
-from tests.conftest import Factory, _env, csrf, login
+from tests.conftest import TEST_SECRET, Factory, _env, csrf, login
 from title_transfer.access import citizen_from_token
 
 
@@ -81,7 +82,9 @@ async def test_message_goes_to_rasa_with_a_server_side_sender_and_reply_is_shown
     assert len(rasa.received) == 2
     first, second = rasa.received
     assert first["sender"] == second["sender"] and len(first["sender"]) == 32
-    assert first["metadata"] == {"lang": "zh"}  # nobody signed in: no identity
+    assert first["metadata"]["lang"] == "zh" and "identity" not in first["metadata"]  # nobody signed in
+    # the browser's client key, signed, for the API's per-client limits (X-Chat-Client)
+    assert client_from_token(TEST_SECRET, first["metadata"]["client"]) == "ip:testclient"
 
 
 async def test_htmx_gets_just_the_new_turns(chat_app: Litestar) -> None:
