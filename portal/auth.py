@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from accounts.models import Role, User
 from accounts.passwords import verify_password
-from accounts.principal import Principal
+from accounts.sessions import session_payload
 from portal.i18n import gettext as _
 from storage.context import DbSession
 from storage.throttle import Throttle
+from title_transfer.access import grant_deletions
 
 
 class LoginForm(msgspec.Struct):
@@ -70,10 +71,8 @@ class AuthController(Controller):
                          "error": _("E-mail or password is not right.")},
                 status_code=400,
             )
-        principal = Principal(user_id=user.id, role=user.role, display_name=user.display_name,
-                              department=user.department)
-        request.clear_session()
-        request.set_session({"principal": msgspec.to_builtins(principal)})
+        request.clear_session()  # a fresh session id: the old entry (and any planted id) is dropped
+        request.set_session(session_payload(user))
         target = safe_next(data.next)
         if target == "/":
             target = "/staff" if user.role in (Role.staff, Role.admin) else "/track"
@@ -81,5 +80,7 @@ class AuthController(Controller):
 
     @post("/logout", name="logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        request.clear_session()
-        return Redirect("/", status_code=303)
+        request.clear_session()  # the entry is deleted and the browser told to drop the cookie
+        # Tracking grants go too: on a shared device the next person must not inherit them.
+        return Redirect("/", status_code=303,
+                        cookies=grant_deletions(request.cookies, secure=request.app.state.settings.secure_cookies))

@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
@@ -42,7 +43,11 @@ class ChatMessageController(Controller):
 
     @get("/sent/{reference:str}", name="chat.message.sent")
     async def sent(self, request: Request[Any, Any, Any], reference: FromPath[str]) -> Template:
-        return Template("chat_message_sent.html", context={"reference": reference[:20]})
+        # Only a reference this browser's session was given: the page speaks with the court's voice,
+        # so it must not echo text from a link someone else made.
+        if reference not in _sent_refs(request):
+            raise NotFoundException()
+        return Template("chat_message_sent.html", context={"reference": reference})
 
     @post("/", name="chat.message.submit", status_code=303)
     async def submit(self, request: Request[Any, Any, Any], db_session: DbSession) -> Response[Any]:
@@ -63,6 +68,7 @@ class ChatMessageController(Controller):
             return Template("chat_message.html", status_code=exc.status,
                             context=_context(request, values, secrets.token_urlsafe(16), notice=exc.message(language)))
         if found is not None:  # the same form sent twice
+            _remember(request, found.item.reference)
             return Redirect(f"/chat/message/sent/{found.item.reference}", status_code=303)
         try:
             valid = forms.validate(KIND, values, identified=citizen_id is not None)
@@ -83,7 +89,21 @@ class ChatMessageController(Controller):
             return Template("chat_message.html", status_code=exc.status,
                             context=_context(request, values, key, notice=exc.message(language)))
         await counter.fail(client)  # counts messages sent, not failures
+        _remember(request, result.item.reference)
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
+
+
+SENT_KEY = "sent_refs"
+
+
+def _sent_refs(request: Request[Any, Any, Any]) -> list[str]:
+    refs = (request.session or {}).get(SENT_KEY) if isinstance(request.session, dict) else None
+    return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+
+
+def _remember(request: Request[Any, Any, Any], reference: str) -> None:
+    refs = [r for r in _sent_refs(request) if r != reference][-9:]
+    request.set_session({**(request.session or {}), SENT_KEY: [*refs, reference]})
 
 
 async def _count(throttle: Any, keys: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""Command line: `python -m portal migrate | seed | serve | check`."""
+"""Command line: `python -m portal migrate | seed | serve | check | purge`."""
 
 from __future__ import annotations
 
@@ -35,9 +35,21 @@ async def seed(settings: Settings) -> list[str]:
         await engine.dispose()
 
 
+async def purge(settings: Settings) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from portal.housekeeping import purge_expired
+
+    engine = create_async_engine(settings.database.url)
+    try:
+        return await purge_expired(engine)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal")
-    parser.add_argument("command", choices=["migrate", "seed", "serve", "check"])
+    parser.add_argument("command", choices=["migrate", "seed", "serve", "check", "purge"])
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -50,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("· applying database migrations …", flush=True)
         migrate(settings)
+        return 0
+    if args.command == "purge":
+        removed = asyncio.run(purge(settings))
+        print(f"· removed {removed} expired sessions and counters", flush=True)
         return 0
     if args.command == "seed":
         if settings.is_production:

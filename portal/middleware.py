@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
 from urllib.parse import parse_qs
 
-import msgspec
-from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from accounts.principal import Principal
+from accounts.sessions import SESSION_KEY, SessionChecker
 from portal.i18n import LANG_COOKIE, choose_lang, current_lang
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -27,6 +23,13 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+# Strict-Transport-Security in production (the portal is served over TLS there, see compose.yaml):
+# one year, subdomains included. Not preload: that is a decision for the operator of the domain.
+HSTS = b"max-age=31536000; includeSubDomains"
+# Static files and vendored scripts may be cached; everything else is no-store unless it says otherwise.
+PUBLIC_ASSETS = ("/static/", "/vendor/")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -48,16 +51,23 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return morsel.value if morsel else None
 
 
-def principal_from_session(session: Any) -> Principal | None:
-    if not isinstance(session, dict):
+async def principal_from_session(scope: Scope) -> Principal | None:
+    """The one place a session becomes a Principal, re-checked against the user's row.
+
+    The session's version must equal the user's current ``session_version`` (bumped by
+    deactivation, role, department or password changes, and by an administrator ending the
+    user's sessions), and the account must be active; the Principal is built from the row as
+    it is now. The row is cached in-process for a few seconds (SessionChecker.ttl). A session
+    that no longer holds is emptied, so its stored entry is deleted and the cookie dropped.
+    """
+    session = scope.get("session")
+    if not isinstance(session, dict) or SESSION_KEY not in session:
         return None
-    raw = session.get("principal")
-    if not raw:
-        return None
-    try:
-        return msgspec.convert(raw, Principal)
-    except msgspec.ValidationError:
-        return None
+    checker: SessionChecker = scope["app"].state.session_checker
+    principal = await checker.principal(session)
+    if principal is None:
+        scope["session"] = {}
+    return principal
 
 
 def context_middleware_factory(app: ASGIApp) -> ASGIApp:
@@ -68,9 +78,12 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
         lang = choose_lang(query, _cookie(scope, LANG_COOKIE), _header(scope, b"accept-language"))
         scope.setdefault("state", {})["lang"] = lang
-        scope["user"] = principal_from_session(scope.get("session"))
+        scope["user"] = await principal_from_session(scope)
         scope.setdefault("auth", None)
         token = current_lang.set(lang)
+        path: str = scope.get("path", "")
+        settings = getattr(scope["app"].state, "settings", None)
+        hsts = bool(settings is not None and settings.is_production)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -79,6 +92,12 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 headers.append((b"content-language", b"zh-CN" if lang == "zh" else b"en"))
                 headers.append((b"vary", b"Cookie, Accept-Language"))
+                if b"cache-control" not in present and not path.startswith(PUBLIC_ASSETS):
+                    # Pages vary by person (and by grant cookie); API answers carry personal data:
+                    # neither a shared cache nor the browser's disk may keep them.
+                    headers.append((b"cache-control", b"no-store"))
+                if hsts:
+                    headers.append((b"strict-transport-security", HSTS))
                 if query in ("zh", "en"):
                     headers.append(
                         (b"set-cookie", f"{LANG_COOKIE}={query}; Path=/; Max-Age=31536000; SameSite=Lax".encode())
@@ -92,24 +111,3 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
             current_lang.reset(token)
 
     return middleware
-
-
-class LazySessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side sessions, minus a write per anonymous request.
-
-    The stock backend stores every response's session, so a visitor without a session
-    cookie (the buyer on a tracking page, a crawler) got a fresh empty row in the store
-    and a Set-Cookie on each GET. Here an empty session that came without a cookie is
-    left alone: nothing is written, no cookie is set. Everything else is unchanged.
-    """
-
-    async def store_in_message(self, scope_session: ScopeSession, message: Message,
-                               connection: ASGIConnection) -> None:  # type: ignore[type-arg]
-        if isinstance(scope_session, dict) and not scope_session and self.config.key not in connection.cookies:
-            return
-        await super().store_in_message(scope_session, message, connection)
-
-
-@dataclass
-class LazySessionConfig(ServerSideSessionConfig):
-    _backend_class = LazySessionBackend

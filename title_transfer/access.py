@@ -8,7 +8,10 @@ wrong codes get the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from litestar.datastructures import Cookie
 
 # The service token and citizen identity moved to accounts.identity (the queue needs them too);
 # re-exported here for existing callers.
@@ -30,16 +33,31 @@ GRANT_PURPOSE = "tracking-grant"
 GRANT_TTL = 60 * 60 * 24 * 30  # the buyer keeps access on this device for 30 days
 
 
+GRANT_PREFIX = "tt_"
+
+
 def grant_cookie_name(tracking_no: str) -> str:
-    return f"tt_{tracking_no}"
+    return f"{GRANT_PREFIX}{tracking_no}"
 
 
-def make_grant(secret: str, tracking_no: str) -> str:
-    return sign(secret, GRANT_PURPOSE, tracking_no, GRANT_TTL)
+def grant_cookie_names(cookie_names: Iterable[str]) -> list[str]:
+    """The tracking grants among a request's cookies (to clear them at sign-out or on "forget this device")."""
+    return [name for name in cookie_names if name.startswith(GRANT_PREFIX)]
 
 
-def grant_valid(secret: str, tracking_no: str, token: str | None) -> bool:
-    return bool(token) and unsign(secret, GRANT_PURPOSE, token or "") == tracking_no
+def grant_deletions(cookie_names: Iterable[str], *, secure: bool) -> list[Cookie]:
+    """Cookies that make the browser drop its tracking grants (at sign-out and on "forget this device")."""
+    return [Cookie(key=name, value="", path="/", httponly=True, secure=secure, samesite="lax", max_age=0, expires=0)
+            for name in grant_cookie_names(cookie_names)]
+
+
+def make_grant(secret: str, tracking_no: str, code_version: int = 1) -> str:
+    """A grant names the code version it was earned with: reissuing the code ends it."""
+    return sign(secret, GRANT_PURPOSE, f"{tracking_no}:{code_version}", GRANT_TTL)
+
+
+def grant_valid(secret: str, tracking_no: str, token: str | None, code_version: int = 1) -> bool:
+    return bool(token) and unsign(secret, GRANT_PURPOSE, token or "") == f"{tracking_no}:{code_version}"
 
 
 def principal_may_view(principal: Principal | None, record: TransferRecord) -> bool:

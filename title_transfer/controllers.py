@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from accounts.departments import Department
 from accounts.principal import Principal
 from storage.context import AppContext, DbSession
 from title_transfer import codes
@@ -22,6 +23,7 @@ from title_transfer.access import (
     Throttled,
     citizen_from_token,
     grant_cookie_name,
+    grant_deletions,
     grant_valid,
     make_grant,
     principal_may_view,
@@ -30,7 +32,7 @@ from title_transfer.access import (
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.read import TransferRecord, fetch_transfer
 from title_transfer.schemas import TransferView
-from title_transfer.service import TransitionError, load_transfer, move_step
+from title_transfer.service import TransitionError, load_transfer, move_step, reissue_code
 from title_transfer.workflow import StepState
 
 NOT_FOUND_ZH = "查询号或查询码不正确。请核对成交确认书上的信息。"
@@ -115,10 +117,17 @@ class TrackingController(Controller):
         return Redirect(
             f"/track/{tracking_no}",
             status_code=303,
-            cookies=[Cookie(key=grant_cookie_name(tracking_no), value=make_grant(ctx.settings.secret_key, tracking_no),
+            cookies=[Cookie(key=grant_cookie_name(tracking_no),
+                            value=make_grant(ctx.settings.secret_key, tracking_no, record.code_version if record else 1),
                             path="/", httponly=True, secure=ctx.settings.secure_cookies,
                             samesite="lax", max_age=60 * 60 * 24 * 30)],
         )
+
+    @post("/forget", name="track.forget", status_code=303)
+    async def forget(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """“Forget this device”: drop every tracking grant this browser holds (works without JavaScript)."""
+        return Redirect("/track", status_code=303,
+                        cookies=grant_deletions(request.cookies, secure=_ctx(request).settings.secure_cookies))
 
     async def _authorised(self, request: Request[Any, Any, Any], tracking_no: str) -> TransferRecord:
         ctx = _ctx(request)
@@ -129,7 +138,8 @@ class TrackingController(Controller):
         record = await fetch_transfer(ctx.engine, tracking_no)
         if record is not None and (
             principal_may_view(_principal(request), record)
-            or grant_valid(ctx.settings.secret_key, tracking_no, request.cookies.get(grant_cookie_name(tracking_no)))
+            or grant_valid(ctx.settings.secret_key, tracking_no, request.cookies.get(grant_cookie_name(tracking_no)),
+                           record.code_version)
         ):
             return record
         raise _NeedsCode(tracking_no)
@@ -292,6 +302,26 @@ class StaffStepsController(Controller):
                                      "today": dt.date.today(), "buyer_id": record.buyer_id})
         await db_session.commit()
         return Redirect(f"/staff/transfers/{tracking_no}?done={step_key}", status_code=303)
+
+    @post("/transfers/{tracking_no:str}/code", name="staff.reissue_code")
+    async def reissue(self, request: Request[Any, Any, Any], db_session: DbSession,
+                      tracking_no: FromPath[str]) -> Template:
+        """Court staff (who print the sale confirmation) or an administrator issue a new code; shown once."""
+        principal = _require_staff(request)
+        if not principal.works_for(Department.court):
+            raise PermissionDeniedException(detail="the court issues verification codes")
+        await _staff_record(request, principal, tracking_no)
+        tracking_no = codes.normalise_tracking_no(tracking_no)
+        transfer = await load_transfer(db_session, tracking_no, for_update=True)
+        if transfer is None:
+            raise NotFoundException()
+        new_code = await reissue_code(db_session, transfer, secret=_ctx(request).settings.secret_key, actor=principal)
+        await db_session.commit()
+        record = await _staff_record(request, principal, tracking_no)
+        return Template("title_transfer/staff_transfer.html",
+                        context={"t": record.view, "principal": principal, "error": None, "today": dt.date.today(),
+                                 "buyer_id": record.buyer_id, "new_code": new_code},
+                        headers={"Cache-Control": "no-store"})
 
 
 def _require_staff(request: Request[Any, Any, Any]) -> Principal:

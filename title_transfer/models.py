@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, JSONType
@@ -16,6 +16,8 @@ class Transfer(Base):
 
     tracking_no: Mapped[str] = mapped_column(String(16), unique=True)
     code_digest: Mapped[str] = mapped_column(String(64))
+    # Grant cookies name the code version they were issued under: reissuing the code ends them.
+    code_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     sale_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sale.id"), unique=True)
     buyer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("user_account.id"), index=True)
     asset_kind: Mapped[str] = mapped_column(String(20))
