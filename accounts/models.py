@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.db import Base
@@ -26,3 +26,6 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sessions carry the version they were issued under; a trigger bumps it when is_active, role,
+    # department or password_hash change, and an administrator can bump it (accounts.sessions).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))

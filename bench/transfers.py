@@ -31,7 +31,7 @@ from typing import Any
 
 from bench import support
 
-SECRET = "bench-secret-" + "k" * 40
+SECRET = "bench-secret-9fK2qLx7Vw1Rz8Tn4Hc6Jm0Yp5Bd2GsE3uA"  # a fixed bench-only secret, varied enough for production mode
 SERVICE_TOKEN = "bench-service-token-" + "t" * 20
 
 SCENARIOS = [

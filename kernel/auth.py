@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -25,22 +24,28 @@ from litestar.types import ASGIApp
 from accounts.clients import client_key, service_client_key
 from accounts.identity import citizen_from_token, service_token_ok
 from accounts.principal import Principal
+from accounts.sessions import SESSION_KEY, SessionChecker
 from kernel.grants import CodeGrant
 
 CHAT_SENDER_MAX = 80
 
 
-def principal_from_session(session: Any) -> Principal | None:
-    """The one place a session becomes a Principal (None when absent or malformed)."""
-    if not isinstance(session, dict):
+async def principal_from_session(scope: Any, checker: SessionChecker) -> Principal | None:
+    """The one place a session becomes a Principal, re-checked against the user's row.
+
+    The session's version must equal the user's current ``session_version`` (bumped by
+    deactivation, role, department or password changes, and by an administrator ending the
+    user's sessions), and the account must be active; the Principal is built from the row as
+    it is now (cached in-process for a few seconds, ``SessionChecker.ttl``). A session that no
+    longer holds is emptied, so its stored entry is deleted and the cookie dropped.
+    """
+    session = scope.get("session")
+    if not isinstance(session, dict) or SESSION_KEY not in session:
         return None
-    raw = session.get("principal")
-    if not raw:
-        return None
-    try:
-        return msgspec.convert(raw, Principal)
-    except msgspec.ValidationError:
-        return None
+    principal = await checker.principal(session)
+    if principal is None:
+        scope["session"] = {}
+    return principal
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,13 @@ class Auth:
     def as_service(self) -> bool:
         return self.via == "service"
 
-    def holds(self, grant: CodeGrant, subject: str) -> bool:
-        """True when this browser carries a valid grant of this kind for ``subject``."""
-        return grant.valid(self.secret, subject, self.cookies.get(grant.cookie_name(subject)))
+    def holds(self, grant: CodeGrant, subject: str, version: int = 1) -> bool:
+        """True when this browser carries a valid grant of this kind for ``subject`` (at the code's ``version``)."""
+        return grant.valid(self.secret, subject, self.cookies.get(grant.cookie_name(subject)), version)
 
 
-def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, service_token: str) -> AuthenticationResult:
+async def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, service_token: str,
+                  checker: SessionChecker) -> AuthenticationResult:
     """Resolve the caller of one request (also usable outside the middleware, e.g. in tests)."""
     headers = connection.headers
     cookies = connection.cookies
@@ -86,7 +92,7 @@ def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, serv
         auth = Auth("service", client, citizen_id, sender, refused, secret, cookies)
         # A service call never acts as the browser's signed-in person.
         return AuthenticationResult(user=None, auth=auth)
-    user = principal_from_session(connection.scope.get("session"))
+    user = await principal_from_session(connection.scope, checker)
     via: Literal["anonymous", "session"] = "session" if user is not None else "anonymous"
     auth = Auth(via, client_key(connection), user.user_id if user else None, None, None, secret, cookies)
     return AuthenticationResult(user=user, auth=auth)
@@ -95,13 +101,14 @@ def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, serv
 class KernelAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Litestar authentication middleware; runs on every HTTP request (OPTIONS included)."""
 
-    def __init__(self, app: ASGIApp, *, secret: str, service_token: str) -> None:
+    def __init__(self, app: ASGIApp, *, secret: str, service_token: str, checker: SessionChecker) -> None:
         super().__init__(app, exclude_http_methods=(), scopes=None)
         self.secret = secret
         self.service_token = service_token
+        self.checker = checker
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        return resolve(connection, secret=self.secret, service_token=self.service_token)
+        return await resolve(connection, secret=self.secret, service_token=self.service_token, checker=self.checker)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

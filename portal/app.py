@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
 
 from accounts.models import User
+from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
@@ -36,12 +37,15 @@ from kernel import deps as kernel_deps
 from kernel.auth import KernelAuthenticationMiddleware
 from kernel.errors import exception_handlers, rollback_request_session
 from portal import pages
+from portal.admin import AdminUsersController
 from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
-from portal.middleware import LazySessionConfig, context_middleware_factory
+from portal.housekeeping import Purger
+from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
+from portal.sessions import PortalSessionConfig
 from portal.settings import ROOT, Settings
 from portal.templating import build_environment
 from storage.context import AppContext
@@ -114,7 +118,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
 
-    session_config = LazySessionConfig(
+    session_config = PortalSessionConfig(
         store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,
         key="portal_session",
     )
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         create_static_files_router(path="/static", directories=[*static_dirs], name="static",
                                    include_in_schema=False, cache_control=None),
         AuthController,
+        AdminUsersController,
         TrackingController,
         TransferAPI,
         StaffStepsController,
@@ -144,6 +149,9 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         routes.append(create_static_files_router(path="/vendor/htmx", directories=[VENDOR_DIR], name="vendor",
                                                  include_in_schema=False))
 
+    purger = Purger(engine, settings.purge_interval_seconds)
+    session_checker = SessionChecker(engine, ttl=settings.session_recheck_seconds)
+
     async def on_startup(app: Litestar) -> None:
         ctx.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
         if settings.is_production:
@@ -153,8 +161,10 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
                 raise StartupRefused(
                     f"PORTAL_ENV=production but demo accounts exist (e.g. {demo[0]}): remove them before going live"
                 )
+        await purger.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        await purger.stop()
         with anyio.move_on_after(10):  # objects of rolled-back uploads still being removed
             await wait_for_cleanups()
         http, ctx.http = ctx.http, None
@@ -171,7 +181,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             session_config.middleware,
             DefineMiddleware(context_middleware_factory),
             DefineMiddleware(KernelAuthenticationMiddleware, secret=settings.secret_key,
-                             service_token=settings.service_token),
+                             service_token=settings.service_token, checker=session_checker),
         ],
         dependencies=kernel_deps.dependencies(),
         stores=stores,
@@ -187,7 +197,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         after_exception=[rollback_request_session],
         on_startup=[on_startup, *queue_startup],
         on_shutdown=[*queue_shutdown, on_shutdown],
-        state=State({"ctx": ctx}),
+        state=State({"ctx": ctx, "session_checker": session_checker}),
         debug=False,
     )
     return app

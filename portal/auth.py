@@ -19,11 +19,12 @@ from sqlalchemy import select
 from accounts.clients import client_key
 from accounts.models import Role, User
 from accounts.passwords import check_password
-from accounts.principal import Principal
+from accounts.sessions import session_payload
 from accounts.tokens import sign, unsign
 from kernel.deps import Settings, ThrottleDep
 from portal.i18n import gettext as _
 from storage.context import DbSession
+from title_transfer.access import TRACKING_GRANT
 
 # Per throttle window: 5 failures (THROTTLE_FAILURES) per account from browsers that never
 # signed in to it, 5 per browser that did, and 20 from one client across accounts.
@@ -150,10 +151,8 @@ class AuthController(Controller):
             )
         await throttle.reset([holder])  # the owner's own typos are forgotten
         await throttle.refund([client])  # a success is not a failure
-        principal = Principal(user_id=user.id, role=user.role, display_name=user.display_name,
-                              department=user.department)
-        request.clear_session()
-        request.set_session({"principal": msgspec.to_builtins(principal)})
+        request.clear_session()  # a fresh session id: the old entry (and any planted id) is dropped
+        request.set_session(session_payload(user))
         target = safe_next(data.next)
         if target == "/":
             target = "/staff" if user.role in (Role.staff, Role.admin) else "/track"
@@ -163,6 +162,8 @@ class AuthController(Controller):
             samesite="lax")])
 
     @post("/logout", name="logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        request.clear_session()
-        return Redirect("/", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any], settings: Settings) -> Redirect:
+        request.clear_session()  # the entry is deleted and the browser told to drop the cookie
+        # Tracking grants go too: on a shared device the next person must not inherit them.
+        return Redirect("/", status_code=303,
+                        cookies=TRACKING_GRANT.deletions(request.cookies, secure=settings.secure_cookies))

@@ -9,9 +9,11 @@ import secrets
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from accounts.clients import client_key
 from backoffice import forms, submissions
 from backoffice.controllers.common import View
 from backoffice.records import Actor
@@ -49,7 +51,11 @@ class ChatMessageController(Controller):
 
     @get("/sent/{reference:str}", name="chat.message.sent")
     async def sent(self, request: Request[Any, Any, Any], reference: FromPath[str]) -> Template:
-        return Template("chat_message_sent.html", context={"reference": reference[:20]})
+        # Only a reference this browser's session was given: the page speaks with the court's voice,
+        # so it must not echo text from a link someone else made.
+        if reference not in _sent_refs(request):
+            raise NotFoundException()
+        return Template("chat_message_sent.html", context={"reference": reference})
 
     @post("/", name="chat.message.submit", status_code=303, opt=error_view(_refused))
     async def submit(self, request: Request[Any, Any, Any], db_session: DbSession, lang: Lang,
@@ -62,9 +68,8 @@ class ChatMessageController(Controller):
         citizen_id = principal.user_id if principal is not None else None
         transcript = [{"who": "user" if t.who == "user" else "bot", "text": t.text}
                       for t in _history(request)[-20:]]  # the portal's own notices count as the bot's
-        client = request.client.host if request.client else "unknown"
         submitter = submissions.Submitter(Actor.citizen(citizen_id, "chat visitor"), citizen_id,
-                                          f"chat:{_sender(request)}", f"chatmsg:{client}")
+                                          f"chat:{_sender(request)}", f"chatmsg:{client_key(request)}")
         sent = submissions.Submission(kind=KIND, data=values, channel="chat", default_language=language,
                                       transcript=transcript, key=key)
         limit = submissions.ClientLimit(throttle, [submitter.client_key], PER_CLIENT_LIMIT)
@@ -73,4 +78,18 @@ class ChatMessageController(Controller):
                                                  limit=limit)
         except forms.FormInvalid as exc:
             return Template("chat_message.html", status_code=400, context=_context(request, values, key, exc.errors))
+        _remember(request, result.item.reference)
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
+
+
+SENT_KEY = "sent_refs"
+
+
+def _sent_refs(request: Request[Any, Any, Any]) -> list[str]:
+    refs = (request.session or {}).get(SENT_KEY) if isinstance(request.session, dict) else None
+    return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+
+
+def _remember(request: Request[Any, Any, Any], reference: str) -> None:
+    refs = [r for r in _sent_refs(request) if r != reference][-9:]
+    request.set_session({**(request.session or {}), SENT_KEY: [*refs, reference]})

@@ -26,8 +26,9 @@ from backoffice.attachments import item_parties, set_document_lister
 from documents import Subject, SubjectInfo, SubjectType, list_documents, subject_guards
 from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
+from kernel.auth import auth_of
 from storage.events import hub
-from title_transfer.access import grant_cookie_name, grant_valid
+from title_transfer.access import TRACKING_GRANT
 from title_transfer.attachments import record_step_document, step_parties, transfer_of, transfer_parties
 
 EVERY_DEPARTMENT = frozenset(d.value for d in Department)
@@ -55,17 +56,14 @@ async def lot_subject(session: AsyncSession, subject_id: int) -> SubjectInfo | N
 
 
 async def grant_hook(request: Request[Any, Any, Any], session: AsyncSession, document: Document) -> bool:
-    ctx = request.app.state.get("ctx")
-    if ctx is None:  # an app without the portal's context (e.g. a test app of the documents package)
-        return False
     found = await transfer_of(session, document.subject_type, document.subject_id)
     if found is None:
         return False
-    tracking_no, buyer = found
+    tracking_no, buyer, code_version = found
     # Only the buyer's own documents (or those without an owner) open with the grant.
     if document.owner_id is not None and document.owner_id != buyer:
         return False
-    return grant_valid(ctx.settings.secret_key, tracking_no, request.cookies.get(grant_cookie_name(tracking_no)))
+    return auth_of(request).holds(TRACKING_GRANT, tracking_no, code_version)
 
 
 async def _sync_step_documents(session: AsyncSession, payload: dict[str, Any]) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from kernel.auth import principal_from_session as principal_from_session  # the one place; see kernel.auth
 from portal.i18n import LANG_COOKIE, choose_lang, current_lang
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -25,6 +21,13 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+# Strict-Transport-Security in production (the portal is served over TLS there, see compose.yaml):
+# one year, subdomains included. Not preload: that is a decision for the operator of the domain.
+HSTS = b"max-age=31536000; includeSubDomains"
+# Static files and vendored scripts may be cached; everything else is no-store unless it says otherwise.
+PUBLIC_ASSETS = ("/static/", "/vendor/")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -55,6 +58,9 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
         lang = choose_lang(query, _cookie(scope, LANG_COOKIE), _header(scope, b"accept-language"))
         scope.setdefault("state", {})["lang"] = lang
         token = current_lang.set(lang)
+        path: str = scope.get("path", "")
+        ctx = scope["app"].state.get("ctx")
+        hsts = bool(ctx is not None and ctx.settings.is_production)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -63,6 +69,12 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 headers.append((b"content-language", b"zh-CN" if lang == "zh" else b"en"))
                 headers.append((b"vary", b"Cookie, Accept-Language"))
+                if b"cache-control" not in present and not path.startswith(PUBLIC_ASSETS):
+                    # Pages vary by person (and by grant cookie); API answers carry personal data:
+                    # neither a shared cache nor the browser's disk may keep them.
+                    headers.append((b"cache-control", b"no-store"))
+                if hsts:
+                    headers.append((b"strict-transport-security", HSTS))
                 if query in ("zh", "en"):
                     headers.append(
                         (b"set-cookie", f"{LANG_COOKIE}={query}; Path=/; Max-Age=31536000; SameSite=Lax".encode())
@@ -76,24 +88,3 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
             current_lang.reset(token)
 
     return middleware
-
-
-class LazySessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side sessions, minus a write per anonymous request.
-
-    The stock backend stores every response's session, so a visitor without a session
-    cookie (the buyer on a tracking page, a crawler) got a fresh empty row in the store
-    and a Set-Cookie on each GET. Here an empty session that came without a cookie is
-    left alone: nothing is written, no cookie is set. Everything else is unchanged.
-    """
-
-    async def store_in_message(self, scope_session: ScopeSession, message: Message,
-                               connection: ASGIConnection) -> None:  # type: ignore[type-arg]
-        if isinstance(scope_session, dict) and not scope_session and self.config.key not in connection.cookies:
-            return
-        await super().store_in_message(scope_session, message, connection)
-
-
-@dataclass
-class LazySessionConfig(ServerSideSessionConfig):
-    _backend_class = LazySessionBackend

@@ -6,6 +6,7 @@ is expected, rather than failing later in a request.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from storage.db import DatabaseURLError, normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - public: refused everywhere
 DEFAULT_SERVICE_TOKEN = "dev-service-token"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -135,6 +136,8 @@ class Settings:
     throttle_failures: int = 5
     throttle_window_seconds: int = 900
     poll_seconds: int = 20
+    session_recheck_seconds: int = 5
+    purge_interval_seconds: int = 600
     redis_url: str = ""
 
     @property
@@ -159,9 +162,15 @@ class Settings:
         if not secret:
             if production:
                 raise SettingsError("PORTAL_SECRET must be set in production (at least 32 random characters)")
-            secret = DEFAULT_SECRET
-        if production and (secret == DEFAULT_SECRET or len(secret) < 32):
+            secret = checkout_secret(Path(env.get("PORTAL_SECRET_FILE") or ROOT / "var" / "secret"))
+        if secret == DEFAULT_SECRET:
+            raise SettingsError("PORTAL_SECRET is the public development default: leave it unset outside production "
+                                "(a secret is generated in var/secret) or set a random one")
+        if production and (len(secret) < 32):
             raise SettingsError("PORTAL_SECRET is the development default or shorter than 32 characters")
+        if production and estimated_bits(secret) < MIN_SECRET_BITS:
+            raise SettingsError("PORTAL_SECRET is too predictable (repeated or few distinct characters): "
+                                "use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
 
         token = env.get("PORTAL_SERVICE_TOKEN", "")
         if not token:
@@ -170,6 +179,9 @@ class Settings:
             token = DEFAULT_SERVICE_TOKEN
         if production and (token == DEFAULT_SERVICE_TOKEN or len(token) < 24):
             raise SettingsError("PORTAL_SERVICE_TOKEN is the development default or shorter than 24 characters")
+        if production and estimated_bits(token) < MIN_TOKEN_BITS:
+            raise SettingsError("PORTAL_SERVICE_TOKEN is too predictable (repeated or few distinct characters): "
+                                "use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
 
         backend = env.get("DOCUMENT_BACKEND", "local")
         if backend not in ("local", "s3"):
@@ -207,9 +219,54 @@ class Settings:
             throttle_failures=_int(env, "THROTTLE_FAILURES", 5, 1, 1000),
             throttle_window_seconds=_int(env, "THROTTLE_WINDOW_SECONDS", 900, 1, 86400),
             poll_seconds=_int(env, "TRACKING_POLL_SECONDS", 20, 2, 3600),
+            session_recheck_seconds=_int(env, "SESSION_RECHECK_SECONDS", 5, 0, 300),
+            purge_interval_seconds=_int(env, "PURGE_INTERVAL_SECONDS", 600, 0, 86400),
             redis_url=_redis(env),
         )
 
 
 def random_secret() -> str:
     return secrets.token_urlsafe(48)
+
+
+# A lower bound on a secret's entropy, from the spread of its characters (length times the
+# Shannon entropy of their frequencies). It cannot prove randomness, but it refuses the usual
+# mistakes: "s" * 40, "changeme" repeated, a word padded with one letter. 32 hex digits of a
+# real random source estimate at about 118 bits; token_urlsafe(48) at about 340.
+MIN_SECRET_BITS = 100
+MIN_TOKEN_BITS = 80
+
+
+def estimated_bits(value: str) -> float:
+    """0 for a string that is one short unit repeated or has fewer than 10 distinct characters."""
+    if not value or len(set(value)) < 10 or (value + value).find(value, 1) < len(value):
+        return 0.0
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    per_char = -sum(c / n * math.log2(c / n) for c in counts.values())
+    return per_char * n
+
+
+def checkout_secret(path: Path) -> str:
+    """This checkout's own signing secret outside production: made on first run, kept in var/."""
+    try:
+        existing = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        existing = ""
+    if len(existing) >= 32:
+        return existing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = random_secret()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(fresh + "\n")
+    try:
+        os.link(tmp, path)  # only the first of several processes starting at once wins
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return fresh

@@ -41,9 +41,9 @@ async def step_parties(session: AsyncSession, step_id: int) -> tuple[int, str] |
     return (row[0], row[1]) if row else None
 
 
-async def transfer_of(session: AsyncSession, subject_type: str, subject_id: int) -> tuple[str, int] | None:
-    """(tracking number, buyer) of the transfer a ``transfer`` or ``transfer_step`` id belongs to."""
-    stmt = select(Transfer.tracking_no, Transfer.buyer_id)
+async def transfer_of(session: AsyncSession, subject_type: str, subject_id: int) -> tuple[str, int, int] | None:
+    """(tracking number, buyer, code version) of the transfer a ``transfer`` or ``transfer_step`` id belongs to."""
+    stmt = select(Transfer.tracking_no, Transfer.buyer_id, Transfer.code_version)
     if subject_type == "transfer_step":
         stmt = stmt.join(TransferStep, TransferStep.transfer_id == Transfer.id).where(TransferStep.id == subject_id)
     elif subject_type == "transfer":
@@ -51,7 +51,7 @@ async def transfer_of(session: AsyncSession, subject_type: str, subject_id: int)
     else:
         return None
     row = (await session.execute(stmt)).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def record_step_document(

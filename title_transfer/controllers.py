@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.clients import client_key as _client_key
+from accounts.departments import Department
 from accounts.principal import Principal
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
@@ -29,7 +29,7 @@ from title_transfer.access import TRACKING_GRANT, CodeChecker, principal_may_vie
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.read import TransferRecord, fetch_transfer
 from title_transfer.schemas import TransferView
-from title_transfer.service import load_transfer, move_step
+from title_transfer.service import load_transfer, move_step, reissue_code
 from title_transfer.workflow import StepState
 
 NOT_FOUND_EN = "That tracking number and code do not match. Check them against your sale confirmation."
@@ -103,11 +103,15 @@ class TrackingController(Controller):
         return Redirect(
             f"/track/{tracking_no}",
             status_code=303,
-            cookies=[Cookie(key=TRACKING_GRANT.cookie_name(tracking_no),
-                            value=TRACKING_GRANT.issue(settings.secret_key, tracking_no),
-                            path="/", httponly=True, secure=settings.secure_cookies,
-                            samesite="lax", max_age=TRACKING_GRANT.ttl_seconds)],
+            cookies=[TRACKING_GRANT.cookie(settings.secret_key, tracking_no, record.code_version if record else 1,
+                                           secure=settings.secure_cookies)],
         )
+
+    @post("/forget", name="track.forget", status_code=303)
+    async def forget(self, request: Request[Any, Any, Any], settings: Settings) -> Response[Any]:
+        """“Forget this device”: drop every tracking grant this browser holds (works without JavaScript)."""
+        return Redirect("/track", status_code=303,
+                        cookies=TRACKING_GRANT.deletions(request.cookies, secure=settings.secure_cookies))
 
     async def _authorised(self, request: Request[Any, Any, Any], tracking_no: str) -> TransferRecord:
         try:
@@ -116,7 +120,8 @@ class TrackingController(Controller):
             raise NotFoundException() from None
         record = await fetch_transfer(app_context(request.app.state).engine, tracking_no)
         if record is not None and (
-            principal_may_view(principal_of(request), record) or auth_of(request).holds(TRACKING_GRANT, tracking_no)
+            principal_may_view(principal_of(request), record)
+            or auth_of(request).holds(TRACKING_GRANT, tracking_no, record.code_version)
         ):
             return record
         raise _NeedsCode(tracking_no)
@@ -263,6 +268,24 @@ class StaffStepsController(Controller):
                         expected_revision=revision, note=data.note, reason=data.reason)
         await db_session.commit()
         return Redirect(f"/staff/transfers/{tracking_no}?done={step_key}", status_code=303)
+
+    @post("/transfers/{tracking_no:str}/code", name="staff.reissue_code", guards=[requires_staff(Department.court)])
+    async def reissue(self, request: Request[Principal, Auth, Any], db_session: DbSession, settings: Settings,
+                      tracking_no: FromPath[str]) -> Template:
+        """Court staff (who print the sale confirmation) or an administrator issue a new code; shown once."""
+        principal = request.user
+        await _staff_record(request, principal, tracking_no)
+        tracking_no = codes.normalise_tracking_no(tracking_no)
+        transfer = await load_transfer(db_session, tracking_no, for_update=True)
+        if transfer is None:
+            raise NotFoundException()
+        new_code = await reissue_code(db_session, transfer, secret=settings.secret_key, actor=principal)
+        await db_session.commit()
+        record = await _staff_record(request, principal, tracking_no)
+        return Template("title_transfer/staff_transfer.html",
+                        context={"t": record.view, "principal": principal, "error": None, "today": dt.date.today(),
+                                 "buyer_id": record.buyer_id, "new_code": new_code},
+                        headers={"Cache-Control": "no-store"})
 
 
 async def _staff_transfer_page(request: Request[Any, Any, Any], tracking_no: str,

@@ -4,7 +4,20 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.db import Base, JSONType, metadata
@@ -17,6 +30,8 @@ class Transfer(Base):
 
     tracking_no: Mapped[str] = mapped_column(String(16), unique=True)
     code_digest: Mapped[str] = mapped_column(String(64))
+    # Grant cookies name the code version they were issued under: reissuing the code ends them.
+    code_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     sale_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sale.id"), unique=True)
     buyer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("user_account.id"), index=True)
     asset_kind: Mapped[str] = mapped_column(String(20))

@@ -28,7 +28,7 @@ _S = TransferStep.__table__
 
 _STMT = (
     select(
-        _T.c.id, _T.c.tracking_no, _T.c.code_digest, _T.c.buyer_id, _T.c.asset_kind, _T.c.title,
+        _T.c.id, _T.c.tracking_no, _T.c.code_digest, _T.c.code_version, _T.c.buyer_id, _T.c.asset_kind, _T.c.title,
         _T.c.started_on, _T.c.completed_on,
         case((func.row_number().over(order_by=_S.c.position) == 1, _T.c.tax_estimate)).label("tax_estimate"),
         _T.c.version,
@@ -45,13 +45,15 @@ _STMT = (
 class TransferRecord:
     """A loaded transfer: the view plus what access checks need (never sent to clients)."""
 
-    __slots__ = ("view", "code_digest", "buyer_id", "transfer_id")
+    __slots__ = ("view", "code_digest", "buyer_id", "transfer_id", "code_version")
 
-    def __init__(self, view: TransferView, code_digest: str, buyer_id: int, transfer_id: int) -> None:
+    def __init__(self, view: TransferView, code_digest: str, buyer_id: int, transfer_id: int,
+                 code_version: int = 1) -> None:
         self.view = view
         self.code_digest = code_digest
         self.buyer_id = buyer_id
         self.transfer_id = transfer_id
+        self.code_version = code_version
 
 
 _readers: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
@@ -104,4 +106,4 @@ def build_record(rows: Sequence[Any], today: dt.date) -> TransferRecord:
         url=f"/track/{first.tracking_no}",
         price=Decimal(first.price) if first.price is not None else None, address=first.address,
     )
-    return TransferRecord(view, first.code_digest, first.buyer_id, first.id)
+    return TransferRecord(view, first.code_digest, first.buyer_id, first.id, first.code_version)

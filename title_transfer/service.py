@@ -169,6 +169,22 @@ class NewTransfer:
     code: str  # shown once, printed on the sale confirmation; only its digest is stored
 
 
+async def reissue_code(session: AsyncSession, transfer: Transfer, *, secret: str, actor: Principal) -> str:
+    """A new verification code (e.g. the printed one leaked): the old code and every grant made with it end.
+
+    Returns the new code, shown once to the member of staff who reissued it; only its digest is kept.
+    """
+    code = codes.new_code()
+    before = transfer.code_version
+    transfer.code_digest = codes.code_digest(secret, transfer.tracking_no, code)
+    transfer.code_version = before + 1
+    record_audit(session, actor_id=actor.user_id, actor_label=actor.label, subject_type="transfer",
+                 subject_id=transfer.id, action="reissue_code",
+                 before={"code_version": before}, after={"code_version": transfer.code_version})
+    await session.flush()
+    return code
+
+
 async def create_transfer(
     session: AsyncSession,
     sale: ConfirmedSale,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 
 import pytest
@@ -109,8 +110,8 @@ def test_production_refuses_to_start_with_demo_accounts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     migrate(Settings.from_env(_env(url)))
     asyncio.run(seed(Settings.from_env(_env(url))))
-    prod = Settings.from_env(_env(url, PORTAL_ENV="production", PORTAL_SECRET="p" * 40,
-                                  PORTAL_SERVICE_TOKEN="t" * 30))
+    prod = Settings.from_env(_env(url, PORTAL_ENV="production", PORTAL_SECRET=secrets.token_urlsafe(48),
+                                  PORTAL_SERVICE_TOKEN=secrets.token_urlsafe(24)))
 
     async def start() -> None:
         app = create_app(prod)
