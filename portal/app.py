@@ -18,7 +18,7 @@ from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -32,6 +32,7 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
+from sqlalchemy.exc import DataError
 
 from accounts.models import User
 from backoffice.controllers import route_handlers as backoffice_routes
@@ -41,9 +42,11 @@ from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.documents import DocumentController, document_error_handler
+from portal.i18n import gettext as _
 from portal.middleware import LazySessionConfig, context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.settings import ROOT, Settings
+from portal.static_fs import StaticFileSystem
 from portal.templating import build_environment
 from storage.context import AppContext
 from storage.documents import DocumentError, build_document_store_from_settings, wait_for_cleanups
@@ -117,6 +120,22 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return Template("error.html", status_code=500, context={"status": 500, "detail": None})
 
 
+def malformed_input_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Input no handler could have taken, met below the handlers: a 400 that says what to fix.
+
+    - ``UnicodeDecodeError``: a form field that is not UTF-8 text (Litestar decodes every
+      multipart part without a filename, in the CSRF check and in body parsing alike);
+    - ``OverflowError`` / ``DataError``: a number the database cannot hold reached a query
+      (integer URL parameters are bounded with ``storage.ids.RowId``; this is the backstop).
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        detail = _("The form is not valid UTF-8 text. Send text fields as UTF-8 and files with a file name.")
+    else:
+        log.info("malformed input on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:200])
+        detail = _("A number in the request is out of range.")
+    return http_exception_handler(request, ClientException(detail=detail))
+
+
 def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db_config = build_db_config(settings)
@@ -159,7 +178,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     static_dirs: list[Path] = [ROOT / "portal" / "static"]
     routes: list[Any] = [
         create_static_files_router(path="/static", directories=static_dirs, name="static",
-                                   include_in_schema=False, cache_control=None),
+                                   include_in_schema=False, cache_control=None, file_system=StaticFileSystem()),
         AuthController,
         TrackingController,
         TransferAPI,
@@ -173,7 +192,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     ]
     if VENDOR_DIR.exists():
         routes.append(create_static_files_router(path="/vendor/htmx", directories=[VENDOR_DIR], name="vendor",
-                                                 include_in_schema=False))
+                                                 include_in_schema=False, file_system=StaticFileSystem()))
 
     async def on_startup(app: Litestar) -> None:
         ctx.extras["http"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
@@ -207,6 +226,9 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
             DocumentError: document_error_handler,  # type: ignore[dict-item]
             HTTPException: http_exception_handler,
+            UnicodeDecodeError: malformed_input_handler,
+            OverflowError: malformed_input_handler,
+            DataError: malformed_input_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
         on_startup=[on_startup, *queue_startup],

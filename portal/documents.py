@@ -56,6 +56,7 @@ from storage.documents import (
     list_documents,
     upload,
 )
+from storage.ids import RowId
 
 __all__ = [
     "DocumentController",
@@ -249,7 +250,7 @@ class DocumentController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        document_id: FromPath[int],
+        document_id: RowId,
         db_session: DbSession,
         document_store: StoreDependency,
     ) -> Response:
@@ -265,7 +266,7 @@ class DocumentController(Controller):
     async def thumbnail(
         self,
         request: Request[Any, Any, Any],
-        document_id: FromPath[int],
+        document_id: RowId,
         db_session: DbSession,
         document_store: StoreDependency,
     ) -> Response:
@@ -283,7 +284,7 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         subject_type: FromQuery[str],
-        subject_id: FromQuery[int],
+        subject_id: RowId,
     ) -> Response:
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
         try:
@@ -367,7 +368,7 @@ class DocumentController(Controller):
     async def remove(
         self,
         request: Request[Any, Any, Any],
-        document_id: FromPath[int],
+        document_id: RowId,
         db_session: DbSession,
         document_store: StoreDependency,
         next: FromQuery[str] = "",  # noqa: A002
