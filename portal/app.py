@@ -32,7 +32,7 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from accounts.models import User
 from backoffice.controllers import route_handlers as backoffice_routes
@@ -120,19 +120,35 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return Template("error.html", status_code=500, context={"status": 500, "detail": None})
 
 
+def _out_of_range(exc: BaseException) -> bool:
+    """A number the database cannot hold: SQLite's OverflowError, PostgreSQL's DataError, or
+    asyncpg refusing to encode it (a DBAPIError caused by an OverflowError)."""
+    seen: BaseException | None = exc
+    for _depth in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError | DataError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def malformed_input_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Input no handler could have taken, met below the handlers: a 400 that says what to fix.
 
     - ``UnicodeDecodeError``: a form field that is not UTF-8 text (Litestar decodes every
       multipart part without a filename, in the CSRF check and in body parsing alike);
-    - ``OverflowError`` / ``DataError``: a number the database cannot hold reached a query
-      (integer URL parameters are bounded with ``storage.ids.RowId``; this is the backstop).
+    - a number the database cannot hold reached a query (integer URL parameters are bounded
+      with ``storage.ids.RowId``; this is the backstop). Other database errors stay 500s.
     """
     if isinstance(exc, UnicodeDecodeError):
         detail = _("The form is not valid UTF-8 text. Send text fields as UTF-8 and files with a file name.")
-    else:
-        log.info("malformed input on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:200])
+    elif _out_of_range(exc):
+        log.info("out-of-range number on %s %s: %s", request.method, request.url.path,
+                 str(exc).splitlines()[0][:200])
         detail = _("A number in the request is out of range.")
+    else:
+        return internal_error_handler(request, exc)
     return http_exception_handler(request, ClientException(detail=detail))
 
 
@@ -228,7 +244,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             HTTPException: http_exception_handler,
             UnicodeDecodeError: malformed_input_handler,
             OverflowError: malformed_input_handler,
-            DataError: malformed_input_handler,
+            DBAPIError: malformed_input_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
         on_startup=[on_startup, *queue_startup],

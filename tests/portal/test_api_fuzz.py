@@ -37,29 +37,23 @@ from portal.app import create_app
 from portal.settings import Settings
 from tests.conftest import PASSWORD, TEST_TOKEN, Factory, login
 
+pytestmark = pytest.mark.fuzz
 Client = AsyncTestClient[Litestar]
 
 BIG = 2**63
 HOSTILE = [
-    "A" * 5000,
-    str(BIG),
-    str(2**64),
+    "A" * 5000,  # longer than any name the OS or a column takes
+    str(BIG),  # one past BIGINT
     "9" * 40,
-    "-1",
     str(-BIG - 1),
-    "0",
-    "%00",
+    "-1",
+    "%00",  # NUL, alone and inside a name
     "a%00b",
     "..%2F..%2Fetc%2Fpasswd",
-    "..",
-    "%2e%2e",
-    "%FF%FE",
-    "%C0%AF",
-    "%E2%80%AE%F0%9F%98%80",
-    "中文路径",
+    "%FF%FE",  # not UTF-8
+    "%E2%80%AE%F0%9F%98%80",  # right-to-left override and an emoji
     "%0d%0aX-Injected:%201",
     "1e309",
-    "%20",
 ]
 HOSTILE_QUERY = f"?subject_type=transfer&subject_id={BIG}&next=%00&lang=%FF&page={2**64}"
 
@@ -131,6 +125,18 @@ async def test_the_largest_row_id_is_simply_not_found(client: Client, factory: F
     assert (await client.get(f"/documents/{BIG - 1}")).status_code == 404
 
 
+async def test_out_of_range_numbers_in_a_form_reach_no_query(client: Client, factory: Factory) -> None:
+    """The backstop: a number the database cannot hold that gets past the handler is a 400."""
+    staff = await factory.user("staff", "court")
+    await login(client, staff.email)
+    for subject_id in (str(BIG), str(-BIG - 1)):
+        resp = await client.post("/documents", headers={"x-csrftoken": client.cookies.get("csrftoken") or "",
+                                                        "Accept": "application/json"},
+                                 data={"kind": "other", "subject_type": "transfer", "subject_id": subject_id},
+                                 files={"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
+        assert 400 <= resp.status_code < 500, resp.text[:300]
+
+
 UNDECODABLE = (
     b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\x89PNG\xff\xfe\r\n"
     b"--b\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nx\r\n--b--\r\n"
@@ -185,6 +191,18 @@ def _signed_in(base: str, email: str) -> requests.Session:
     return s
 
 
+def _can_be_invalid(op: Any) -> bool:
+    """Whether schemathesis can make this operation's input invalid (a typed parameter, a body).
+
+    Operations whose inputs are all free strings give hypothesis nothing to negate: it tries
+    hundreds of cases before giving up (seconds each), so they get valid-input fuzzing only.
+    """
+    raw = op.definition.raw
+    typed = any(p.get("schema", {}).get("type") not in (None, "string") for p in raw.get("parameters", []))
+    content = raw.get("requestBody", {}).get("content", {})
+    return typed or any(ct.startswith("multipart/") or ct.endswith("json") for ct in content)
+
+
 def _fuzz(base: str, identities: dict[str, tuple[requests.Session, dict[str, str]]], examples: int) -> list[str]:
     import schemathesis
     from schemathesis import GenerationMode
@@ -194,29 +212,32 @@ def _fuzz(base: str, identities: dict[str, tuple[requests.Session, dict[str, str
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
     failures: list[str] = []
+
+    def run(op: Any, mode: Any, who: str, session: requests.Session, headers: dict[str, str]) -> None:
+        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(case=op.as_strategy(generation_mode=mode))
+        def check(case: Any) -> None:
+            response = case.call(base_url=base, session=session, headers=headers, timeout=60)
+            try:
+                case.validate_response(response, checks=[not_a_server_error])
+            except BaseException:  # noqa: BLE001 - a FailureGroup; recorded, the fuzz goes on
+                failures.append(f"[{who}] {response.status_code} {case.as_curl_command()[:600]}")
+
+        try:
+            check()
+        except Unsatisfiable:
+            pass  # nothing in this operation can be made invalid (no parameters, free strings)
+
     for who, (session, headers) in identities.items():
         for op in operations:
             if who != "anonymous" and op.path in ("/login", "/logout"):
                 continue  # would end the identity under test; fuzzed anonymously
             if who == "service" and not op.path.startswith("/api/"):
                 continue
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-                @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-                @given(case=op.as_strategy(generation_mode=mode))
-                def check(case: Any, *, _who: str = who, _session: requests.Session = session,
-                          _headers: dict[str, str] = headers) -> None:
-                    response = case.call(base_url=base, session=_session, headers=_headers, timeout=60)
-                    try:
-                        case.validate_response(response, checks=[not_a_server_error])
-                    except BaseException:  # noqa: BLE001 - a FailureGroup; recorded, the fuzz goes on
-                        failures.append(f"[{_who}] {response.status_code} {case.as_curl_command()[:600]}")
-
-                try:
-                    check()
-                except Unsatisfiable:
-                    pass  # nothing in this operation can be made invalid (no parameters, free strings)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if _can_be_invalid(op) else (
+                    GenerationMode.POSITIVE,):
+                run(op, mode, who, session, headers)
     return failures
 
 
