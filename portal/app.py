@@ -137,11 +137,13 @@ def malformed_input_handler(request: Request[Any, Any, Any], exc: Exception) -> 
     """Input no handler could have taken, met below the handlers: a 400 that says what to fix.
 
     - ``UnicodeDecodeError``: a form field that is not UTF-8 text (Litestar decodes every
-      multipart part without a filename, in the CSRF check and in body parsing alike);
+      multipart part without a filename, in the CSRF check and in body parsing alike), or
+      ``LookupError`` for a part naming a charset Python does not know (KeyError, IndexError
+      and the like pass through to the 500 handler unchanged);
     - a number the database cannot hold reached a query (integer URL parameters are bounded
       with ``storage.ids.RowId``; this is the backstop). Other database errors stay 500s.
     """
-    if isinstance(exc, UnicodeDecodeError):
+    if isinstance(exc, UnicodeDecodeError) or (type(exc) is LookupError and "encoding" in str(exc)):
         detail = _("The form is not valid UTF-8 text. Send text fields as UTF-8 and files with a file name.")
     elif _out_of_range(exc):
         log.info("out-of-range number on %s %s: %s", request.method, request.url.path,
@@ -243,6 +245,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             DocumentError: document_error_handler,  # type: ignore[dict-item]
             HTTPException: http_exception_handler,
             UnicodeDecodeError: malformed_input_handler,
+            LookupError: malformed_input_handler,
             OverflowError: malformed_input_handler,
             DBAPIError: malformed_input_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,

@@ -141,17 +141,22 @@ UNDECODABLE = (
     b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\x89PNG\xff\xfe\r\n"
     b"--b\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nx\r\n--b--\r\n"
 )
+UNKNOWN_CHARSET = (
+    b"--b\r\nContent-Disposition: form-data; name=\"kind\"\r\nContent-Type: text/plain; charset=no-such-set\r\n"
+    b"\r\nx\r\n--b--\r\n"
+)
 
 
+@pytest.mark.parametrize("body", [UNDECODABLE, UNKNOWN_CHARSET], ids=["not-utf8", "unknown-charset"])
 @pytest.mark.parametrize("method", ["OPTIONS", "POST"])
 @pytest.mark.parametrize("path", ["/documents", "/login", "/track", "/api/v1/submissions", "/chat/message"])
-async def test_multipart_with_undecodable_fields_is_not_a_server_error(client: Client, method: str,
-                                                                        path: str) -> None:
+async def test_multipart_with_undecodable_fields_is_not_a_server_error(client: Client, method: str, path: str,
+                                                                        body: bytes) -> None:
     await client.get("/login")
     headers = {"Content-Type": "multipart/form-data; boundary=b"}
-    resp = await client.request(method, path, content=UNDECODABLE, headers=headers)
+    resp = await client.request(method, path, content=body, headers=headers)
     assert resp.status_code < 500, resp.text[:300]
-    with_token = await client.request(method, path, content=UNDECODABLE,
+    with_token = await client.request(method, path, content=body,
                                       headers={**headers, "x-csrftoken": client.cookies.get("csrftoken") or ""})
     assert with_token.status_code < 500, with_token.text[:300]
 
