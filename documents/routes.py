@@ -57,6 +57,7 @@ from kernel.auth import principal_of
 from kernel.deps import provide_document_store
 from kernel.errors import BilingualError, exception_handler, remember_error_next
 from storage.context import DbSession
+from storage.ids import RowId
 
 __all__ = [
     "DocumentController",
@@ -204,7 +205,7 @@ class DocumentController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        document_id: FromPath[int],
+        document_id: RowId,
         db_session: DbSession,
         document_store: StoreDependency,
     ) -> Response:
@@ -217,7 +218,7 @@ class DocumentController(Controller):
     async def thumbnail(
         self,
         request: Request[Any, Any, Any],
-        document_id: FromPath[int],
+        document_id: RowId,
         db_session: DbSession,
         document_store: StoreDependency,
     ) -> Response:
@@ -303,7 +304,7 @@ class DocumentController(Controller):
     async def remove(
         self,
         request: Request[Any, Any, Any],
-        document_id: FromPath[int],
+        document_id: RowId,
         db_session: DbSession,
         document_store: StoreDependency,
         next: FromQuery[str] = "",  # noqa: A002

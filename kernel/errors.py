@@ -29,6 +29,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.types import Receive, Scope, Send
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.deps import request_lang
@@ -107,8 +108,51 @@ class _Deferred(Response[Any]):
         return asgi
 
 
+class MalformedInput(BilingualError):
+    """Input no handler could have taken, met below the handlers (a 400 that says what to fix)."""
+
+    status_code = 400
+    code = "malformed_input"
+
+
+NOT_UTF8 = MalformedInput("表单不是有效的 UTF-8 文本。请以 UTF-8 发送文本字段,文件请带文件名。",
+                          "The form is not valid UTF-8 text. Send text fields as UTF-8 and files with a file name.")
+OUT_OF_RANGE = MalformedInput("请求中的数字超出范围。", "A number in the request is out of range.")
+
+
+def _out_of_range(exc: BaseException) -> bool:
+    """A number the database cannot hold: SQLite's OverflowError, PostgreSQL's DataError, or
+    asyncpg refusing to encode it (a DBAPIError caused by an OverflowError)."""
+    seen: BaseException | None = exc
+    for _depth in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError | DataError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def malformed(exc: Exception) -> MalformedInput | None:
+    """What an exception raised below the handlers says about the input, if it is the input's fault.
+
+    A multipart part that is not UTF-8 (Litestar decodes every part without a file name, in the
+    CSRF check and in body parsing alike) or names a charset Python does not know; a number the
+    database cannot hold (integer URL parameters are bounded with ``storage.ids.RowId``; this is
+    the backstop). Anything else (KeyError, IntegrityError, …) stays a logged 500.
+    """
+    if isinstance(exc, UnicodeDecodeError) or (type(exc) is LookupError and "encoding" in str(exc)):
+        return NOT_UTF8
+    if _out_of_range(exc):
+        log.info("out-of-range number: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        return OUT_OF_RANGE
+    return None
+
+
 def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views: bool = True) -> Response[Any]:
-    """The one exception handler: domain errors, HTTP errors and unexpected ones."""
+    """The one exception handler: domain errors, HTTP errors, malformed input and unexpected ones."""
+    if not isinstance(exc, BilingualError | HTTPException):
+        exc = malformed(exc) or exc
     lang = request_lang(request)
     headers: dict[str, str] = {}
     body: dict[str, Any]
@@ -159,8 +203,11 @@ def remember_error_next(request: Request[Any, Any, Any], url: str | None) -> Non
 
 def exception_handlers() -> dict[Any, Any]:
     """For ``Litestar(exception_handlers=...)``: every error goes through :func:`exception_handler`."""
-    return {BilingualError: exception_handler, HTTPException: exception_handler, 500: exception_handler}
+    return {BilingualError: exception_handler, HTTPException: exception_handler, 500: exception_handler,
+            # raised below the handlers by input no handler could take: a 400 when it is the input's fault
+            UnicodeDecodeError: exception_handler, LookupError: exception_handler,
+            OverflowError: exception_handler, DBAPIError: exception_handler}
 
 
 __all__ = ["BilingualError", "ErrorView", "Throttled", "db_session_of", "error_view", "exception_handler",
-           "exception_handlers", "is_htmx", "remember_error_next", "request_sessions", "rollback_request_session", "wants_json"]
+           "exception_handlers", "is_htmx", "malformed", "remember_error_next", "request_sessions", "rollback_request_session", "wants_json"]

@@ -47,6 +47,7 @@ from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.sessions import PortalSessionConfig
 from portal.settings import ROOT, Settings
+from portal.static_fs import StaticFileSystem
 from portal.templating import build_environment
 from storage.context import AppContext
 from storage.kv import KeyValueItem
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     static_dirs: list[Path] = [ROOT / "portal" / "static"]
     routes: list[Any] = [
         create_static_files_router(path="/static", directories=[*static_dirs], name="static",
-                                   include_in_schema=False, cache_control=None),
+                                   include_in_schema=False, cache_control=None, file_system=StaticFileSystem()),
         AuthController,
         AdminUsersController,
         TrackingController,
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     ]
     if VENDOR_DIR.exists():
         routes.append(create_static_files_router(path="/vendor/htmx", directories=[VENDOR_DIR], name="vendor",
-                                                 include_in_schema=False))
+                                                 include_in_schema=False, file_system=StaticFileSystem()))
 
     purger = Purger(engine, settings.purge_interval_seconds)
     session_checker = SessionChecker(engine, ttl=settings.session_recheck_seconds)
