@@ -101,7 +101,7 @@ class _Deferred(Response[Any]):
         async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
             try:
                 response = await self.view(request, self.exc)
-            except (HTTPException, BilingualError) as exc:  # the page itself cannot be shown
+            except Exception as exc:  # noqa: BLE001 - the page itself cannot be shown: the plain answer
                 response = exception_handler(request, exc, views=False)
             await response.to_asgi_response(app=app, request=request, **kwargs)(scope, receive, send)
 
@@ -182,7 +182,8 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views:
     if isinstance(exc, NotAuthorizedException) or status == 401:
         return Redirect(f"/login?next={request.url.path}", status_code=303)
     view = _opt(request, ERROR_VIEW)
-    if isinstance(exc, BilingualError) and view is not None and views:
+    # A view re-renders the route's form from the request; malformed input cannot be read again.
+    if isinstance(exc, BilingualError) and view is not None and views and not isinstance(exc, MalformedInput):
         return _Deferred(view, exc)
     context = {"status": status, "detail": message if status < 500 else None, "message": message,
                "error": exc if isinstance(exc, BilingualError) else None, "back": _opt(request, "error_back", "/"),
