@@ -46,7 +46,7 @@ def _app(settings: Settings, counters: str) -> Litestar:
         from storage.throttle import RedisCounter  # (imported here: the SQL variants run on older code too)
 
         app = create_app(dataclasses.replace(settings, redis_url=REDIS_URL))
-        throttle = app.state.throttle
+        throttle = app.state.ctx.throttle
         assert isinstance(throttle.counter, RedisCounter)
         throttle.counter.prefix = f"test_throttle_{uuid.uuid4().hex[:8]}:"  # this test's own keys
         return app
