@@ -11,7 +11,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PORT="${PORT:-8000}"
-export PORTAL_URL="${PORTAL_URL:-http://127.0.0.1:${PORT}}"
+case "${HOST:-127.0.0.1}" in 0.0.0.0|::) portal_host=127.0.0.1 ;; *) portal_host="${HOST:-127.0.0.1}" ;; esac
+export PORTAL_URL="${PORTAL_URL:-http://${portal_host}:${PORT}}"
 BOT_RASA_PORT="${BOT_RASA_PORT:-5005}"
 export RASA_URL="${RASA_URL:-http://127.0.0.1:${BOT_RASA_PORT}}"
 LOG="${ASSISTANT_LOG:-var/assistant.log}"
@@ -40,27 +41,26 @@ assistant() {
   echo "· assistant: trained; starting Rasa (about 30 s to load) and the action server …"
   make --no-print-directory -f bot/bot.mk bot-run-actions >>"$LOG" 2>&1 &
   make --no-print-directory -f bot/bot.mk bot-run-rasa >>"$LOG" 2>&1 &
-  until curl -fsS -o /dev/null --max-time 2 "$RASA_URL/"; do
+  until curl -fs -o /dev/null --max-time 2 "$RASA_URL/"; do
     if [ -z "$(jobs -rp)" ]; then echo "assistant: stopped (see $LOG)"; return 1; fi
     sleep 1
   done
   echo "assistant: ready ($RASA_URL)"
   wait
+  echo "assistant: stopped (see $LOG); the chat offers a message form"
 }
 
-if [ -f bot/bot.mk ]; then
-  : >"$LOG"
-  assistant & pids+=($!)
-  assistant_state="being prepared (log: $LOG)"
-else
-  assistant_state="not part of this checkout: the chat offers a message form"
-fi
-
-# The portal's address once it answers (or its exit, which ends the run).
-until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORT}/healthz"; do
+# The portal's address once it answers (or its exit, which ends the run); then the assistant.
+until curl -fs -o /dev/null --max-time 2 "${PORTAL_URL}/healthz"; do
   kill -0 "$portal_pid" 2>/dev/null || { echo "portal: exited while starting"; exit 1; }
   sleep 0.5
 done
-echo "portal: http://127.0.0.1:${PORT}"
-echo "assistant: ${assistant_state}"
+echo "portal: ${PORTAL_URL}"
+if [ -f bot/bot.mk ]; then
+  : >"$LOG"
+  echo "assistant: being prepared (log: $LOG); until then the chat offers a message form"
+  assistant & pids+=($!)
+else
+  echo "assistant: not part of this checkout; the chat offers a message form"
+fi
 wait "$portal_pid"
