@@ -18,7 +18,7 @@ MESSAGE_DIRS := portal kernel title_transfer backoffice documents auction_listin
 include bot/bot.mk
 
 help:
-	@echo "make run    – set up everything, load demo data, start portal (+ bot when present) on 127.0.0.1:$(PORT)"
+	@echo "make run    – set up the portal, load demo data, start it on 127.0.0.1:$(PORT); the assistant joins when trained"
 	@echo "make test   – every test (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)"
 	@echo "make portal – the portal alone;  make bench – benchmarks on PostgreSQL"
 
@@ -50,7 +50,9 @@ seed: migrate
 portal: seed assets
 	@$(BIN)/python -m portal serve
 
-run: seed assets train
+# The portal starts as soon as its own set-up is done; the assistant is prepared (bot-venv,
+# train: minutes on a fresh clone) in the background and joins when trained (scripts/run-all.sh).
+run: seed assets
 	@bash scripts/run-all.sh
 
 test-portal: install assets

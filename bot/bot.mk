@@ -16,7 +16,11 @@ BOT_PYTHON_BASE ?= $(shell p="$$(pyenv root 2>/dev/null)/versions/3.10.13/bin/py
 BOT_NLU_THRESHOLD ?= 0.85
 BOT_RASA_PORT ?= 5005
 BOT_ACTIONS_PORT ?= 5055
-PORTAL_URL ?= http://127.0.0.1:8000
+# The portal the action server calls: the one `make run` starts, on $(PORT) like the portal
+# itself, with the token the portal accepts (its development default unless PORTAL_SERVICE_TOKEN
+# is set: portal/settings.py DEFAULT_SERVICE_TOKEN).
+PORT ?= 8000
+PORTAL_URL ?= http://127.0.0.1:$(PORT)
 PORTAL_SERVICE_TOKEN ?= dev-service-token
 
 # quiet, offline-friendly Rasa

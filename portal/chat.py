@@ -102,6 +102,17 @@ async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, 
     return turns
 
 
+async def rasa_answers(ctx: AppContext) -> bool:
+    """Whether Rasa is up to answer: it listens only once its model is loaded (while `make run`
+    still prepares the assistant nothing answers; a proxy in front of it says 502-504)."""
+    client: httpx.AsyncClient = ctx.http
+    try:
+        resp = await client.get(f"{ctx.settings.bot.rasa_url}/", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return resp.status_code not in (502, 503, 504)
+
+
 def chat_metadata(request: Request[Any, Any, Any], ctx: AppContext) -> dict[str, Any]:
     lang = request.scope["state"].get("lang", "zh")
     # The browser's client key, signed: the action server sends it back (X-Chat-Client) so
@@ -119,7 +130,9 @@ class ChatController(Controller):
 
     @get("/", name="chat")
     async def page(self, request: Request[Any, Any, Any]) -> Template:
-        return Template("chat.html", context={"turns": _history(request), "error": None,
+        # Said up front when the assistant is not there (still being prepared, or down): no greeting.
+        up = await rasa_answers(request.app.state.ctx)
+        return Template("chat.html", context={"turns": _history(request), "error": None, "assistant_up": up,
                                               "embed": request.query_params.get("embed") == "1"})
 
     @post("/", name="chat.send", status_code=303)
