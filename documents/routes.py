@@ -233,7 +233,7 @@ class DocumentController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         subject_type: FromQuery[str],
-        subject_id: RowId,
+        subject_id: FromQuery[str],  # parsed by Subject.of: "not a whole number" in the person's words
     ) -> Response:
         """The documents on one subject that the person asking may see (htmx fragment or JSON)."""
         subject = Subject.of(subject_type, subject_id)

@@ -643,7 +643,7 @@ async def test_delete_removes_objects_after_commit_only(
 
 
 async def test_moto_server_fixture_is_shared(moto_server: S3Server) -> None:
-    assert moto_server.proc.poll() is None
+    assert moto_server.proc.running
 
 
 async def test_parallel_uploads_cannot_exceed_the_quota(

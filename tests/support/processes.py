@@ -67,6 +67,11 @@ class Process:
         return self
 
     @property
+    def running(self) -> bool:
+        """Started and not exited."""
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
     def pid(self) -> int:
         assert self.proc is not None, f"{self.name} was not started"
         return self.proc.pid
