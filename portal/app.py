@@ -16,11 +16,11 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -38,6 +38,7 @@ from kernel.auth import KernelAuthenticationMiddleware
 from kernel.errors import exception_handlers, rollback_request_session
 from portal import pages
 from portal.admin import AdminUsersController
+from portal.api_docs import LocalSwaggerRenderPlugin, swagger_router, swagger_version
 from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
@@ -63,6 +64,10 @@ from title_transfer.controllers import (
 
 log = logging.getLogger("portal")
 VENDOR_DIR = ROOT / "node_modules" / "htmx.org" / "dist"
+# The portal's own CSS and scripts change with a deployment: browsers keep them for an hour.
+STATIC_CACHE = CacheControlHeader(public=True, max_age=3600)
+# htmx changes only with package-lock.json, but its URL carries no version: a day, not forever.
+HTMX_CACHE = CacheControlHeader(public=True, max_age=86400)
 
 
 class StartupRefused(RuntimeError):
@@ -133,7 +138,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     static_dirs: list[Path] = [ROOT / "portal" / "static"]
     routes: list[Any] = [
         create_static_files_router(path="/static", directories=[*static_dirs], name="static",
-                                   include_in_schema=False, cache_control=None, file_system=StaticFileSystem()),
+                                   include_in_schema=False, cache_control=STATIC_CACHE, file_system=StaticFileSystem()),
         AuthController,
         AdminUsersController,
         TrackingController,
@@ -148,7 +153,11 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     ]
     if VENDOR_DIR.exists():
         routes.append(create_static_files_router(path="/vendor/htmx", directories=[VENDOR_DIR], name="vendor",
-                                                 include_in_schema=False, file_system=StaticFileSystem()))
+                                                 include_in_schema=False, cache_control=HTMX_CACHE,
+                                                 file_system=StaticFileSystem()))
+    swagger = swagger_version()
+    if swagger is not None:
+        routes.append(swagger_router(swagger))
 
     purger = Purger(engine, settings.purge_interval_seconds)
     session_checker = SessionChecker(engine, ttl=settings.session_recheck_seconds)
@@ -188,8 +197,15 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         stores=stores,
         csrf_config=csrf,
         template_config=template_config,
+        # Pages, fragments and JSON over ~500 bytes are gzipped (level 6: most of the gain for a
+        # fraction of level 9's CPU). Document downloads are not: PDFs and images are compressed
+        # already, and their Content-Length and ETag stay those of the stored file.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, gzip_compress_level=6, exclude=[r"^/documents/\d+"],
+        ),
         openapi_config=OpenAPIConfig(
-            title="一件事 portal API", version="1", path="/schema", render_plugins=[SwaggerRenderPlugin()],
+            title="一件事 portal API", version="1", path="/schema",
+            render_plugins=[LocalSwaggerRenderPlugin(version=swagger or "not-installed")],
         ),
         exception_handlers={
             **exception_handlers(),  # the kernel's one handler: JSON, htmx fragment or page
