@@ -21,13 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 import msgspec
 from litestar import Litestar, Request, get
-from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.response import Template
@@ -69,11 +67,8 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 def _context(request: Request[Any, Any, Any], view: TransferView) -> dict[str, Any]:
-    # The portal's own context builder; it reads poll_seconds from app.state.ctx.settings.
-    return _page_context(request, view)
-
-
-_STATE = State({"ctx": SimpleNamespace(settings=SimpleNamespace(poll_seconds=POLL_SECONDS))})
+    # The portal's own context builder, with the poll interval the portal runs with.
+    return _page_context(view, POLL_SECONDS)
 
 
 def _template_config() -> TemplateConfig[Any]:
@@ -109,7 +104,7 @@ def memory_app() -> Litestar:
             raise NotFoundException()
         return Template("title_transfer/track.html", context=_context(request, view))
 
-    return Litestar(route_handlers=[page], template_config=_template_config(), on_startup=[load], state=_STATE,
+    return Litestar(route_handlers=[page], template_config=_template_config(), on_startup=[load],
                     debug=False)
 
 
@@ -135,4 +130,4 @@ def asyncpg_app() -> Litestar:
                         context=_context(request, build_record(rows, dt.date.today()).view))
 
     return Litestar(route_handlers=[page], template_config=_template_config(), on_startup=[start],
-                    on_shutdown=[stop], state=_STATE, debug=False)
+                    on_shutdown=[stop], debug=False)
