@@ -15,7 +15,6 @@ Senders: :class:`LogSender` (the default: writes to the log), :class:`SmsGateway
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import smtplib
@@ -32,6 +31,7 @@ from accounts.models import User
 from backoffice.kinds import kind_title
 from backoffice.models import Notification, OutboxState, reference, table
 from storage.db import utcnow
+from storage.periodic import Periodic
 
 log = logging.getLogger("backoffice.notify")
 
@@ -242,33 +242,14 @@ async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt
     return sent
 
 
-class Drainer:
+class Drainer(Periodic):
     """Drains the outbox every ``interval`` seconds in the background of a portal process."""
 
     def __init__(self, engine: AsyncEngine, sender: Sender, interval: float) -> None:
+        super().__init__("outbox-drainer", interval, self._round)
         self.engine = engine
         self.sender = sender
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await drain(self.engine, self.sender) > 0:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a failed round is logged and tried again
-                log.exception("outbox drain failed")
-            await asyncio.sleep(self.interval)
-
-    async def start(self) -> None:
-        if self.interval > 0 and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="outbox-drainer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _round(self) -> None:
+        while await drain(self.engine, self.sender) > 0:
+            pass

@@ -8,8 +8,6 @@ repeat a cheap statement; no coordination is needed. Counters kept in Redis expi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 
@@ -17,6 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.kv import KeyValueItem
+from storage.periodic import Periodic
 
 log = logging.getLogger("portal.housekeeping")
 
@@ -30,31 +29,14 @@ async def purge_expired(engine: AsyncEngine, now: dt.datetime | None = None) -> 
     return int(result.rowcount or 0)
 
 
-class Purger:
+class Purger(Periodic):
+    """Purges expired sessions and counters every ``interval`` seconds."""
+
     def __init__(self, engine: AsyncEngine, interval: float) -> None:
+        super().__init__("kv-purger", interval, self._round)
         self.engine = engine
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                removed = await purge_expired(self.engine)
-                if removed:
-                    log.info("purged %d expired sessions and counters", removed)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a failed round is logged and tried again
-                log.exception("purging expired sessions and counters failed")
-            await asyncio.sleep(self.interval)
-
-    async def start(self) -> None:
-        if self.interval > 0 and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="kv-purger")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _round(self) -> None:
+        removed = await purge_expired(self.engine)
+        if removed:
+            log.info("purged %d expired sessions and counters", removed)
