@@ -282,6 +282,18 @@ def _parse_department(department: str | None) -> str | None:
         ) from None
 
 
+def _handling_department(info: SubjectInfo, department: str | None) -> str | None:
+    """The department an upload is for: the one named (it must handle the subject), else the
+    subject's only department, else none."""
+    if department is None:
+        return next(iter(info.departments)) if len(info.departments) == 1 else None
+    if department not in info.departments:
+        raise InvalidUpload(
+            "这个事项不由所选部门办理。", "The department chosen does not handle this item.", department=department
+        )
+    return department
+
+
 async def _authorise(
     session: AsyncSession,
     principal: Principal,
@@ -315,12 +327,8 @@ async def _authorise(
                     "这个事项不由您所在的部门办理，您不能向它添加文件。",
                     "This item is handled by another department; you cannot add documents to it.",
                 )
-        elif department is None and len(info.departments) == 1:
-            department = next(iter(info.departments))
-        elif department is not None and department not in info.departments:
-            raise InvalidUpload(
-                "这个事项不由所选部门办理。", "The department chosen does not handle this item.", department=department
-            )
+        else:
+            department = _handling_department(info, department)
         rule = limits.rule(kind)
         if department is not None and not rule.issuable_by(department):
             raise AccessDenied(
@@ -348,13 +356,7 @@ async def _authorise(
             "您不能向这个事项添加文件。请从您自己的办理事项页面上传。",
             "You cannot add documents to this item. Upload from the page of your own transfer, case or request.",
         )
-    if department is None and len(info.departments) == 1:
-        department = next(iter(info.departments))
-    elif department is not None and department not in info.departments:
-        raise InvalidUpload(
-            "这个事项不由所选部门办理。", "The department chosen does not handle this item.", department=department
-        )
-    return department, principal.user_id
+    return _handling_department(info, department), principal.user_id
 
 
 async def _hold_quota(session: AsyncSession, user_id: int) -> None:
