@@ -47,7 +47,7 @@ SCENARIOS = [
 def _request_files(workdir: Path, sample: list[dict[str, Any]]) -> dict[str, Path]:
     from litestar.middleware.csrf import generate_csrf_token
 
-    from title_transfer.access import grant_cookie_name, make_citizen_token, make_grant
+    from title_transfer.access import TRACKING_GRANT, make_citizen_token
 
     csrf = generate_csrf_token(SECRET)
     specs: dict[str, list[dict[str, Any]]] = {"page": [], "api_code": [], "api_service": []}
@@ -55,7 +55,7 @@ def _request_files(workdir: Path, sample: list[dict[str, Any]]) -> dict[str, Pat
         no = item["tracking_no"]
         specs["page"].append({
             "path": f"/track/{no}",
-            "headers": {"Accept": "text/html", "Cookie": f"{grant_cookie_name(no)}={make_grant(SECRET, no)}; csrftoken={csrf}"},
+            "headers": {"Accept": "text/html", "Cookie": f"{TRACKING_GRANT.cookie_name(no)}={TRACKING_GRANT.issue(SECRET, no)}; csrftoken={csrf}"},
             "expect": no,
         })
         specs["api_code"].append({

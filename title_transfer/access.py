@@ -8,11 +8,8 @@ wrong codes get the same answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from litestar.datastructures import Cookie
 
 # The service token and citizen identity moved to accounts.identity (the queue needs them too);
 # re-exported here for existing callers.
@@ -34,24 +31,6 @@ GRANT_PURPOSE = "tracking-grant"
 GRANT_TTL = 60 * 60 * 24 * 30  # the buyer keeps access on this device for 30 days
 # Proof of the code, kept by the browser; checked through request.auth.holds(TRACKING_GRANT, number).
 TRACKING_GRANT = CodeGrant(cookie_prefix="tt_", purpose=GRANT_PURPOSE, ttl_seconds=GRANT_TTL)
-
-
-def grant_cookie_name(tracking_no: str) -> str:
-    return TRACKING_GRANT.cookie_name(tracking_no)
-
-
-def grant_deletions(cookie_names: Iterable[str], *, secure: bool) -> list[Cookie]:
-    """Cookies that make the browser drop its tracking grants (at sign-out and on "forget this device")."""
-    return TRACKING_GRANT.deletions(cookie_names, secure=secure)
-
-
-def make_grant(secret: str, tracking_no: str, code_version: int = 1) -> str:
-    """A grant names the code version it was earned with: reissuing the code ends it."""
-    return TRACKING_GRANT.issue(secret, tracking_no, code_version)
-
-
-def grant_valid(secret: str, tracking_no: str, token: str | None, code_version: int = 1) -> bool:
-    return TRACKING_GRANT.valid(secret, tracking_no, token, code_version)
 
 
 def principal_may_view(principal: Principal | None, record: TransferRecord) -> bool:
