@@ -2,6 +2,10 @@
 controller's ``guards=[...]``; handlers then read ``request.user`` / the ``principal``
 dependency, already checked.
 
+Guards are ``async def``: Litestar runs a plain ``def`` guard in a worker thread, a thread
+hand-off on every request (it cost the service-token API a third of its throughput);
+``tests/kernel/test_guards_async.py`` fails on any route whose guard is not a coroutine.
+
 A guard's refusal is an HTTPException: the kernel's exception handler sends a browser to
 the sign-in page for 401 and renders 403 as a page, or as JSON under /api/.
 """
@@ -20,7 +24,7 @@ from kernel.auth import auth_of, principal_of
 Connection = ASGIConnection[Any, Any, Any, Any]
 
 
-def requires_signed_in(connection: Connection, _: BaseRouteHandler) -> None:
+async def requires_signed_in(connection: Connection, _: BaseRouteHandler) -> None:
     """A person signed in with a session."""
     if principal_of(connection) is None:
         raise NotAuthorizedException(detail="sign in first")
@@ -29,7 +33,7 @@ def requires_signed_in(connection: Connection, _: BaseRouteHandler) -> None:
 def requires_staff(department: str | None = None) -> Guard:
     """Department staff (or an administrator); with ``department``, staff of that department only."""
 
-    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
         who = principal_of(connection)
         if who is None:
             raise NotAuthorizedException(detail="sign in first")
@@ -42,7 +46,7 @@ def requires_staff(department: str | None = None) -> Guard:
     return guard
 
 
-def requires_service(connection: Connection, _: BaseRouteHandler) -> None:
+async def requires_service(connection: Connection, _: BaseRouteHandler) -> None:
     """The assistant's action server, with a valid service token (and citizen token, if sent)."""
     auth = auth_of(connection)
     if auth.refused is not None:
@@ -51,7 +55,7 @@ def requires_service(connection: Connection, _: BaseRouteHandler) -> None:
         raise NotAuthorizedException(detail="call with the service token")
 
 
-def requires_caller(connection: Connection, _: BaseRouteHandler) -> None:
+async def requires_caller(connection: Connection, _: BaseRouteHandler) -> None:
     """Either a signed-in person or the service: the API routes a browser and the assistant share."""
     auth = auth_of(connection)
     if auth.refused is not None:
@@ -60,7 +64,7 @@ def requires_caller(connection: Connection, _: BaseRouteHandler) -> None:
         raise NotAuthorizedException(detail="sign in, or call with the service token")
 
 
-def checks_credentials(connection: Connection, _: BaseRouteHandler) -> None:
+async def checks_credentials(connection: Connection, _: BaseRouteHandler) -> None:
     """Anyone may call, but a credential that was sent must hold (a wrong service token is 401)."""
     auth = auth_of(connection)
     if auth.refused is not None:
