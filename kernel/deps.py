@@ -16,6 +16,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ImproperlyConfiguredException
 
 from accounts.principal import Principal
+from kernel import di
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.i18n import DEFAULT_LANG, LANGS, current_lang
 from storage.context import AppContext
@@ -149,7 +150,9 @@ PROVIDERS: dict[str, Provide] = {
 
 def dependencies() -> dict[str, Provide]:
     """Everything above, for ``Litestar(dependencies=...)`` (the same Provide objects a
-    controller may also declare, e.g. to be mountable on its own)."""
+    controller may also declare, e.g. to be mountable on its own). Installs the kernel's
+    dependency resolution (:mod:`kernel.di`: plain-function providers without a task group)."""
+    di.install()
     return dict(PROVIDERS)
 
 
