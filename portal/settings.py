@@ -97,6 +97,9 @@ class QueueSettings:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = ""
+    smtp_timeout_seconds: int = 10
+    digest_interval_seconds: int = 600  # how often a process checks whether today's staff digests are due; 0: never
+    digest_hour: int = 8  # China time: digests go out from this hour on
 
 
 def _queue(env: dict[str, str]) -> QueueSettings:
@@ -112,6 +115,9 @@ def _queue(env: dict[str, str]) -> QueueSettings:
         smtp_host=env.get("SMTP_HOST", "").strip(),
         smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
         smtp_from=env.get("SMTP_FROM", "").strip(),
+        smtp_timeout_seconds=_int(env, "SMTP_TIMEOUT_SECONDS", 10, 1, 300),
+        digest_interval_seconds=_int(env, "DIGEST_INTERVAL_SECONDS", 600, 0, 86400),
+        digest_hour=_int(env, "DIGEST_HOUR", 8, 0, 23),
     )
     if sender == "sms" and not queue.sms_gateway_url.startswith(("http://", "https://")):
         raise SettingsError("NOTIFY_SENDER=sms needs SMS_GATEWAY_URL (http:// or https://)")
