@@ -49,6 +49,7 @@ from portal.queue_wiring import wire_backoffice
 from portal.sessions import PortalSessionConfig
 from portal.settings import ROOT, Settings
 from portal.static_fs import StaticFileSystem
+from portal.sweeper import build_sweeper
 from portal.templating import build_environment
 from storage.context import AppContext
 from storage.kv import KeyValueItem
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         routes.append(swagger_router(swagger))
 
     purger = Purger(engine, settings.purge_interval_seconds)
+    sweeper = build_sweeper(engine, ctx.document_store, settings)
     session_checker = SessionChecker(engine, ttl=settings.session_recheck_seconds)
 
     async def on_startup(app: Litestar) -> None:
@@ -172,8 +174,10 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
                     f"PORTAL_ENV=production but demo accounts exist (e.g. {demo[0]}): remove them before going live"
                 )
         await purger.start()
+        await sweeper.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        await sweeper.stop()
         await purger.stop()
         with anyio.move_on_after(10):  # objects of rolled-back uploads still being removed
             await wait_for_cleanups()

@@ -77,6 +77,8 @@ class DocumentSettings:
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     s3_public_endpoint: str = ""  # host in presigned links when browsers reach the store by another name
+    sweep_interval_seconds: int = 3600  # the sweeper of objects without a row; 0: not in this process
+    sweep_grace_seconds: int = 3600  # objects younger than this are never swept (uploads in progress)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class Settings:
             s3_secure=_bool(env, "S3_SECURE", False),
             s3_region=env.get("S3_REGION", "us-east-1"),
             s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT", "").strip(),
+            sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 3600, 0, 7 * 86400),
+            sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 3600, 60, 30 * 86400),
         )
         if backend == "s3" and not (documents.s3_endpoint and documents.s3_access_key and documents.s3_secret_key):
             raise SettingsError("DOCUMENT_BACKEND=s3 needs S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY")
