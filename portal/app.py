@@ -26,9 +26,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
-from sqlalchemy import event, select
+from sqlalchemy import event
 
-from accounts.models import User
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
@@ -36,13 +35,14 @@ from documents.routes import DocumentController
 from kernel import deps as kernel_deps
 from kernel.auth import KernelAuthenticationMiddleware
 from kernel.errors import exception_handlers, rollback_request_session
-from portal import pages
+from portal import health, pages
 from portal.admin import AdminUsersController
 from portal.api_docs import LocalSwaggerRenderPlugin, swagger_router, swagger_version
 from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
+from portal.health import Readiness, StartupRefused, no_demo_accounts
 from portal.housekeeping import Purger
 from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
@@ -63,16 +63,14 @@ from title_transfer.controllers import (
     needs_code_handler,
 )
 
+__all__ = ["StartupRefused", "build_db_config", "create_app"]
+
 log = logging.getLogger("portal")
 VENDOR_DIR = ROOT / "node_modules" / "htmx.org" / "dist"
 # The portal's own CSS and scripts change with a deployment: browsers keep them for an hour.
 STATIC_CACHE = CacheControlHeader(public=True, max_age=3600)
 # htmx changes only with package-lock.json, but its URL carries no version: a day, not forever.
 HTMX_CACHE = CacheControlHeader(public=True, max_age=86400)
-
-
-class StartupRefused(RuntimeError):
-    pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -131,7 +129,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     csrf = CSRFConfig(
         secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",
-        header_name="x-csrftoken", exclude=["/api/", "/healthz"],
+        header_name="x-csrftoken", exclude=["/api/", "/healthz", "/readyz"],
     )
     env = build_environment(auto_reload=settings.env == "development")
     template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
@@ -150,6 +148,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         ChatMessageController,
         DocumentController,
         *pages.handlers,
+        *health.handlers,
         *(extra_routes or []),
     ]
     if VENDOR_DIR.exists():
@@ -164,19 +163,21 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     sweeper = build_sweeper(engine, ctx.document_store, settings)
     session_checker = SessionChecker(engine, ttl=settings.session_recheck_seconds)
 
+    readiness = Readiness()
+
+    async def startup_checks() -> None:
+        if settings.is_production:
+            await no_demo_accounts(engine)
+
     async def on_startup(app: Litestar) -> None:
         ctx.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
-        if settings.is_production:
-            async with engine.connect() as conn:
-                demo = (await conn.execute(select(User.email).where(User.is_demo.is_(True)).limit(1))).first()
-            if demo is not None:
-                raise StartupRefused(
-                    f"PORTAL_ENV=production but demo accounts exist (e.g. {demo[0]}): remove them before going live"
-                )
+        # Never waits for a dependency: with the database down, /readyz says 503 until the checks pass.
+        await readiness.start(startup_checks)
         await purger.start()
         await sweeper.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        await readiness.stop()
         await sweeper.stop()
         await purger.stop()
         with anyio.move_on_after(10):  # objects of rolled-back uploads still being removed
@@ -218,7 +219,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         after_exception=[rollback_request_session],
         on_startup=[on_startup, *queue_startup],
         on_shutdown=[*queue_shutdown, on_shutdown],
-        state=State({"ctx": ctx, "session_checker": session_checker}),
+        state=State({"ctx": ctx, "session_checker": session_checker, "readiness": readiness}),
         debug=False,
     )
     return app
