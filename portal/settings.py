@@ -60,6 +60,7 @@ class DatabaseSettings:
     url: str
     pool_size: int = 10
     echo: bool = False
+    connect_timeout: int = 5
 
     @property
     def is_postgres(self) -> bool:
@@ -218,6 +219,7 @@ class Settings:
                 url=db_url,
                 pool_size=_int(env, "DATABASE_POOL_SIZE", 10, 1, 200),
                 echo=_bool(env, "DATABASE_ECHO", False),
+                connect_timeout=_int(env, "DATABASE_CONNECT_TIMEOUT", 5, 1, 120),
             ),
             documents=documents,
             queue=_queue(env),
