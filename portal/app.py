@@ -46,6 +46,7 @@ from portal.health import Readiness, StartupRefused, no_demo_accounts
 from portal.housekeeping import Purger
 from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
+from portal.rasa_replicas import RasaReplicas
 from portal.sessions import PortalSessionConfig
 from portal.settings import ROOT, Settings
 from portal.static_fs import StaticFileSystem
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         throttle=throttle,
         code_checker=CodeChecker(settings.secret_key, throttle),
         document_store=build_document_store_from_settings(settings.documents),
+        rasa=RasaReplicas(settings.bot.rasa_urls),
     )
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer

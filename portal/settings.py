@@ -84,8 +84,20 @@ class DocumentSettings:
 
 @dataclass(frozen=True)
 class BotSettings:
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: str = "http://127.0.0.1:5005"  # the first of rasa_urls
     timeout_seconds: float = 8.0
+    # Every Rasa replica (RASA_URLS, comma-separated; else RASA_URL alone): conversations stick
+    # to one by sender and move when it is down (portal/rasa_replicas.py).
+    rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
+
+
+def _bot(env: dict[str, str]) -> BotSettings:
+    raw = env.get("RASA_URLS", "").strip() or env.get("RASA_URL", "").strip() or "http://127.0.0.1:5005"
+    urls = tuple(dict.fromkeys(u.strip().rstrip("/") for u in raw.split(",") if u.strip()))
+    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+    if not urls or bad:
+        raise SettingsError(f"RASA_URLS / RASA_URL must be http:// or https:// addresses, comma-separated; got {raw!r}")
+    return BotSettings(rasa_url=urls[0], rasa_urls=urls)
 
 
 @dataclass(frozen=True)
@@ -223,7 +235,7 @@ class Settings:
             ),
             documents=documents,
             queue=_queue(env),
-            bot=BotSettings(rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")),
+            bot=_bot(env),
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000, 1, 65535),
             load_demo_data=_bool(env, "LOAD_DEMO_DATA", not production),
