@@ -8,22 +8,26 @@ two replicas working one conversation at once only wait on each other's lock.
 The replica for a sender is chosen by rendezvous hashing (highest hash of replica and
 sender): the same sender always ranks the replicas the same way, senders spread evenly, and
 when a replica goes away only its own conversations move (to their second choice), coming
-back when it returns. A replica that refuses the connection or answers 502/503/504 is
-marked down for ``cooldown`` seconds and the message goes to the next in the sender's
-ranking. A replica that fails *after* taking the message (a timeout, a dropped connection)
-may have processed it: the message is not sent again elsewhere (it would be a second turn
-in the shared history); the replica is marked down and the person is told to try again.
+back when it returns. A replica that refuses the connection, closes it without an answer
+(a process killed with connections still queued) or answers 502/503/504 is marked down for
+``cooldown`` seconds and the message goes to the next in the sender's ranking. A replica
+killed while working on the message has not answered either, so the message may then be
+in the shared history twice: a repeated question, which is what the person would have
+caused by sending it again. A replica that is only slow (the time limit passes) is not
+second-guessed: it may still be answering, the person is told to try again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 
+log = logging.getLogger("portal.chat")
 FAIL_OVER_STATUSES = frozenset({502, 503, 504})
 
 
@@ -69,15 +73,19 @@ class RasaReplicas:
         for url in self.order(sender):
             try:
                 resp = await client.post(f"{url}{path}", json=payload, timeout=wait)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                self.mark_down(url)  # never reached it: the message was not taken, try the next
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                self.mark_down(url)  # not there, or gone without an answer: the next one
                 last = f"{url}: {type(exc).__name__}"
+                log.warning("Rasa replica %s failed (%s): marked down for %ss, trying the next",
+                            url, type(exc).__name__, self.cooldown)
                 continue
             except httpx.HTTPError as exc:
-                self.mark_down(url)  # it may have taken the message: do not send it twice
+                self.mark_down(url)  # slow: it may still be answering; do not send the message twice
+                log.warning("Rasa replica %s: %s; marked down for %ss", url, type(exc).__name__, self.cooldown)
                 raise NoReplicaAnswered(f"{url}: {type(exc).__name__}") from exc
             if resp.status_code in FAIL_OVER_STATUSES:
                 self.mark_down(url)
+                log.warning("Rasa replica %s answered %s: marked down for %ss", url, resp.status_code, self.cooldown)
                 last = f"{url}: HTTP {resp.status_code}"
                 continue
             self.mark_up(url)

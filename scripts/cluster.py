@@ -285,9 +285,19 @@ backend portals
         return ["s3", "smtp", "portal1", "portal2", "lb", "sender", *bot]
 
     def start_all(self) -> None:
+        rasa = [n for n in self.names if n.startswith("rasa")]
         for name in self.names:
+            if name in rasa:
+                continue
             started = time.monotonic()
             self.start(name)
+            say(f"{name}: up in {time.monotonic() - started:.1f}s (log {self.log(name).relative_to(ROOT)})")
+        # The Rasa replicas load their model at the same time (about a minute each on a busy machine).
+        started = time.monotonic()
+        for name in rasa:
+            self.processes[name] = self.make(name).start()
+        for name in rasa:
+            self.processes[name].wait_http(f"http://127.0.0.1:{self.ports.rasa(int(name[-1]))}/", timeout=600)
             say(f"{name}: up in {time.monotonic() - started:.1f}s (log {self.log(name).relative_to(ROOT)})")
 
     def stop(self, name: str) -> None:
@@ -343,12 +353,13 @@ def main() -> int:
         cluster.start_all()
         say(f"the portal: {cluster.url}  (HAProxy over portal1 :{cluster.ports.portal(1)} and portal2 "
             f":{cluster.ports.portal(2)}); e-mails land in {cluster.mailbox.relative_to(ROOT)}; Ctrl-C stops all")
+        reported: set[str] = set()
         while not stop:
+            # A part that exits is reported, and the rest carries on (that is the point of the shape).
             for name, proc in cluster.processes.items():
-                if not proc.running:
+                if not proc.running and name not in reported:
+                    reported.add(name)
                     say(f"{name} exited ({proc.proc.returncode if proc.proc else '?'}); see {proc.log_path}")
-                    stop = True
-                    break
             time.sleep(0.5)
     finally:
         say("stopping …")

@@ -139,8 +139,42 @@ async def test_a_replica_behind_a_proxy_saying_503_is_skipped(replicas: tuple[Re
             await _ask(pool, client, "sender-1")  # none left: the chat page offers the message form
 
 
-async def test_a_replica_that_fails_after_taking_the_message_is_not_asked_twice() -> None:
-    """A read timeout may mean the replica processed the message: it is not re-sent elsewhere."""
+async def test_a_replica_that_hangs_up_without_an_answer_is_skipped() -> None:
+    """A killed replica whose queued connections the kernel closes: the message goes to the next one."""
+    import socket
+
+    hangs_up = socket.socket()
+    hangs_up.bind(("127.0.0.1", 0))
+    hangs_up.listen(8)
+    stop = threading.Event()
+
+    def close_each() -> None:
+        hangs_up.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = hangs_up.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=close_each, daemon=True).start()
+    b = Replica("b").start()
+    try:
+        url = f"http://127.0.0.1:{hangs_up.getsockname()[1]}"
+        pool = RasaReplicas([url, b.url])
+        sender = next(s for s in SENDERS if pool.ranked(s)[0] == url)
+        async with httpx.AsyncClient() as client:
+            assert await _ask(pool, client, sender) == "b"
+        assert b.received == [sender] and pool.is_down(url)
+    finally:
+        stop.set()
+        hangs_up.close()
+        b.stop()
+
+
+async def test_a_slow_replica_is_not_second_guessed() -> None:
+    """A read timeout may mean the replica is still answering: the message is not re-sent elsewhere."""
     import socket
 
     silent = socket.socket()
