@@ -89,3 +89,17 @@ messages: install
 # The assistant's fallback copy of the form schemas, generated from the portal's (checked by a test).
 bot-forms: install
 	@$(BIN)/python scripts/bot_forms.py
+
+# The production shape as local processes on 127.0.0.1 (docs/operations.md, scripts/cluster.sh):
+# HAProxy from Debian's packages in front of two portals, PostgreSQL and Redis (the running
+# servers, the cluster's own databases), moto's S3 server, the outbox sender, a fake SMTP
+# recipient, two Rasa replicas (bot/endpoints.production.yml) and two action servers.
+.PHONY: cluster-deps cluster drill
+cluster-deps:
+	@command -v haproxy >/dev/null 2>&1 || { echo "· installing Debian's haproxy …"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "· installing Debian's redis-server …"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
+
+cluster: cluster-deps install assets train
+	@bash scripts/cluster.sh

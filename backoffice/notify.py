@@ -52,6 +52,8 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+DIGEST_EVENT = "staff.digest"  # a staff member's daily digest (backoffice.digest)
+
 OUTBOX_COLUMNS = ("item_id", "event", "recipient_kind", "recipient_id", "department", "phone", "language", "payload",
                   "state", "attempts", "available_at", "created_at", "sent_at", "last_error")
 
@@ -96,10 +98,15 @@ class Outgoing:
     phone: str | None
     email: str | None
     reference: str
+    subject: str = ""  # e-mail only; empty: the start of the text
 
 
 class SendError(Exception):
-    """The channel refused or failed; the row is retried later."""
+    """The channel refused or failed; the row is retried later, or kept as failed when ``permanent``."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 class Sender(Protocol):
@@ -146,37 +153,74 @@ class SmsGatewaySender:
             raise SendError(f"gateway answered {resp.status_code}")
 
 
+def message_id(outbox_id: int, sender: str) -> str:
+    """The e-mail's Message-ID, fixed by the outbox row: a re-send after a lost answer carries the
+    same id, so the receiving side (or a mailbox that de-duplicates) sees one message, not two."""
+    domain = sender.rpartition("@")[2] or "portal.invalid"
+    return f"<outbox-{outbox_id}@{domain}>"
+
+
 class SmtpSender:
+    """E-mail through an SMTP relay, one connection per message.
+
+    A 4xx answer, a refused or dropped connection or a timeout is temporary: the row is tried
+    again later. A 5xx answer is the server's final word on this message (unknown mailbox,
+    relay denied): the row is kept as ``failed`` with the answer in ``last_error``, and
+    ``python -m portal outbox --retry-failed`` puts such rows back once the cause is fixed.
+    Nothing is deleted either way.
+    """
+
     name = "email"
 
-    def __init__(self, host: str, port: int, sender: str) -> None:
+    def __init__(self, host: str, port: int, sender: str, *, timeout: float = 10.0) -> None:
         self.host = host
         self.port = port
         self.sender = sender
+        self.timeout = timeout
+
+    def build(self, message: Outgoing) -> EmailMessage:
+        assert message.email
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = message.email
+        mail["Subject"] = message.subject or message.text.splitlines()[0][:60]
+        mail["Message-ID"] = message_id(message.id, self.sender)
+        mail["X-Outbox-Id"] = str(message.id)
+        mail.set_content(message.text)
+        return mail
 
     async def send(self, message: Outgoing) -> None:
         if not message.email:
             log.info("notify #%s: no e-mail address, logged only: %s", message.id, message.text)
             return
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = message.email
-        mail["Subject"] = message.text[:60]
-        mail.set_content(message.text)
+        mail = self.build(message)
 
         def deliver() -> None:
-            with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.send_message(mail)
 
         try:
             await asyncio.to_thread(deliver)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = sorted({code for code, _msg in exc.recipients.values()})
+            raise SendError(f"smtp: recipient refused {codes}", permanent=all(c >= 500 for c in codes)) from None
+        except smtplib.SMTPResponseException as exc:
+            raise SendError(f"smtp: {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise SendError(f"smtp: {type(exc).__name__}") from None
+
+
+def _text(raw: bytes | str) -> str:
+    return (raw.decode(errors="replace") if isinstance(raw, bytes) else raw)[:200]
 
 
 def render(row: Notification) -> str:
     from accounts.departments import department_name
 
+    if row.event == DIGEST_EVENT:
+        from backoffice.digest import render_digest
+
+        return render_digest(row.payload or {})
     zh, en = TEXTS[row.event]
     lang = row.language if row.language in ("zh", "en") else "zh"
     payload = row.payload or {}
@@ -223,11 +267,12 @@ async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt
         user_phone, email = contacts.get(row.recipient_id or -1, (None, None))
         message = Outgoing(id=row.id, event=row.event, language=row.language, text=render(row),
                            phone=row.phone or user_phone, email=email,
-                           reference=reference(row.item_id) if row.item_id else "")
+                           reference=reference(row.item_id) if row.item_id else "",
+                           subject=str((row.payload or {}).get("subject", "")))
         try:
             await sender.send(message)
         except SendError as exc:
-            failed = row.attempts >= MAX_ATTEMPTS
+            failed = exc.permanent or row.attempts >= MAX_ATTEMPTS
             retry_at = utcnow() + dt.timedelta(seconds=30 * 2 ** min(row.attempts, 10))
             async with engine.begin() as conn:
                 await conn.execute(update(t).where(t.c.id == row.id, t.c.state == OutboxState.sending.value).values(
@@ -240,6 +285,25 @@ async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt
                 state=OutboxState.sent.value, sent_at=utcnow(), last_error=None))
         sent += 1
     return sent
+
+
+async def retry_failed(engine: AsyncEngine) -> int:
+    """Put rows kept as ``failed`` back in the queue (after the cause was fixed); returns how many."""
+    t = table(Notification)
+    async with engine.begin() as conn:
+        result = await conn.execute(update(t).where(t.c.state == OutboxState.failed.value).values(
+            state=OutboxState.pending.value, attempts=0, available_at=utcnow()))
+    return int(result.rowcount or 0)
+
+
+async def outbox_counts(engine: AsyncEngine) -> dict[str, int]:
+    """How many outbox rows are in each state."""
+    from sqlalchemy import func
+
+    t = table(Notification)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(t.c.state, func.count()).group_by(t.c.state))).all()
+    return {str(state): int(n) for state, n in rows}
 
 
 class Drainer(Periodic):

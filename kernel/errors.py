@@ -22,6 +22,7 @@ calls after the rollback, for page and htmx requests (API requests still get JSO
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,7 +30,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.types import Receive, Scope, Send
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.deps import request_lang
@@ -149,10 +151,58 @@ def malformed(exc: Exception) -> MalformedInput | None:
     return None
 
 
+class ServiceUnavailable(BilingualError):
+    """A dependency (the database, Redis) cannot be reached right now: nothing was done; try again."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("系统暂时无法处理请求,您的操作没有保存。请稍后再试一次。",
+                         "The service cannot handle requests right now and nothing was saved. "
+                         "Please try again in a moment.")
+        self.detail = detail  # for the log only
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+    def __str__(self) -> str:
+        return f"{self.message_en} ({self.detail})" if self.detail else self.message_en
+
+
+# asyncpg's and redis's "the server is not there (now)" errors, by name: the kernel imports neither.
+_UNAVAILABLE_NAMES = frozenset({
+    "CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError", "AdminShutdownError",
+    "CrashShutdownError", "TooManyConnectionsError", "ConnectionRejectionError",
+    "ConnectionError", "TimeoutError", "BusyLoadingError",
+})
+
+
+def unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    """A 503 when ``exc`` (or what caused it) says a server could not be reached or went away
+    mid-request; None for anything else (a bug stays a logged 500)."""
+    seen: BaseException | None = exc
+    for _depth in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return ServiceUnavailable(f"database connection lost: {type(seen.orig).__name__}")
+        if isinstance(seen, PoolTimeout | ConnectionError | TimeoutError | socket.gaierror):
+            return ServiceUnavailable(type(seen).__name__)
+        if type(seen).__name__ in _UNAVAILABLE_NAMES and type(seen).__module__.split(".")[0] in ("asyncpg", "redis"):
+            return ServiceUnavailable(f"{type(seen).__module__}.{type(seen).__name__}")
+        if isinstance(seen, OperationalError | InterfaceError) and "connection" in str(seen).lower():
+            return ServiceUnavailable(type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views: bool = True) -> Response[Any]:
-    """The one exception handler: domain errors, HTTP errors, malformed input and unexpected ones."""
+    """The one exception handler: domain errors, HTTP errors, malformed input, an unreachable
+    dependency (503 with Retry-After) and unexpected ones."""
     if not isinstance(exc, BilingualError | HTTPException):
-        exc = malformed(exc) or exc
+        exc = malformed(exc) or unavailable(exc) or exc
     lang = request_lang(request)
     headers: dict[str, str] = {}
     body: dict[str, Any]
@@ -211,4 +261,4 @@ def exception_handlers() -> dict[Any, Any]:
 
 
 __all__ = ["BilingualError", "ErrorView", "Throttled", "db_session_of", "error_view", "exception_handler",
-           "exception_handlers", "is_htmx", "malformed", "remember_error_next", "request_sessions", "rollback_request_session", "wants_json"]
+           "exception_handlers", "is_htmx", "malformed", "ServiceUnavailable", "unavailable", "remember_error_next", "request_sessions", "rollback_request_session", "wants_json"]

@@ -26,9 +26,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
-from sqlalchemy import event, select
+from sqlalchemy import event
 
-from accounts.models import User
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
@@ -36,19 +35,22 @@ from documents.routes import DocumentController
 from kernel import deps as kernel_deps
 from kernel.auth import KernelAuthenticationMiddleware
 from kernel.errors import exception_handlers, rollback_request_session
-from portal import pages
+from portal import health, pages
 from portal.admin import AdminUsersController
 from portal.api_docs import LocalSwaggerRenderPlugin, swagger_router, swagger_version
 from portal.auth import AuthController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
+from portal.health import Readiness, StartupRefused, no_demo_accounts
 from portal.housekeeping import Purger
 from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
+from portal.rasa_replicas import RasaReplicas
 from portal.sessions import PortalSessionConfig
 from portal.settings import ROOT, Settings
 from portal.static_fs import StaticFileSystem
+from portal.sweeper import build_sweeper
 from portal.templating import build_environment
 from storage.context import AppContext
 from storage.kv import KeyValueItem
@@ -62,16 +64,14 @@ from title_transfer.controllers import (
     needs_code_handler,
 )
 
+__all__ = ["StartupRefused", "build_db_config", "create_app"]
+
 log = logging.getLogger("portal")
 VENDOR_DIR = ROOT / "node_modules" / "htmx.org" / "dist"
 # The portal's own CSS and scripts change with a deployment: browsers keep them for an hour.
 STATIC_CACHE = CacheControlHeader(public=True, max_age=3600)
 # htmx changes only with package-lock.json, but its URL carries no version: a day, not forever.
 HTMX_CACHE = CacheControlHeader(public=True, max_age=86400)
-
-
-class StartupRefused(RuntimeError):
-    pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,8 +87,10 @@ def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # No overflow: connections opened beyond pool_size are closed again on check-in, so under
         # load the pool churned (a new PostgreSQL backend for ~1 in 10 requests in the benchmark).
         # pool_size connections stay open and requests beyond them wait their turn.
+        # A database that does not answer fails a request in connect_timeout seconds (a 503), not asyncpg's 60.
         engine_config = EngineConfig(pool_size=settings.database.pool_size, max_overflow=0,
-                                     pool_pre_ping=False, echo=settings.database.echo)
+                                     pool_pre_ping=False, echo=settings.database.echo,
+                                     connect_args={"timeout": settings.database.connect_timeout})
     else:
         engine_config = EngineConfig(echo=settings.database.echo)
     return SQLAlchemyAsyncConfig(
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         throttle=throttle,
         code_checker=CodeChecker(settings.secret_key, throttle),
         document_store=build_document_store_from_settings(settings.documents),
+        rasa=RasaReplicas(settings.bot.rasa_urls),
     )
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
@@ -130,7 +133,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     csrf = CSRFConfig(
         secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",
-        header_name="x-csrftoken", exclude=["/api/", "/healthz"],
+        header_name="x-csrftoken", exclude=["/api/", "/healthz", "/readyz"],
     )
     env = build_environment(auto_reload=settings.env == "development")
     template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         ChatMessageController,
         DocumentController,
         *pages.handlers,
+        *health.handlers,
         *(extra_routes or []),
     ]
     if VENDOR_DIR.exists():
@@ -160,20 +164,25 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         routes.append(swagger_router(swagger))
 
     purger = Purger(engine, settings.purge_interval_seconds)
+    sweeper = build_sweeper(engine, ctx.document_store, settings)
     session_checker = SessionChecker(engine, ttl=settings.session_recheck_seconds)
+
+    readiness = Readiness()
+
+    async def startup_checks() -> None:
+        if settings.is_production:
+            await no_demo_accounts(engine)
 
     async def on_startup(app: Litestar) -> None:
         ctx.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
-        if settings.is_production:
-            async with engine.connect() as conn:
-                demo = (await conn.execute(select(User.email).where(User.is_demo.is_(True)).limit(1))).first()
-            if demo is not None:
-                raise StartupRefused(
-                    f"PORTAL_ENV=production but demo accounts exist (e.g. {demo[0]}): remove them before going live"
-                )
+        # Never waits for a dependency: with the database down, /readyz says 503 until the checks pass.
+        await readiness.start(startup_checks)
         await purger.start()
+        await sweeper.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        await readiness.stop()
+        await sweeper.stop()
         await purger.stop()
         with anyio.move_on_after(10):  # objects of rolled-back uploads still being removed
             await wait_for_cleanups()
@@ -214,7 +223,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         after_exception=[rollback_request_session],
         on_startup=[on_startup, *queue_startup],
         on_shutdown=[*queue_shutdown, on_shutdown],
-        state=State({"ctx": ctx, "session_checker": session_checker}),
+        state=State({"ctx": ctx, "session_checker": session_checker, "readiness": readiness}),
         debug=False,
     )
     return app

@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from accounts.clients import client_key, make_client_token
 from accounts.principal import Principal
 from portal.i18n import gettext as _
+from portal.rasa_replicas import NoReplicaAnswered, RasaReplicas
 from storage.context import AppContext
 from title_transfer.access import make_citizen_token
 
@@ -73,16 +74,22 @@ class RasaUnavailable(Exception):
     pass
 
 
+def _replicas(ctx: AppContext) -> RasaReplicas:
+    if ctx.rasa is None:  # an app context built without them: the one configured URL
+        ctx.rasa = RasaReplicas(getattr(ctx.settings.bot, "rasa_urls", None) or (ctx.settings.bot.rasa_url,))
+    replicas: RasaReplicas = ctx.rasa
+    return replicas
+
+
 async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, Any]) -> list[Turn]:
     client: httpx.AsyncClient = ctx.http
     try:
-        resp = await client.post(
-            f"{ctx.settings.bot.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text, "metadata": metadata},
-            timeout=ctx.settings.bot.timeout_seconds,
-        )
-    except httpx.HTTPError as exc:
-        raise RasaUnavailable(type(exc).__name__) from exc
+        # The sender's own replica, or the next one when it is down (portal/rasa_replicas.py).
+        _replica, resp = await _replicas(ctx).post(
+            client, sender, "/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata},
+            wait=ctx.settings.bot.timeout_seconds)
+    except NoReplicaAnswered as exc:
+        raise RasaUnavailable(str(exc)) from exc
     if resp.status_code != 200:
         raise RasaUnavailable(f"HTTP {resp.status_code}")
     try:
@@ -106,11 +113,7 @@ async def rasa_answers(ctx: AppContext) -> bool:
     """Whether Rasa is up to answer: it listens only once its model is loaded (while `make run`
     still prepares the assistant nothing answers; a proxy in front of it says 502-504)."""
     client: httpx.AsyncClient = ctx.http
-    try:
-        resp = await client.get(f"{ctx.settings.bot.rasa_url}/", timeout=1.0)
-    except httpx.HTTPError:
-        return False
-    return resp.status_code not in (502, 503, 504)
+    return await _replicas(ctx).any_answers(client, wait=1.0)
 
 
 def chat_metadata(request: Request[Any, Any, Any], ctx: AppContext) -> dict[str, Any]:

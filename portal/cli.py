@@ -1,4 +1,4 @@
-"""Command line: `python -m portal migrate | seed | serve | check | purge`."""
+"""Command line: `python -m portal migrate | seed | serve | check | purge | digest | send | outbox | sweep`."""
 
 from __future__ import annotations
 
@@ -95,9 +95,37 @@ async def purge(settings: Settings) -> int:
         await engine.dispose()
 
 
+async def digest(settings: Settings) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from backoffice.digest import enqueue_digests
+
+    engine = create_async_engine(settings.database.url)
+    try:
+        return await enqueue_digests(engine)
+    finally:
+        await engine.dispose()
+
+
+async def outbox(settings: Settings, retry_failed: bool) -> tuple[dict[str, int], int]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from backoffice import notify
+
+    engine = create_async_engine(settings.database.url)
+    try:
+        requeued = await notify.retry_failed(engine) if retry_failed else 0
+        return await notify.outbox_counts(engine), requeued
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal")
-    parser.add_argument("command", choices=["migrate", "seed", "serve", "check", "purge"])
+    parser.add_argument("command", choices=["migrate", "seed", "serve", "check", "purge", "digest", "send",
+                                            "outbox", "sweep"])
+    parser.add_argument("--retry-failed", action="store_true", help="outbox: put failed rows back in the queue")
+    parser.add_argument("--dry-run", action="store_true", help="sweep: report, remove nothing")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -123,6 +151,24 @@ def main(argv: list[str] | None = None) -> int:
         removed = asyncio.run(purge(settings))
         print(f"· removed {removed} expired sessions and counters", flush=True)
         return 0
+    if args.command == "digest":
+        written = asyncio.run(digest(settings))
+        print(f"· queued {written} staff digests (at most one per member and day)", flush=True)
+        return 0
+    if args.command == "outbox":
+        counts, requeued = asyncio.run(outbox(settings, args.retry_failed))
+        if args.retry_failed:
+            print(f"· put {requeued} failed notifications back in the queue", flush=True)
+        print("· outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"), flush=True)
+        return 0
+    if args.command == "send":
+        from portal.sender import run_sender
+
+        return asyncio.run(run_sender(settings))
+    if args.command == "sweep":
+        from portal.sweeper import run_sweep
+
+        return asyncio.run(run_sweep(settings, dry_run=args.dry_run))
     if args.command == "seed":
         if settings.is_production:
             print("refusing to load demo data with PORTAL_ENV=production", file=sys.stderr)

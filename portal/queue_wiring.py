@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from backoffice import kinds, notify, service
+from backoffice.digest import DigestJob
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
@@ -175,7 +176,8 @@ def build_sender(settings: Any) -> notify.Sender:
     if queue.notify_sender == "sms":
         return notify.SmsGatewaySender(queue.sms_gateway_url, queue.sms_gateway_token)
     if queue.notify_sender == "email":
-        return notify.SmtpSender(queue.smtp_host, queue.smtp_port, queue.smtp_from)
+        return notify.SmtpSender(queue.smtp_host, queue.smtp_port, queue.smtp_from,
+                                 timeout=queue.smtp_timeout_seconds)
     return notify.LogSender()
 
 
@@ -191,6 +193,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.register(TransferStepAdapter())
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
+    digests = DigestJob(ctx.engine, ctx.settings.queue.digest_interval_seconds, ctx.settings.queue.digest_hour)
 
     async def reconcile() -> None:
         try:
@@ -198,4 +201,4 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
         except Exception:  # noqa: BLE001 - the portal still serves; the next start tries again
             log.exception("queue: reconciling transfer-step items failed")
 
-    return [reconcile, drainer.start], [drainer.stop]
+    return [reconcile, drainer.start, digests.start], [digests.stop, drainer.stop]

@@ -60,6 +60,7 @@ class DatabaseSettings:
     url: str
     pool_size: int = 10
     echo: bool = False
+    connect_timeout: int = 5
 
     @property
     def is_postgres(self) -> bool:
@@ -77,12 +78,26 @@ class DocumentSettings:
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     s3_public_endpoint: str = ""  # host in presigned links when browsers reach the store by another name
+    sweep_interval_seconds: int = 3600  # the sweeper of objects without a row; 0: not in this process
+    sweep_grace_seconds: int = 3600  # objects younger than this are never swept (uploads in progress)
 
 
 @dataclass(frozen=True)
 class BotSettings:
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: str = "http://127.0.0.1:5005"  # the first of rasa_urls
     timeout_seconds: float = 8.0
+    # Every Rasa replica (RASA_URLS, comma-separated; else RASA_URL alone): conversations stick
+    # to one by sender and move when it is down (portal/rasa_replicas.py).
+    rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
+
+
+def _bot(env: dict[str, str]) -> BotSettings:
+    raw = env.get("RASA_URLS", "").strip() or env.get("RASA_URL", "").strip() or "http://127.0.0.1:5005"
+    urls = tuple(dict.fromkeys(u.strip().rstrip("/") for u in raw.split(",") if u.strip()))
+    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+    if not urls or bad:
+        raise SettingsError(f"RASA_URLS / RASA_URL must be http:// or https:// addresses, comma-separated; got {raw!r}")
+    return BotSettings(rasa_url=urls[0], rasa_urls=urls)
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,9 @@ class QueueSettings:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = ""
+    smtp_timeout_seconds: int = 10
+    digest_interval_seconds: int = 600  # how often a process checks whether today's staff digests are due; 0: never
+    digest_hour: int = 8  # China time: digests go out from this hour on
 
 
 def _queue(env: dict[str, str]) -> QueueSettings:
@@ -112,6 +130,9 @@ def _queue(env: dict[str, str]) -> QueueSettings:
         smtp_host=env.get("SMTP_HOST", "").strip(),
         smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
         smtp_from=env.get("SMTP_FROM", "").strip(),
+        smtp_timeout_seconds=_int(env, "SMTP_TIMEOUT_SECONDS", 10, 1, 300),
+        digest_interval_seconds=_int(env, "DIGEST_INTERVAL_SECONDS", 600, 0, 86400),
+        digest_hour=_int(env, "DIGEST_HOUR", 8, 0, 23),
     )
     if sender == "sms" and not queue.sms_gateway_url.startswith(("http://", "https://")):
         raise SettingsError("NOTIFY_SENDER=sms needs SMS_GATEWAY_URL (http:// or https://)")
@@ -196,6 +217,8 @@ class Settings:
             s3_secure=_bool(env, "S3_SECURE", False),
             s3_region=env.get("S3_REGION", "us-east-1"),
             s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT", "").strip(),
+            sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 3600, 0, 7 * 86400),
+            sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 3600, 60, 30 * 86400),
         )
         if backend == "s3" and not (documents.s3_endpoint and documents.s3_access_key and documents.s3_secret_key):
             raise SettingsError("DOCUMENT_BACKEND=s3 needs S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY")
@@ -208,10 +231,11 @@ class Settings:
                 url=db_url,
                 pool_size=_int(env, "DATABASE_POOL_SIZE", 10, 1, 200),
                 echo=_bool(env, "DATABASE_ECHO", False),
+                connect_timeout=_int(env, "DATABASE_CONNECT_TIMEOUT", 5, 1, 120),
             ),
             documents=documents,
             queue=_queue(env),
-            bot=BotSettings(rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")),
+            bot=_bot(env),
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000, 1, 65535),
             load_demo_data=_bool(env, "LOAD_DEMO_DATA", not production),

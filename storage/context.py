@@ -25,6 +25,7 @@ class AppContext:
     document_store: Any = None  # documents.DocumentStore, when configured
     http: Any = None  # httpx.AsyncClient, opened at start-up and closed at shutdown
     outbox_drainer: Any = None  # backoffice.notify.Drainer, when the queue is wired
+    rasa: Any = None  # portal.rasa_replicas.RasaReplicas: the chat's Rasa replicas and which are down
 
 
 # The request's database session, injected by name (advanced-alchemy's plugin provides it).

@@ -20,7 +20,14 @@ import anyio
 import anyio.to_thread
 
 from storage.objects.errors import InvalidObjectKey, ObjectNotFound, StorageUnavailable
-from storage.objects.store import DEFAULT_CHUNK_SIZE, ObjectData, ObjectInfo, StoreHealth, validate_key
+from storage.objects.store import (
+    DEFAULT_CHUNK_SIZE,
+    ListedObject,
+    ObjectData,
+    ObjectInfo,
+    StoreHealth,
+    validate_key,
+)
 
 __all__ = ["LocalDocumentStore"]
 
@@ -132,6 +139,52 @@ class LocalDocumentStore:
     ) -> str | None:
         self._path(key)
         return None  # the portal streams local documents itself
+
+    # --- listing (the sweeper) ---------------------------------------------------------------
+
+    def _walk(self) -> tuple[list[ListedObject], list[Path]]:
+        objects: list[ListedObject] = []
+        temporaries: list[Path] = []
+        if not self.root.exists():
+            return objects, temporaries
+        for path in self.root.rglob("*"):
+            if not path.is_file():
+                continue
+            st = path.stat()
+            if path.name.startswith(".tmp-"):
+                temporaries.append(path)
+                continue
+            key = path.relative_to(self.root).as_posix()
+            try:
+                validate_key(key)
+            except InvalidObjectKey:
+                continue  # not ours: never listed, never removed
+            objects.append(ListedObject(key, st.st_size, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)))
+        return objects, temporaries
+
+    async def list_objects(self) -> list[ListedObject]:
+        try:
+            objects, _ = await anyio.to_thread.run_sync(self._walk)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot list {self.root}: {exc}") from exc
+        return objects
+
+    async def remove_stale_temporaries(self, older_than: dt.datetime) -> int:
+        """Remove ``.tmp-*`` files of writes a crash interrupted, last touched before ``older_than``."""
+
+        def remove() -> int:
+            _, temporaries = self._walk()
+            removed = 0
+            for path in temporaries:
+                try:
+                    if dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < older_than:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+            return removed
+
+        return await anyio.to_thread.run_sync(remove)
 
     async def health(self) -> StoreHealth:
         def probe() -> StoreHealth:

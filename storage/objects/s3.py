@@ -25,9 +25,9 @@ import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
-from storage.objects.errors import ObjectNotFound, StorageUnavailable
+from storage.objects.errors import InvalidObjectKey, ObjectNotFound, StorageUnavailable
 from storage.objects.names import content_disposition
-from storage.objects.store import DEFAULT_CHUNK_SIZE, ObjectData, ObjectInfo, StoreHealth, validate_key
+from storage.objects.store import DEFAULT_CHUNK_SIZE, ListedObject, ObjectData, ObjectInfo, StoreHealth, validate_key
 
 __all__ = ["MinioDocumentStore", "parse_endpoint"]
 
@@ -253,6 +253,23 @@ class MinioDocumentStore:
             response_headers=response_headers,
             request_date=self._clock(),
         )
+
+    async def list_objects(self) -> list[ListedObject]:
+        await self.ensure_bucket()
+
+        def listing() -> list[ListedObject]:
+            out: list[ListedObject] = []
+            for obj in self._client.list_objects(bucket_name=self.bucket, recursive=True):
+                name = obj.object_name or ""
+                try:
+                    validate_key(name)
+                except InvalidObjectKey:
+                    continue
+                modified = obj.last_modified or dt.datetime.now(dt.UTC)
+                out.append(ListedObject(name, int(obj.size or 0), modified.astimezone(dt.UTC)))
+            return out
+
+        return await self._run(listing)
 
     async def health(self) -> StoreHealth:
         try:

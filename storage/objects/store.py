@@ -20,6 +20,8 @@ from storage.objects.errors import InvalidObjectKey
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DocumentStore",
+    "ListableStore",
+    "ListedObject",
     "ObjectData",
     "ObjectInfo",
     "StoreHealth",
@@ -41,6 +43,28 @@ ObjectData = bytes | bytearray | memoryview | IO[bytes]
 class ObjectInfo:
     key: str
     size: int
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """One object as a listing shows it: its key, size and when it was last written (UTC)."""
+
+    key: str
+    size: int
+    modified: dt.datetime
+
+
+@runtime_checkable
+class ListableStore(Protocol):
+    """A store that can list what it holds (every backend here; the sweeper needs it)."""
+
+    backend_name: str
+
+    async def list_objects(self) -> list[ListedObject]:
+        """Every object under a well-formed key (temporary files of unfinished writes are not listed)."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)

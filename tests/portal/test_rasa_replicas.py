@@ -1,0 +1,222 @@
+"""The portal's choice of Rasa replica: sticky by sender, spread over replicas, moving a
+conversation when its replica is down and only then. Two tiny real HTTP servers stand in
+for the replicas (they answer like Rasa's REST webhook, naming themselves)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from portal.app import create_app
+from portal.rasa_replicas import NoReplicaAnswered, RasaReplicas
+from portal.settings import Settings, SettingsError
+from tests.conftest import _env, csrf
+from tests.support.processes import free_port
+
+
+class Replica:
+    """A stand-in Rasa on 127.0.0.1 that answers "<name>:<sender>" and can be stopped and restarted."""
+
+    def __init__(self, name: str, status: int = 200) -> None:
+        self.name = name
+        self.status = status
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.received: list[str] = []
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Replica:
+        replica = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer(replica.status, {"version": "stand-in"})
+
+            def do_POST(self) -> None:  # noqa: N802
+                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if replica.status != 200:
+                    self._answer(replica.status, {"error": "unavailable"})
+                    return
+                replica.received.append(payload["sender"])
+                self._answer(200, [{"text": f"{replica.name}:{payload['sender']}"}])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def replicas() -> Iterator[tuple[Replica, Replica]]:
+    a, b = Replica("a").start(), Replica("b").start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+SENDERS = [f"sender-{i}" for i in range(40)]
+
+
+async def _ask(pool: RasaReplicas, client: httpx.AsyncClient, sender: str) -> str:
+    _url, resp = await pool.post(client, sender, "/webhooks/rest/webhook", {"sender": sender, "message": "hi"},
+                                 wait=2.0)
+    return str(resp.json()[0]["text"]).split(":")[0]
+
+
+async def test_a_conversation_sticks_to_one_replica_and_conversations_spread(replicas: tuple[Replica, Replica]) -> None:
+    a, b = replicas
+    pool = RasaReplicas([a.url, b.url])
+    async with httpx.AsyncClient() as client:
+        first = {s: await _ask(pool, client, s) for s in SENDERS}
+        again = {s: await _ask(pool, client, s) for s in SENDERS}
+    assert first == again  # sticky
+    counts = {name: list(first.values()).count(name) for name in ("a", "b")}
+    assert min(counts.values()) >= 10, counts  # spread (40 senders, rendezvous hashing)
+    # Every process ranks a sender the same way: another portal replica picks the same Rasa.
+    assert all(RasaReplicas([b.url, a.url]).ranked(s)[0] == pool.ranked(s)[0] for s in SENDERS)
+
+
+async def test_a_conversation_moves_when_its_replica_is_down_and_only_those_move(
+        replicas: tuple[Replica, Replica]) -> None:
+    a, b = replicas
+    clock = Clock()
+    pool = RasaReplicas([a.url, b.url], cooldown=10, clock=clock)
+    async with httpx.AsyncClient() as client:
+        before = {s: await _ask(pool, client, s) for s in SENDERS}
+        a.stop()
+        during = {s: await _ask(pool, client, s) for s in SENDERS}
+        assert set(during.values()) == {"b"}  # a's conversations moved, nobody was refused
+        assert pool.is_down(a.url)
+        a.start()  # back on the same address
+        clock.now += 11  # after the cool-down a is tried again, and its conversations go back
+        after = {s: await _ask(pool, client, s) for s in SENDERS}
+    assert after == before
+    moved = [s for s in SENDERS if before[s] == "a"]
+    assert moved and all(during[s] == "b" for s in moved)
+    assert all(during[s] == "b" for s in SENDERS if before[s] == "b")  # b's own never moved
+
+
+async def test_a_replica_behind_a_proxy_saying_503_is_skipped(replicas: tuple[Replica, Replica]) -> None:
+    a, b = replicas
+    a.status = 503
+    pool = RasaReplicas([a.url, b.url])
+    async with httpx.AsyncClient() as client:
+        answers = {await _ask(pool, client, s) for s in SENDERS}
+        assert answers == {"b"} and a.received == []
+        b.stop()
+        with pytest.raises(NoReplicaAnswered):
+            await _ask(pool, client, "sender-1")  # none left: the chat page offers the message form
+
+
+async def test_a_replica_that_hangs_up_without_an_answer_is_skipped() -> None:
+    """A killed replica whose queued connections the kernel closes: the message goes to the next one."""
+    import socket
+
+    hangs_up = socket.socket()
+    hangs_up.bind(("127.0.0.1", 0))
+    hangs_up.listen(8)
+    stop = threading.Event()
+
+    def close_each() -> None:
+        hangs_up.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = hangs_up.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=close_each, daemon=True).start()
+    b = Replica("b").start()
+    try:
+        url = f"http://127.0.0.1:{hangs_up.getsockname()[1]}"
+        pool = RasaReplicas([url, b.url])
+        sender = next(s for s in SENDERS if pool.ranked(s)[0] == url)
+        async with httpx.AsyncClient() as client:
+            assert await _ask(pool, client, sender) == "b"
+        assert b.received == [sender] and pool.is_down(url)
+    finally:
+        stop.set()
+        hangs_up.close()
+        b.stop()
+
+
+async def test_a_slow_replica_is_not_second_guessed() -> None:
+    """A read timeout may mean the replica is still answering: the message is not re-sent elsewhere."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    b = Replica("b").start()
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        pool = RasaReplicas([url, b.url])
+        sender = next(s for s in SENDERS if pool.ranked(s)[0] == url)
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(NoReplicaAnswered):
+                await pool.post(client, sender, "/webhooks/rest/webhook", {"sender": sender}, wait=0.5)
+            assert b.received == [] and pool.is_down(url)
+            assert await _ask(pool, client, sender) == "b"  # the next message goes to the other replica
+    finally:
+        silent.close()
+        b.stop()
+
+
+def test_rasa_urls_are_read_and_checked() -> None:
+    env = _env("sqlite:///x.db", RASA_URLS="http://127.0.0.1:5005, http://127.0.0.1:5006/")
+    assert Settings.from_env(env).bot.rasa_urls == ("http://127.0.0.1:5005", "http://127.0.0.1:5006")
+    assert Settings.from_env(_env("sqlite:///x.db")).bot.rasa_urls == ("http://127.0.0.1:9",)  # RASA_URL alone
+    with pytest.raises(SettingsError, match="RASA_URLS"):
+        Settings.from_env(_env("sqlite:///x.db", RASA_URLS="127.0.0.1:5005"))
+
+
+async def test_the_chat_page_uses_the_replicas(database_url: str, replicas: tuple[Replica, Replica]) -> None:
+    a, b = replicas
+    app: Litestar = create_app(Settings.from_env(_env(database_url, RASA_URLS=f"{a.url},{b.url}")))
+    async with AsyncTestClient(app=app) as client:
+        await client.get("/chat")
+        for _ in range(3):
+            resp = await client.post("/chat", data={"message": "你好", "_csrf_token": csrf(client)},
+                                     headers={"HX-Request": "true"})
+            assert resp.status_code == 200
+        talked_to = "a" if a.received else "b"
+        sender = (a.received or b.received)[0]
+        assert (a.received or b.received) == [sender] * 3  # one conversation, one replica
+        (a if talked_to == "a" else b).stop()
+        resp = await client.post("/chat", data={"message": "还在吗", "_csrf_token": csrf(client)},
+                                 headers={"HX-Request": "true"})
+        other = b if talked_to == "a" else a
+        assert other.received == [sender] and f"{other.name}:{sender}" in resp.text
