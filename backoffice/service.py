@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.departments import Department
 from accounts.principal import Principal
 from backoffice import forms, kinds
-from backoffice.claims import DEFAULT_LEASE_SECONDS, claim, claim_next, complete, release
+from backoffice.claims import DEFAULT_LEASE_SECONDS, claim, claim_next, complete, extend, release
 from backoffice.errors import NOT_FOUND, InvalidAction, WrongState
 from backoffice.models import OPEN_STATES, ItemMessage, ItemState, MessageKind, WorkItem
 from backoffice.records import (
@@ -42,7 +42,7 @@ from storage.db import utcnow
 
 # The whole queue API in one place for callers (controllers, other domains, tests).
 __all__ = ["Actor", "SYSTEM", "SUBJECT", "WorkItem", "DEFAULT_LEASE_SECONDS", "open_item", "claim", "claim_next",
-           "release", "complete", "reply", "request_correction", "reject", "forward", "citizen_item", "citizen_reply",
+           "extend", "release", "complete", "reply", "request_correction", "reject", "forward", "citizen_item", "citizen_reply",
            "answer_correction", "dispute", "find_by_source", "follow_source", "join_item", "thread", "load",
            "check_staff"]
 

@@ -58,7 +58,7 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     assert (await post(client, f"/staff/items/{step.reference}/claim", {"version": str(item.version)})).status_code == 303
     item = await fresh(session, step.id)
     done = await post(client, f"/staff/items/{step.reference}/complete",
-                      {"version": str(item.version), "note": "已完成过户", "confirm": "yes"})
+                      {"confirm": "yes", "version": str(item.version), "note": "已完成过户"})
     assert done.status_code == 303, done.text
 
     assert (await fresh(session, step.id)).state == "done"
@@ -91,7 +91,7 @@ async def test_a_request_for_a_waiting_step_opens_the_steps_item_early_and_stays
     await post(client, f"/staff/items/{item.reference}/claim", {"version": str(item.version)})
     item = await fresh(session, item.id)
     refused = await post(client, f"/staff/items/{item.reference}/complete",
-                         {"version": str(item.version), "confirm": "yes"})
+                         {"confirm": "yes", "version": str(item.version)})
     assert refused.status_code == 409 and "裁定" in refused.text
     assert (await fresh(session, item.id)).state == "claimed"
 
