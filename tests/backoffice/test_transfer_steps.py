@@ -89,7 +89,7 @@ async def test_completing_on_the_step_page_closes_the_item(client: Client, facto
     await sign_in(client, court)
     page = await client.get(f"/staff/transfers/{no}")
     resp = await post(client, f"/staff/transfers/{no}/steps/balance_paid",
-                      {"action": "complete", "revision": _step_revision(page.text, "balance_paid")})
+                      {"action": "complete", "confirm": "yes", "revision": _step_revision(page.text, "balance_paid")})
     assert resp.status_code == 303
     item = await fresh(session, item.id)
     assert item.state == "done" and item.closed_at is not None
@@ -116,7 +116,7 @@ async def test_a_blocked_step_cannot_be_completed_from_the_queue(client: Client,
                {"version": form_value(page.text, f"/staff/items/{item.reference}/claim", "version")})
     step_page = await client.get(f"/staff/transfers/{no}")
     blocked = await post(client, f"/staff/transfers/{no}/steps/balance_paid",
-                         {"action": "block", "reason": "尾款未足额", "revision": _step_revision(step_page.text,
+                         {"action": "block", "confirm": "yes", "reason": "尾款未足额", "revision": _step_revision(step_page.text,
                                                                                           "balance_paid")})
     assert blocked.status_code == 303
     item = await fresh(session, item.id)
