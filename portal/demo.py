@@ -25,17 +25,17 @@ from title_transfer.service import create_transfer, move_step
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, listed in the README
 
 DEMO_USERS = [
-    # email, display name, role, department
-    ("buyer@demo.local", "张*明 (demo buyer)", Role.buyer, None),
-    ("creditor@demo.local", "李*华 (demo creditor)", Role.creditor, None),
-    ("court@demo.local", "法院执行局 王* (demo)", Role.staff, "court"),
-    ("tax@demo.local", "税务局 陈* (demo)", Role.staff, "tax"),
-    ("registry@demo.local", "不动产登记中心 刘* (demo)", Role.staff, "registry"),
-    ("water@demo.local", "供水公司 赵* (demo)", Role.staff, "water"),
-    ("electricity@demo.local", "供电公司 孙* (demo)", Role.staff, "electricity"),
-    ("gas@demo.local", "燃气公司 周* (demo)", Role.staff, "gas"),
-    ("vehicles@demo.local", "车管所 吴* (demo)", Role.staff, "vehicles"),
-    ("admin@demo.local", "管理员 (demo)", Role.admin, None),
+    # email, display name, role, department (pages add the role or department: "张*明(买受人)", "税务局 陈*")
+    ("buyer@demo.local", "张*明", Role.buyer, None),
+    ("creditor@demo.local", "李*华", Role.creditor, None),
+    ("court@demo.local", "王*", Role.staff, "court"),
+    ("tax@demo.local", "陈*", Role.staff, "tax"),
+    ("registry@demo.local", "刘*", Role.staff, "registry"),
+    ("water@demo.local", "赵*", Role.staff, "water"),
+    ("electricity@demo.local", "孙*", Role.staff, "electricity"),
+    ("gas@demo.local", "周*", Role.staff, "gas"),
+    ("vehicles@demo.local", "吴*", Role.staff, "vehicles"),
+    ("admin@demo.local", "郑*", Role.admin, None),
 ]
 
 DEMO_TRANSFERS = {
