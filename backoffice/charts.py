@@ -60,7 +60,8 @@ def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—", table_tex
     if table_text:
         rows = "".join(f'<tr><th scope="row">{escape(b.label)}</th><td class="num">{escape(b.shown)}</td></tr>'
                        for b in bars)
-        parts.append(f'<details class="chart-table"><summary>{escape(table_text)}</summary><div class="table-wrap">'
+        parts.append(f'<details class="chart-table"><summary>{escape(table_text)}</summary>'
+                     f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
                      f'<table><caption>{escape(title)}</caption><thead><tr><th scope="col">{escape(label_head)}</th>'
                      f'<th scope="col" class="num">{escape(value_head)}</th></tr></thead><tbody>{rows}</tbody>'
                      f'</table></div></details>')
