@@ -108,10 +108,10 @@ class People:
             except ValueError:
                 dept = person.department
             return f"{dept} {person.name}"
-        role = ROLE_NAMES.get(person.role)
-        if role is None:
+        names = ROLE_NAMES.get(person.role)
+        if names is None:
             return person.name
-        return f"{person.name}({_pick(role, self.lang)})" if self.lang == "zh" else f"{person.name} ({role[1]})"
+        return f"{person.name}({names[0]})" if self.lang == "zh" else f"{person.name} ({names[1]})"
 
     def entry(self, row: Any) -> str:
         return self.name(row.actor_id, row.actor_label or "")
