@@ -27,7 +27,15 @@ class Bar:
     tone: str = "main"
 
 
-def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—") -> Markup:
+def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—", table_text: str = "",
+              label_head: str = "", value_head: str = "") -> Markup:
+    """The chart, and (with ``table_text``) the same figures as a table behind a disclosure.
+
+    A zero draws no bar at all; a chart with nothing above zero is one short line that
+    says so (``empty_text``), not a screen of empty rows.
+    """
+    if not any(b.value for b in bars):
+        return Markup(f'<p class="empty-chart">{escape(title)}: {escape(empty_text)}</p>')  # noqa: S704
     chart_id = f"chart-{next(_ids)}"
     height = max(len(bars), 1) * ROW + 8
     top = max((b.value or 0.0 for b in bars), default=0.0) or 1.0
@@ -40,13 +48,21 @@ def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—") -> Markup
         parts.append(f'<text x="0" y="24" font-size="15" fill="#5b6470">{escape(empty_text)}</text>')
     for i, bar in enumerate(bars):
         y = i * ROW
-        length = 0.0 if bar.value is None else max(2.0, (bar.value / top) * WIDTH)
+        length = 0.0 if not bar.value else max(2.0, (bar.value / top) * WIDTH)
         colour = COLOURS.get(bar.tone, COLOURS["main"])
         parts.append(f'<text x="0" y="{y + 16}" font-size="15" fill="#1b1f24">{escape(bar.label)}</text>')
         parts.append(f'<text x="{WIDTH}" y="{y + 16}" font-size="15" text-anchor="end" fill="#1b1f24">'
                      f'{escape(bar.shown)}</text>')
         parts.append(f'<rect x="0" y="{y + 22}" width="{WIDTH}" height="{BAR}" fill="#eceff1" rx="3"/>')
-        if bar.value is not None:
+        if length:
             parts.append(f'<rect x="0" y="{y + 22}" width="{length:.1f}" height="{BAR}" fill="{colour}" rx="3"/>')
     parts.append("</svg>")
+    if table_text:
+        rows = "".join(f'<tr><th scope="row">{escape(b.label)}</th><td class="num">{escape(b.shown)}</td></tr>'
+                       for b in bars)
+        parts.append(f'<details class="chart-table"><summary>{escape(table_text)}</summary>'
+                     f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
+                     f'<table><caption>{escape(title)}</caption><thead><tr><th scope="col">{escape(label_head)}</th>'
+                     f'<th scope="col" class="num">{escape(value_head)}</th></tr></thead><tbody>{rows}</tbody>'
+                     f'</table></div></details>')
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()

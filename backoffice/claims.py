@@ -185,6 +185,19 @@ async def _claim_next_locked(session: AsyncSession, principal: Principal, depart
     return item
 
 
+async def extend(session: AsyncSession, item_id: int, principal: Principal, *,
+                 lease_seconds: int = DEFAULT_LEASE_SECONDS, expected_version: int | None = None,
+                 now: dt.datetime | None = None) -> WorkItem:
+    """The holder keeps the item ``lease_seconds`` more from now (also after the lease ran out, if nobody took it)."""
+    now = now or utcnow()
+    item = await get(session, item_id)
+    require_holder(item, principal, expected_version)
+    before = snapshot(item)
+    await commit_change(session, item, now, lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+    await record(session, item, Actor.staff(principal), "extend", before, lease_expires_at=iso(item.lease_expires_at))
+    return item
+
+
 async def release(session: AsyncSession, item_id: int, principal: Principal, *,
                   expected_version: int | None = None, now: dt.datetime | None = None) -> WorkItem:
     """Give the item back to the queue (administrators may release anyone's claim)."""
@@ -242,4 +255,4 @@ async def complete(session: AsyncSession, item_id: int, principal: Principal, no
     return item
 
 
-__all__ = ["claim", "claim_next", "release", "complete", "departments_for", "DEFAULT_LEASE_SECONDS"]
+__all__ = ["claim", "claim_next", "extend", "release", "complete", "departments_for", "DEFAULT_LEASE_SECONDS"]

@@ -14,6 +14,12 @@ Per item kind, it also registers:
   close the same item finds it closed and does nothing). Raise
   :class:`~backoffice.errors.HandlerRefused` to refuse; the whole transaction rolls back.
 * ``on_claim(kind, handler)``: called inside the claiming transaction (e.g. start the work).
+
+One job, one item: an adapter may say that a form naming one of its objects asks for work
+an item already follows (:meth:`SourceAdapter.joins`, e.g. a citizen's utility handover
+request and the transfer's own utility step). The form then *joins* that item — its fields
+and a "request" message are added, the citizen is told its reference — instead of opening
+a second item in the same department; :meth:`SourceAdapter.joined` lets the source note it.
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ class Verified:
     owner_id: int  # the citizen it belongs to: the item's citizen when none is signed in
     title: str = ""
     field: str = ""  # the form field it was named in (set by the queue)
+    source_type: str = ""  # the adapter that verified it (set by the queue)
 
     @property
     def data(self) -> dict[str, str]:
@@ -144,6 +151,19 @@ class SourceAdapter:
 
     async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
         return []
+
+    async def joins(self, session: AsyncSession, kind: str, data: dict[str, Any],
+                    verified: Verified) -> WorkItem | None:
+        """The item already doing what a new form of ``kind`` asks (the form joins it); None: a new item.
+
+        May open the followed item now (e.g. for a step still waiting on another), so that
+        the request and the work it asks for are one item from the start.
+        """
+        return None
+
+    async def joined(self, session: AsyncSession, item: WorkItem, kind: str) -> None:
+        """A form of ``kind`` joined ``item`` (same transaction): the source may note the request."""
+        return None
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.departments import Department
 from accounts.principal import Principal
 from backoffice import forms, kinds
-from backoffice.claims import DEFAULT_LEASE_SECONDS, claim, claim_next, complete, release
+from backoffice.claims import DEFAULT_LEASE_SECONDS, claim, claim_next, complete, extend, release
 from backoffice.errors import NOT_FOUND, InvalidAction, WrongState
 from backoffice.models import OPEN_STATES, ItemMessage, ItemState, MessageKind, WorkItem
 from backoffice.records import (
@@ -42,8 +42,9 @@ from storage.db import utcnow
 
 # The whole queue API in one place for callers (controllers, other domains, tests).
 __all__ = ["Actor", "SYSTEM", "SUBJECT", "WorkItem", "DEFAULT_LEASE_SECONDS", "open_item", "claim", "claim_next",
-           "release", "complete", "reply", "request_correction", "reject", "forward", "citizen_item", "citizen_reply",
-           "answer_correction", "dispute", "find_by_source", "follow_source", "thread", "load", "check_staff"]
+           "extend", "release", "complete", "reply", "request_correction", "reject", "forward", "citizen_item", "citizen_reply",
+           "answer_correction", "dispute", "find_by_source", "follow_source", "join_item", "thread", "load",
+           "check_staff"]
 
 
 # --- opening items -----------------------------------------------------------------------------
@@ -87,6 +88,32 @@ async def open_item(
         await message(session, item, actor, MessageKind.transcript, data={"lines": transcript}, visible=True, now=now)
     await record(session, item, actor, "open", None, event="item.received" if notify_citizen else None, kind=kind,
                  channel=channel, source_type=source_type, source_id=source_id)
+    return item
+
+
+async def join_item(session: AsyncSession, item: WorkItem, *, kind: str, actor: Actor, data: dict[str, Any],
+                    citizen_id: int | None, channel: str = "web", transcript: list[dict[str, str]] | None = None,
+                    now: dt.datetime | None = None) -> WorkItem:
+    """A citizen's form that asks for the work ``item`` already does joins it (one job, one item).
+
+    Its fields are added to the item's data (what the item already holds stays), the form
+    is a "submitted" message in the thread, and the citizen is told the item's reference.
+    """
+    now = now or utcnow()
+    merged = {**{k: v for k, v in data.items() if k not in (item.data or {})}, **(item.data or {})}
+    requests = [*merged.get("requests", []), {"kind": kind, "channel": channel, "at": now.isoformat(),
+                                               "fields": sorted(k for k in data if k not in (item.data or {}))}]
+    merged["requests"] = requests
+    for key in ("contact_phone", "account_holder_name"):  # the citizen's latest contact is the one to use
+        if data.get(key):
+            merged[key] = data[key]
+    before = snapshot(item)
+    await commit_change(session, item, now, data=merged,
+                        **({"citizen_id": citizen_id} if item.citizen_id is None and citizen_id else {}))
+    if transcript:
+        await message(session, item, actor, MessageKind.transcript, data={"lines": transcript}, now=now)
+    await message(session, item, actor, MessageKind.submitted, data={"kind": kind, "fields": data}, now=now)
+    await record(session, item, actor, "join_request", before, event="item.received", kind=kind, channel=channel)
     return item
 
 
@@ -307,6 +334,8 @@ async def follow_source(
                                    citizen_id=citizen_id, subject=subject, channel="system", due=due,
                                    source_type=source_type, source_id=source_id, notify_citizen=False, now=now)
         changes: dict[str, Any] = {}
+        if data is not None:
+            data = {**(item.data or {}), **data}  # keep what joined requests added
         if data is not None and data != item.data:
             changes["data"] = data
         if due is not None and due != item.due_at:
@@ -321,7 +350,8 @@ async def follow_source(
         return item
     before = snapshot(item)
     if not await cas(session, item, now, state=ItemState.done.value, closed_at=now, lease_expires_at=None,
-                      resolution=note_en or None, correction_fields=None, **({"data": data} if data else {})):
+                      resolution=note_en or None, correction_fields=None,
+                      **({"data": {**(item.data or {}), **data}} if data else {})):
         raise stale()
     await message(session, item, SYSTEM, MessageKind.system, f"{note_zh} / {note_en}".strip(" /"), now=now)
     await record(session, item, SYSTEM, "close_by_source", before, note=note_en or None)

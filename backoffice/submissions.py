@@ -128,6 +128,12 @@ async def submit(
         if target is None or citizen_id is None:
             raise NOT_FOUND
         item = await service.dispute(session, target, Actor(citizen_id, actor.label, "citizen"), data["reason"])
+    elif (joined := await _join_target(session, valid.kind, data, citizen_id, verified or [])) is not None:
+        item = await service.join_item(session, joined, kind=valid.kind, actor=actor, data=data,
+                                       citizen_id=citizen_id, channel=channel, transcript=transcript)
+        adapter = registry.adapter(joined.source_type)
+        if adapter is not None:
+            await adapter.joined(session, item, valid.kind)
     else:
         department = forms.department_for(valid.kind, data)
         assert department is not None
@@ -150,6 +156,21 @@ async def submit(
             return found
     await session.commit()
     return Submitted(item, created=True)
+
+
+async def _join_target(session: AsyncSession, kind: str, data: dict[str, Any], citizen_id: int | None,
+                       verified: list[Verified]) -> WorkItem | None:
+    """The open item already doing this job in the same department, for the same citizen (one job, one item)."""
+    department = forms.department_for(kind, data)
+    for match in verified:
+        adapter = registry.adapter(match.source_type)
+        if adapter is None:
+            continue
+        item = await adapter.joins(session, kind, data, match)
+        if (item is not None and item.is_open and item.department == department
+                and item.citizen_id in (None, citizen_id)):
+            return item
+    return None
 
 
 # --- the use case -------------------------------------------------------------------------------
@@ -284,7 +305,7 @@ async def verify_references(ctx: Any, valid: forms.Validated, submitter: Submitt
         if match is None:
             zh, en = adapter.refusal(claim)
             raise forms.FormInvalid([forms.FieldError(adapter.code_field or adapter.reference_field, zh, en)])
-        found.append(dataclasses.replace(match, field=adapter.reference_field))
+        found.append(dataclasses.replace(match, field=adapter.reference_field, source_type=adapter.source_type))
     return found
 
 

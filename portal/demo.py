@@ -25,17 +25,17 @@ from title_transfer.service import create_transfer, move_step
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo only, listed in the README
 
 DEMO_USERS = [
-    # email, display name, role, department
-    ("buyer@demo.local", "张*明 (demo buyer)", Role.buyer, None),
-    ("creditor@demo.local", "李*华 (demo creditor)", Role.creditor, None),
-    ("court@demo.local", "法院执行局 王* (demo)", Role.staff, "court"),
-    ("tax@demo.local", "税务局 陈* (demo)", Role.staff, "tax"),
-    ("registry@demo.local", "不动产登记中心 刘* (demo)", Role.staff, "registry"),
-    ("water@demo.local", "供水公司 赵* (demo)", Role.staff, "water"),
-    ("electricity@demo.local", "供电公司 孙* (demo)", Role.staff, "electricity"),
-    ("gas@demo.local", "燃气公司 周* (demo)", Role.staff, "gas"),
-    ("vehicles@demo.local", "车管所 吴* (demo)", Role.staff, "vehicles"),
-    ("admin@demo.local", "管理员 (demo)", Role.admin, None),
+    # email, display name, role, department (pages add the role or department: "张*明(买受人)", "税务局 陈*")
+    ("buyer@demo.local", "张*明", Role.buyer, None),
+    ("creditor@demo.local", "李*华", Role.creditor, None),
+    ("court@demo.local", "王*", Role.staff, "court"),
+    ("tax@demo.local", "陈*", Role.staff, "tax"),
+    ("registry@demo.local", "刘*", Role.staff, "registry"),
+    ("water@demo.local", "赵*", Role.staff, "water"),
+    ("electricity@demo.local", "孙*", Role.staff, "electricity"),
+    ("gas@demo.local", "周*", Role.staff, "gas"),
+    ("vehicles@demo.local", "吴*", Role.staff, "vehicles"),
+    ("admin@demo.local", "郑*", Role.admin, None),
 ]
 
 DEMO_TRANSFERS = {
@@ -132,4 +132,48 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)
+    created += await _past_transfers(session, secret, pw_hash, users["admin@demo.local"])
+    return created
+
+
+# Finished transfers, so the dashboards have history: (lot number, days after the sale each
+# step was completed in workflow order, sale date). Durations follow the reform's target
+# (title certificate in about two working days); utilities and delivery take longer.
+PAST_TRANSFERS: list[tuple[str, list[int], dt.date]] = [
+    ("ZJ-DEMO-PAST-01", [0, 1, 1, 1, 2, 2, 2, 3, 3, 4, 9], dt.date(2026, 6, 8)),
+    ("ZJ-DEMO-PAST-02", [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 7], dt.date(2026, 7, 13)),
+    ("ZJ-DEMO-PAST-03", [1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 12], dt.date(2026, 8, 3)),
+    ("ZJ-DEMO-PAST-04", [0, 1, 1, 2, 2, 2, 3, 3, 4, 4, 10], dt.date(2026, 9, 7)),
+    ("ZJ-DEMO-PAST-05", [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 6], dt.date(2026, 10, 12)),
+]
+
+
+async def _past_transfers(session: AsyncSession, secret: str, pw_hash: str, admin: User) -> list[str]:
+    """Completed demo transfers with realistic durations (their own buyer, so the demo buyer's list stays short)."""
+    created: list[str] = []
+    buyer = await _user(session, "past-buyers@demo.local", "历史买受人", Role.buyer, None, pw_hash)
+    actor = Principal(admin.id, "admin", admin.display_name)
+    for i, (lot_no, days, sold_on) in enumerate(PAST_TRANSFERS):
+        lot = await _lot(
+            session, lot_no=lot_no, title=f"诸暨市浣东街道演示小区{i + 1}幢{101 + i}室", asset_kind="real_estate",
+            address=f"浙江省诸暨市浣东街道演示小区{i + 1}幢{101 + i}室", court="诸暨市人民法院",
+            case_number=f"(2026)浙0681执{300 + i}号", platform_url=None, appraisal=Decimal("1500000"),
+            starting_price=Decimal("1050000"), property_use="residential", area_m2=Decimal("76.00"),
+            location="city", tax_clause="by_law", utility_arrears_clause="proceeds", seller_type="individual",
+            seller_acquired_on=dt.date(2019, 5, 1), seller_purchase_price=Decimal("1200000"),
+            seller_only_home=False, has_gas=True, status="sold",
+        )
+        if await session.scalar(select(Sale.id).where(Sale.lot_id == lot.id)) is not None:
+            continue
+        sale = Sale(lot_id=lot.id, buyer_id=buyer.id, price=Decimal("1320000") + 10000 * i, confirmed_on=sold_on,
+                    buyer_type="individual", buyer_homes="only_home")
+        session.add(sale)
+        await session.flush()
+        await session.refresh(sale, ["lot"])
+        new = await create_transfer(session, confirmed_sale(sale), secret=secret)
+        t = new.transfer
+        for step, after in zip(list(t.steps), days, strict=True):
+            when = dt.datetime.combine(sold_on + dt.timedelta(days=after), dt.time(2, 30), tzinfo=dt.UTC)
+            await move_step(session, t, step.key, "complete", actor, expected_revision=step.revision, now=when)
+        created.append(f"past transfer {t.tracking_no}")
     return created

@@ -51,15 +51,21 @@ async def on_step_changed(session: AsyncSession, event: StepChanged) -> None:
     state = event.state
     if state not in OPEN_STEP and state not in SATISFIED:
         return  # waiting on another step: nothing for the department to do yet
+    await _follow(session, event)
+
+
+async def _follow(session: AsyncSession, event: StepChanged) -> WorkItem | None:
+    """The step's item made to agree with the step (opened for any unfinished step)."""
+    state = event.state
     name_zh, name_en = step_names(event.asset_kind, event.step_key)
     data = {"tracking_number": event.tracking_no, "transfer_id": event.transfer_id,
             "step_id": event.step_id, "step_key": event.step_key, "step_state": state.value,
             "step_name_zh": name_zh, "step_name_en": name_en}
     done_zh = "已在过户步骤页面办结" if state == StepState.done else "已在过户步骤页面标记为不适用"
     done_en = "completed on the step page" if state == StepState.done else "marked not applicable on the step page"
-    await service.follow_source(
+    return await service.follow_source(
         session, source_type=SOURCE, source_id=event.step_id, kind=KIND, department=event.department,
-        open_=state in OPEN_STEP, citizen_id=event.buyer_id, subject=f"{event.tracking_no} · {name_zh}",
+        open_=state not in SATISFIED, citizen_id=event.buyer_id, subject=f"{event.tracking_no} · {name_zh}",
         data=data, due=kinds.end_of_day(event.due_on), note_zh=done_zh, note_en=done_en,
     )
 
@@ -129,6 +135,27 @@ class TransferStepAdapter(SourceAdapter):
                     "confirmation.")
         return ("查询号与查询码不匹配,请核对成交确认书。",
                 "The tracking number and query code do not match; check the sale confirmation.")
+
+    async def joins(self, session: AsyncSession, kind: str, data: dict[str, Any],
+                    verified: Verified) -> WorkItem | None:
+        """A utility handover request is the transfer's utility step; a delivery appointment its delivery step.
+
+        The step's item is opened now if the step still waits on another one: the department
+        sees the request at once, and completes it when the step can be completed.
+        """
+        step_id = None
+        if kind == "utility_handover" and data.get("utility_type"):
+            step_id = await transfers.open_step_for(session, verified.reference, utility=str(data["utility_type"]))
+        elif kind == "delivery_appointment":
+            step_id = await transfers.open_step_for(session, verified.reference, step_key="delivery")
+        if step_id is None:
+            return None
+        events = await transfers.step_events(session, step_ids=[step_id])
+        return await _follow(session, events[0]) if events else None
+
+    async def joined(self, session: AsyncSession, item: WorkItem, kind: str) -> None:
+        await transfers.note_request(session, _step_id(item), reference=item.reference,
+                                     url=f"/my/submissions/{item.reference}")
 
     async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
         times = await transfer_times(session)

@@ -29,8 +29,8 @@ from title_transfer.access import TRACKING_GRANT, CodeChecker, principal_may_vie
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.read import TransferRecord, fetch_transfer
 from title_transfer.schemas import TransferView
-from title_transfer.service import load_transfer, move_step, reissue_code
-from title_transfer.workflow import StepState
+from title_transfer.service import InvalidInput, load_transfer, move_step, reissue_code
+from title_transfer.workflow import StepState, step_names
 
 NOT_FOUND_EN = "That tracking number and code do not match. Check them against your sale confirmation."
 
@@ -64,6 +64,11 @@ class StepActionForm(msgspec.Struct):
     revision: str = ""
     note: str = ""
     reason: str = ""
+    confirm: str = ""
+
+
+# Final or visible-to-the-buyer step actions: the form must carry a ticked confirmation (no JavaScript needed).
+CONFIRMED_STEP_ACTIONS = frozenset({"complete", "block", "not_applicable"})
 
 
 class TrackingController(Controller):
@@ -163,6 +168,9 @@ def _page_context(view: TransferView, poll_seconds: int) -> dict[str, Any]:
         "today": dt.date.today(),
         "utilities": [s for s in view.steps if s.utility],
         "delivery": next((s for s in view.steps if s.key == "delivery"), None),
+        # The delivery section is named after what the workflow hands over (a flat, a vehicle).
+        "delivery_heading": (_("Handover of the vehicle") if view.asset_kind == "vehicle"
+                             else _("Delivery of the property")),
     }
 
 
@@ -228,7 +236,7 @@ class StaffStepsController(Controller):
     async def my_steps(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:
         principal = request.user
         stmt = (
-            select(TransferStep, Transfer.tracking_no, Transfer.title)
+            select(TransferStep, Transfer.tracking_no, Transfer.title, Transfer.asset_kind)
             .join(Transfer, Transfer.id == TransferStep.transfer_id)
             .where(TransferStep.state.in_([StepState.ready, StepState.in_progress, StepState.blocked]))
             .order_by(TransferStep.due_on, TransferStep.id)
@@ -236,7 +244,8 @@ class StaffStepsController(Controller):
         )
         if not principal.is_admin:
             stmt = stmt.where(TransferStep.department == principal.department)
-        rows = (await db_session.execute(stmt)).all()
+        rows = [(step, no, title, step_names(kind, step.key))
+                for step, no, title, kind in (await db_session.execute(stmt)).all()]
         return Template("title_transfer/staff_steps.html", context={"rows": rows, "today": dt.date.today()})
 
     @get("/transfers/{tracking_no:str}", name="staff.transfer")
@@ -256,6 +265,9 @@ class StaffStepsController(Controller):
         principal = request.user
         await _staff_record(request, principal, tracking_no)
         tracking_no = codes.normalise_tracking_no(tracking_no)
+        if data.action in CONFIRMED_STEP_ACTIONS and data.confirm != "yes":
+            raise InvalidInput("请勾选确认后再提交:买受人将在进度页面看到这一变化。",
+                               "Tick the confirmation first: the buyer will see this change on the tracking page.")
         try:
             revision = int(data.revision)
         except ValueError:

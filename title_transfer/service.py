@@ -487,3 +487,35 @@ async def start_step(session: AsyncSession, step_id: int, actor: Principal) -> N
     if step.state != StepState.ready:
         return
     await move_step(session, transfer, step.key, "start", actor, expected_revision=step.revision)
+
+
+async def open_step_for(session: AsyncSession, tracking_no: str, *, utility: str | None = None,
+                        step_key: str | None = None) -> int | None:
+    """The id of the transfer's unfinished step a citizen's request is about (its utility, or its key)."""
+    transfer = await load_transfer(session, tracking_no)
+    if transfer is None:
+        return None
+    for step in transfer.steps:
+        if step.state in SATISFIED:
+            continue
+        if (utility is not None and (step.details or {}).get("utility") == utility) or (
+                step_key is not None and step.key == step_key):
+            return step.id
+    return None
+
+
+async def note_request(session: AsyncSession, step_id: int, *, reference: str, url: str,
+                       on: dt.date | None = None) -> None:
+    """Show on the tracking page that the buyer's own request (``reference``) is handled as this step.
+
+    The request's state is the step's: they are one job. The transfer's version moves on so
+    that open tracking pages refresh.
+    """
+    transfer, step = await load_step(session, step_id)
+    details = dict(step.details or {})
+    requests = [r for r in details.get("requests", []) if r.get("reference") != reference]
+    requests.append({"reference": reference, "url": url, "on": (on or dt.date.today()).isoformat()})
+    details["requests"] = requests
+    step.details = details
+    transfer.version += 1
+    await session.flush()

@@ -18,7 +18,7 @@ from storage.context import DbSession
 
 def _days(v: View, value: float | None) -> str:
     if value is None:
-        return "—"
+        return _("no data yet")
     return _("%(days)s days") % {"days": f"{value:.1f}"}
 
 
@@ -37,15 +37,20 @@ def source_sections(v: View, sections: list[MetricsSection], *, min_sample: int 
         bars = []
         for f in section.figures:
             shown = f.count is None or f.count >= min_sample
-            bars.append(Bar(v.pick((f.label_zh, f.label_en)), f.value if shown else None,
-                            _days(v, f.value) if shown else "—", f.tone or "main"))
+            text = _days(v, f.value) if shown or not f.count else _("too few cases yet")
+            bars.append(Bar(v.pick((f.label_zh, f.label_en)), f.value if shown else None, text, f.tone or "main"))
         chart = bar_chart(v.pick((section.chart_title_zh, section.chart_title_en)), bars,
-                          empty_text=v.pick(("暂无数据", "No data yet")))
+                          empty_text=v.pick(("暂无数据", "No data yet")), **table_words(v, _("Days")))
         out.append({"heading": v.pick((section.heading_zh, section.heading_en)),
                     "hint": v.pick((section.hint_zh, section.hint_en)), "chart": chart,
                     "counted": v.pick((section.counted_zh, section.counted_en)) if section.counted is not None else "",
                     "count": section.counted})
     return out
+
+
+def table_words(v: View, value_head: str, label_head: str | None = None) -> dict[str, str]:
+    """What a chart's table alternative is called and what its columns hold."""
+    return {"table_text": _("Show as a table"), "label_head": label_head or _("Item"), "value_head": value_head}
 
 
 def handling_chart(v: View, medians: list[stats.KindMedian], *, min_sample: int = 1) -> Any:
@@ -65,10 +70,12 @@ class DashboardController(Controller):
         v = View(lang(request))
         load = await stats.queue_load(db_session, now=v.now)
         medians = await stats.handling_medians(db_session, now=v.now)
+        nothing = v.pick(("目前没有", "none at the moment"))
         depth = bar_chart(v.pick(("各部门待办数量", "Open items per department")),
-                          [Bar(v.dept(row.department), row.open, str(row.open)) for row in load])
+                          [Bar(v.dept(row.department), row.open, str(row.open)) for row in load], empty_text=nothing)
         overdue = bar_chart(v.pick(("各部门超期事项", "Overdue items per department")),
-                            [Bar(v.dept(row.department), row.overdue, str(row.overdue), "warn") for row in load])
+                            [Bar(v.dept(row.department), row.overdue, str(row.overdue), "warn") for row in load],
+                            empty_text=nothing)
         return Template("backoffice/dashboard.html", context={
             "v": v, "load": load, "medians": medians, "depth_chart": depth, "overdue_chart": overdue,
             "handling_chart": handling_chart(v, medians),

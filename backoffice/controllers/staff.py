@@ -29,10 +29,11 @@ from backoffice.controllers.common import (
     see_other,
     version_of,
 )
-from backoffice.errors import NOT_FOUND
+from backoffice.errors import NOT_FOUND, InvalidAction
 from backoffice.models import CLOSED_STATES, ItemState, WorkItem
+from backoffice.people import People, action_name
 from kernel.auth import Auth
-from kernel.deps import QueueSettings
+from kernel.deps import QueueSettings, app_context
 from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_staff
 from storage.audit import AuditEntry
@@ -40,7 +41,12 @@ from storage.context import DbSession
 from storage.db import utcnow
 
 VIEWS = ("queue", "mine", "waiting", "closed", "all")
-ACTIONS = ("claim", "release", "reply", "correction", "complete", "reject", "forward")
+ACTIONS = ("claim", "extend", "release", "reply", "correction", "complete", "reject", "forward")
+# Final actions: the form must carry a ticked confirmation (a required checkbox: no JavaScript needed).
+CONFIRMED = {"complete": ("请勾选确认后再办结:办结后市民将看到“已办结”。",
+                          "Tick the confirmation to complete: the citizen will then see “Done”."),
+             "reject": ("请勾选确认后再不予办理:市民将看到“不予办理”和您写的理由。",
+                        "Tick the confirmation to decline: the citizen will see “Declined” and your reason.")}
 PAGE = 100
 
 
@@ -139,7 +145,12 @@ class StaffQueueController(Controller):
             .order_by(AuditEntry.id)
         )).all())
         documents = await item_documents(db_session, item.id, who)
+        people = await People.load(db_session, [h.actor_id for h in history] + [m.author_id for m in messages],
+                                   v.lang)
+        lease = app_context(request.app.state).settings.queue.claim_lease_seconds
         return Template("backoffice/staff_item.html", status_code=status, context={
+            "people": people, "rows": [_history_row(h, people, v, item.kind) for h in history],
+            "lease_minutes": max(1, lease // 60), "phone": _masked((item.data or {}).get("contact_phone")),
             "item": item, "messages": messages, "history": history, "v": v, "who": who, "error": error,
             "documents": documents,
             "values": values or {}, "spec": forms.form_spec(item.kind, identified=True),
@@ -172,8 +183,12 @@ class StaffQueueController(Controller):
         version = version_of(form.get("version"))
         lease = queue_settings.claim_lease_seconds
         # A QueueError goes to _action_refused (the route's error_view), after the rollback.
+        if action in CONFIRMED and form.get("confirm") != "yes":
+            raise InvalidAction(*CONFIRMED[action])
         if action == "claim":
             await service.claim(db_session, ident, who, lease_seconds=lease, expected_version=version)
+        elif action == "extend":
+            await service.extend(db_session, ident, who, lease_seconds=lease, expected_version=version)
         elif action == "release":
             await service.release(db_session, ident, who, expected_version=version)
         elif action == "reply":
@@ -191,6 +206,28 @@ class StaffQueueController(Controller):
                                   expected_version=version)
         await db_session.commit()
         return see_other(f"/staff/items/{ref}?done={action}")
+
+
+def _masked(phone: Any) -> str | None:
+    text = str(phone or "")
+    return f"{text[:3]}****{text[-4:]}" if len(text) == 11 and text.isdigit() else None
+
+
+def _history_row(entry: AuditEntry, people: People, v: View, kind: str) -> dict[str, Any]:
+    """One line of an item's history in words: when, who, what (and to whom or what), the state change."""
+    after = entry.after or {}
+    detail = ""
+    if entry.action == "forward" and after.get("department"):
+        detail = v.dept(after["department"])
+    elif entry.action == "join_request" and after.get("kind"):
+        detail = v.kind(after["kind"])
+    elif entry.action == "request_correction" and after.get("fields"):
+        detail = ("、" if v.lang == "zh" else ", ").join(v.label(kind, f) for f in after["fields"])
+    before_state = (entry.before or {}).get("state", "")
+    after_state = after.get("state", "")
+    return {"at": entry.at, "who": people.entry(entry), "what": action_name(entry.action, v.lang), "detail": detail,
+            "before": v.state(before_state) if before_state and before_state != after_state else "",
+            "after": v.state(after_state) if after_state else ""}
 
 
 async def _already_done(session: AsyncSession, ident: int, who: Principal, action: str) -> bool:

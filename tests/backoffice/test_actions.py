@@ -91,10 +91,10 @@ async def test_decline_then_dispute_reopens_with_the_dispute_attached(client: Cl
     await sign_in(client, registry)
     page = await _claim(client, ref)
     no_reason = await post(client, f"/staff/items/{ref}/reject",
-                           {"version": form_value(page, f"{ref}/reject", "version"), "reason": "  "})
+                           {"confirm": "yes", "version": form_value(page, f"{ref}/reject", "version"), "reason": "  "})
     assert no_reason.status_code == 400
     resp = await post(client, f"/staff/items/{ref}/reject",
-                      {"version": form_value(page, f"{ref}/reject", "version"), "reason": "材料不属于本中心受理范围。"})
+                      {"confirm": "yes", "version": form_value(page, f"{ref}/reject", "version"), "reason": "材料不属于本中心受理范围。"})
     assert resp.status_code == 303
 
     await sign_in(client, citizen)

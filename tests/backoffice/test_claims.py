@@ -137,7 +137,7 @@ async def test_completing_an_item_someone_else_holds_is_refused_over_http(client
     await sign_in(client, other)
     page = await client.get(f"/staff/items/{ref}")
     assert f"/staff/items/{ref}/complete" not in page.text  # no such form for someone who does not hold it
-    resp = await post(client, f"/staff/items/{ref}/complete", {"version": str((await fresh(session, item_id)).version),
+    resp = await post(client, f"/staff/items/{ref}/complete", {"confirm": "yes", "version": str((await fresh(session, item_id)).version),
                                                                "note": "我的说明不丢"})
     assert resp.status_code == 409 and holder.display_name in resp.text
     assert (await fresh(session, item_id)).state == "claimed"
@@ -153,8 +153,8 @@ async def test_a_double_clicked_complete_completes_once(client: Client, factory:
     await post(client, f"/staff/items/{ref}/claim", {"version": form_value(page.text, f"{ref}/claim", "version")})
     page = await client.get(f"/staff/items/{ref}")
     version = form_value(page.text, f"{ref}/complete", "version")
-    first = await post(client, f"/staff/items/{ref}/complete", {"version": version, "note": "ok"})
-    second = await post(client, f"/staff/items/{ref}/complete", {"version": version, "note": "ok"})
+    first = await post(client, f"/staff/items/{ref}/complete", {"confirm": "yes", "version": version, "note": "ok"})
+    second = await post(client, f"/staff/items/{ref}/complete", {"confirm": "yes", "version": version, "note": "ok"})
     assert first.status_code == second.status_code == 303
     assert (await audit_actions(session, item_id)).count("complete") == 1
     assert [m.kind for m in await messages(session, item_id)].count("completed") == 1

@@ -80,11 +80,12 @@ async def test_web_form_to_done_with_a_correction_on_the_way(client: Client, fac
     assert (await post(client, f"/staff/items/{ref}/claim", {"version": version})).status_code == 303
     page = await client.get(f"/staff/items/{ref}")
     version = form_value(page.text, f"/staff/items/{ref}/complete", "version")
-    done = await post(client, f"/staff/items/{ref}/complete", {"version": version, "note": "已查封该车辆。"})
+    done = await post(client, f"/staff/items/{ref}/complete", {"confirm": "yes", "version": version, "note": "已查封该车辆。"})
     assert done.status_code == 303
-    # The history is on the page, oldest first.
-    history = (await client.get(f"/staff/items/{ref}")).text
-    assert history.index(">open<") < history.index(">request_correction<") < history.index(">complete<")
+    # The history is on the page, oldest first, in words (never action codes).
+    history = (await client.get(f"/staff/items/{ref}")).text.split('id="history"', 1)[1]
+    assert history.index("<td>收到") < history.index("<td>要求补正") < history.index("<td>办结")
+    assert "request_correction" not in history and ">complete<" not in history
 
     # The citizen sees it done, with the note.
     await sign_in(client, creditor)

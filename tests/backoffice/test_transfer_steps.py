@@ -59,7 +59,7 @@ async def test_completing_the_item_completes_the_step_and_the_step_page_agrees(
 
     page = await client.get(f"/staff/items/{item.reference}")
     done = await post(client, f"/staff/items/{item.reference}/complete",
-                      {"version": form_value(page.text, f"/staff/items/{item.reference}/complete", "version"),
+                      {"confirm": "yes", "version": form_value(page.text, f"/staff/items/{item.reference}/complete", "version"),
                        "note": "尾款已到账"})
     assert done.status_code == 303, done.text
 
@@ -89,7 +89,7 @@ async def test_completing_on_the_step_page_closes_the_item(client: Client, facto
     await sign_in(client, court)
     page = await client.get(f"/staff/transfers/{no}")
     resp = await post(client, f"/staff/transfers/{no}/steps/balance_paid",
-                      {"action": "complete", "revision": _step_revision(page.text, "balance_paid")})
+                      {"action": "complete", "confirm": "yes", "revision": _step_revision(page.text, "balance_paid")})
     assert resp.status_code == 303
     item = await fresh(session, item.id)
     assert item.state == "done" and item.closed_at is not None
@@ -97,7 +97,7 @@ async def test_completing_on_the_step_page_closes_the_item(client: Client, facto
     # The queue now says so too, and completing it there is refused plainly, changing nothing.
     item_page = await client.get(f"/staff/items/{item.reference}")
     assert "已办结" in item_page.text and f"/staff/items/{item.reference}/complete" not in item_page.text
-    again = await post(client, f"/staff/items/{item.reference}/complete", {"version": str(item.version)})
+    again = await post(client, f"/staff/items/{item.reference}/complete", {"confirm": "yes", "version": str(item.version)})
     assert again.status_code == 409
     assert await audit_actions(session, item.id) == ["open", "close_by_source"]
 
@@ -116,7 +116,7 @@ async def test_a_blocked_step_cannot_be_completed_from_the_queue(client: Client,
                {"version": form_value(page.text, f"/staff/items/{item.reference}/claim", "version")})
     step_page = await client.get(f"/staff/transfers/{no}")
     blocked = await post(client, f"/staff/transfers/{no}/steps/balance_paid",
-                         {"action": "block", "reason": "尾款未足额", "revision": _step_revision(step_page.text,
+                         {"action": "block", "confirm": "yes", "reason": "尾款未足额", "revision": _step_revision(step_page.text,
                                                                                           "balance_paid")})
     assert blocked.status_code == 303
     item = await fresh(session, item.id)
@@ -124,13 +124,13 @@ async def test_a_blocked_step_cannot_be_completed_from_the_queue(client: Client,
 
     page = await client.get(f"/staff/items/{item.reference}")
     refused = await post(client, f"/staff/items/{item.reference}/complete",
-                         {"version": form_value(page.text, f"/staff/items/{item.reference}/complete", "version")})
+                         {"confirm": "yes", "version": form_value(page.text, f"/staff/items/{item.reference}/complete", "version")})
     assert refused.status_code == 409 and ("受阻" in refused.text or "blocked" in refused.text)
     assert (await fresh(session, item.id)).state == "claimed"
     assert (await _steps(session, new.transfer.id))["balance_paid"].state == "blocked"
     # A step item can be neither declined nor forwarded: the step page owns those decisions.
     assert (await post(client, f"/staff/items/{item.reference}/reject",
-                       {"version": str(item.version), "reason": "x"})).status_code == 400
+                       {"confirm": "yes", "version": str(item.version), "reason": "x"})).status_code == 400
     assert (await post(client, f"/staff/items/{item.reference}/forward",
                        {"version": str(item.version), "to": "tax"})).status_code == 400
 

@@ -103,7 +103,7 @@ def test_demo_data_is_idempotent(tmp_path: Path) -> None:
         await app.state.ctx.engine.dispose()
         return users, transfers
 
-    assert asyncio.run(counts()) == (10, 2)
+    assert asyncio.run(counts()) == (11, 7)  # + the past transfers' buyer and its five finished transfers
 
 
 def test_production_refuses_to_start_with_demo_accounts(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ Client = AsyncTestClient[Litestar]
 
 
 async def _act(client: Client, no: str, key: str, **form: str):  # type: ignore[no-untyped-def]
-    return await client.post(f"/staff/transfers/{no}/steps/{key}", data={**form, "_csrf_token": csrf(client)},
+    return await client.post(f"/staff/transfers/{no}/steps/{key}",
+                             data={"confirm": "yes", **form, "_csrf_token": csrf(client)},
                              follow_redirects=False)
 
 

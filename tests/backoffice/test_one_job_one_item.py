@@ -1,0 +1,104 @@
+"""One job, one item: a citizen's request about a transfer's step joins that step's queue item,
+and what staff do with it is what the buyer sees on the tracking page and in the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.models import WorkItem
+from portal.settings import Settings
+from tests.backoffice.helpers import Client, audit_actions, fresh, post, sign_in, step_item
+from tests.backoffice.test_api import as_service, body
+from tests.backoffice.test_transfer_steps import _steps
+from tests.conftest import Factory
+from title_transfer import service as transfers
+
+
+async def _items_in(session: AsyncSession, department: str, tracking_no: str) -> int:
+    rows = await session.scalars(select(WorkItem).where(WorkItem.department == department))
+    return sum(1 for i in rows.all() if (i.data or {}).get("tracking_number") == tracking_no)
+
+
+async def _serve_the_ruling(factory: Factory, session: AsyncSession, transfer_id: int) -> None:
+    court = factory.principal(await factory.user("staff", "court"))
+    for key in ("balance_paid", "ruling_served"):
+        await transfers.complete_step(session, (await _steps(session, transfer_id))[key].id, court, None)
+        await session.commit()
+
+
+async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_tracking_page(
+        client: Client, factory: Factory, session: AsyncSession, settings: Settings) -> None:
+    new, buyer = await factory.transfer()
+    no = new.transfer.tracking_no
+    await _serve_the_ruling(factory, session, new.transfer.id)
+    water_step = (await _steps(session, new.transfer.id))["water_handover"]
+    step = await step_item(session, water_step.id)
+    assert step is not None and step.state == "new"
+
+    resp = await client.post("/api/v1/submissions", headers=as_service(buyer.id, settings), json=body(
+        "utility_handover", {"tracking_number": no, "utility_type": "water", "account_holder_name": "张*明",
+                             "contact_phone": "13812345678"}))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["reference"] == step.reference and resp.json()["department"] == "water"
+    assert await _items_in(session, "water", no) == 1  # no second item for the same job
+    item = await fresh(session, step.id)
+    assert item.data["account_holder_name"] == "张*明" and item.data["contact_phone"] == "13812345678"
+    assert "join_request" in await audit_actions(session, item.id)
+
+    # The buyer sees the request beside the step, in the step's state.
+    await sign_in(client, buyer)
+    page = (await client.get(f"/track/{no}")).text
+    block = page.split('id="step-water_handover"', 1)[1].split("</li>", 1)[0]
+    assert step.reference in block and "可办理" in block
+
+    # A water-company clerk takes the request and completes it.
+    water = await factory.user("staff", "water")
+    await sign_in(client, water)
+    assert (await post(client, f"/staff/items/{step.reference}/claim", {"version": str(item.version)})).status_code == 303
+    item = await fresh(session, step.id)
+    done = await post(client, f"/staff/items/{step.reference}/complete",
+                      {"confirm": "yes", "version": str(item.version), "note": "已完成过户"})
+    assert done.status_code == 303, done.text
+
+    assert (await fresh(session, step.id)).state == "done"
+    await sign_in(client, buyer)
+    page = (await client.get(f"/track/{no}")).text
+    block = page.split('id="step-water_handover"', 1)[1].split("</li>", 1)[0]
+    assert "已完成" in block and step.reference in block and "已完成过户" in block
+    api = (await client.get(f"/api/v1/transfers/{no}")).json()
+    water_view = next(s for s in api["steps"] if s["key"] == "water_handover")
+    assert water_view["state"] == "done" and water_view["details"]["requests"][0]["reference"] == step.reference
+
+
+async def test_a_request_for_a_waiting_step_opens_the_steps_item_early_and_stays_one_item(
+        client: Client, factory: Factory, session: AsyncSession, settings: Settings) -> None:
+    new, buyer = await factory.transfer()
+    no = new.transfer.tracking_no
+    gas_step = (await _steps(session, new.transfer.id))["gas_handover"]
+    assert gas_step.state == "waiting" and await step_item(session, gas_step.id) is None
+
+    resp = await client.post("/api/v1/submissions", headers=as_service(buyer.id, settings), json=body(
+        "utility_handover", {"tracking_number": no, "utility_type": "gas", "account_holder_name": "张*明",
+                             "contact_phone": "13812345678"}))
+    assert resp.status_code == 201, resp.text
+    item = await step_item(session, gas_step.id)
+    assert item is not None and resp.json()["reference"] == item.reference
+
+    # Completing it before the ruling is served is refused, and says what it waits on.
+    gas = await factory.user("staff", "gas")
+    await sign_in(client, gas)
+    await post(client, f"/staff/items/{item.reference}/claim", {"version": str(item.version)})
+    item = await fresh(session, item.id)
+    refused = await post(client, f"/staff/items/{item.reference}/complete",
+                         {"confirm": "yes", "version": str(item.version)})
+    assert refused.status_code == 409 and "裁定" in refused.text
+    assert (await fresh(session, item.id)).state == "claimed"
+
+    # When the step becomes ready, the same item follows it: still one item.
+    await _serve_the_ruling(factory, session, new.transfer.id)
+    assert await _items_in(session, "gas", no) == 1
+    item = await fresh(session, item.id)
+    assert item.data["step_state"] == "ready" and item.data["contact_phone"] == "13812345678"
+    count = await session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.department == "gas"))
+    assert count == 1
