@@ -44,7 +44,7 @@ from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.housekeeping import Purger
-from portal.middleware import context_middleware_factory
+from portal.middleware import context_middleware_factory, with_request_lang
 from portal.queue_wiring import wire_backoffice
 from portal.sessions import PortalSessionConfig
 from portal.settings import ROOT, Settings
@@ -208,7 +208,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             render_plugins=[LocalSwaggerRenderPlugin(version=swagger or "not-installed")],
         ),
         exception_handlers={
-            **exception_handlers(),  # the kernel's one handler: JSON, htmx fragment or page
+            # the kernel's one handler: JSON, htmx fragment or page (in the request's language)
+            **{kind: with_request_lang(h) for kind, h in exception_handlers().items()},
             _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
         },
         after_exception=[rollback_request_session],

@@ -177,4 +177,5 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
 
     env.globals["linkify"] = linkify
     env.filters.update(money=money, date=date)
+    env.tests["match_lang"] = lambda part: str(part).split("=", 1)[0] == "lang"
     return env

@@ -36,6 +36,7 @@ from kernel.auth import Auth, auth_of
 from kernel.deps import app_context
 from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_signed_in
+from kernel.i18n import N_
 from storage.context import DbSession
 from storage.db import utcnow
 
@@ -145,7 +146,7 @@ class MySubmissionsController(Controller):
         try:
             item = await service.citizen_item(db_session, item_id(ref), who.user_id)
         except QueueError:
-            raise NotFoundException(detail="no such submission") from None
+            raise NotFoundException(detail=N_("No such submission.")) from None
         messages = await service.thread(db_session, item, citizen_view=True)
         v = View(lang(request))
         asked = next((m for m in reversed(messages) if m.kind == MessageKind.correction_request), None)
@@ -206,5 +207,5 @@ class MySubmissionsController(Controller):
         try:
             item = await service.citizen_item(db_session, item_id(ref), who.user_id)
         except QueueError:
-            raise NotFoundException(detail="no such submission") from None
+            raise NotFoundException(detail=N_("No such submission.")) from None
         return calendar_response(item, View(lang(request)))
