@@ -25,6 +25,8 @@ def confirmed_sale(sale: Sale) -> ConfirmedSale:
         asset_kind=AssetKind(lot.asset_kind),
         title=lot.title,
         address=lot.address,
+        title_en=lot.title_en,
+        address_en=lot.address_en,
         has_gas=lot.has_gas,
         utility_arrears_clause=lot.utility_arrears_clause,
         property_use=PropertyUse(lot.property_use),
