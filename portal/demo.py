@@ -17,7 +17,9 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
+from portal.demo_documents import attach_demo_documents
 from portal.sales import confirmed_sale
+from storage.objects.store import DocumentStore
 from title_transfer import codes
 from title_transfer.models import Transfer
 from title_transfer.service import create_transfer, move_step
@@ -66,8 +68,12 @@ async def _lot(session: AsyncSession, **fields: object) -> Lot:
     return lot
 
 
-async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
-    """Create what is missing; returns a line per thing created (empty when nothing was)."""
+async def load_demo_data(session: AsyncSession, secret: str, store: DocumentStore | None = None) -> list[str]:
+    """Create what is missing; returns a line per thing created (empty when nothing was).
+
+    With a document store, the demo house's sale ruling and assistance notice are attached as
+    files (the subject guards must be wired: portal.document_wiring.wire_documents).
+    """
     created: list[str] = []
     pw_hash = hash_password(DEMO_PASSWORD)
     users: dict[str, User] = {}
@@ -143,4 +149,9 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)
+        if store is not None and lot is house:
+            await session.flush()
+            house_transfer = await session.scalar(select(Transfer).where(Transfer.tracking_no == no))
+            assert house_transfer is not None
+            created += await attach_demo_documents(session, store, house_transfer, court)
     return created
