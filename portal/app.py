@@ -28,6 +28,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
 
+from accounts.contacts import contacts
 from accounts.models import User
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
@@ -102,6 +103,7 @@ def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
 
 def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    contacts()  # the contacts data file is read and checked now: a bad one stops the start
     db_config = build_db_config(settings)
     engine = db_config.get_engine()
     if not settings.database.is_postgres:

@@ -123,7 +123,7 @@ async def load_demo_data(session: AsyncSession, secret: str, store: DocumentStor
             seeded.code_digest = codes.code_digest(secret, no, DEMO_TRANSFERS[no])
             created.append(f"code of {no} (new secret)")
         if seeded is not None and seeded.title_en is None and lot.title_en:
-            seeded.title_en, seeded.address_en = lot.title_en, lot.address_en
+            seeded.title_en, seeded.address_en, seeded.court = lot.title_en, lot.address_en, lot.court
         if seeded is None:
             new = await create_transfer(session, confirmed_sale(sale), secret=secret, tracking_no=no, code=DEMO_TRANSFERS[no])
             created.append(f"transfer {no}")

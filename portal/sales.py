@@ -27,6 +27,7 @@ def confirmed_sale(sale: Sale) -> ConfirmedSale:
         address=lot.address,
         title_en=lot.title_en,
         address_en=lot.address_en,
+        court=lot.court,
         has_gas=lot.has_gas,
         utility_arrears_clause=lot.utility_arrears_clause,
         property_use=PropertyUse(lot.property_use),

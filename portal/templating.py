@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, se
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from accounts.contacts import contacts
 from accounts.departments import department_name
 from documents.kinds import DocumentKind
 from documents.limits import get_limits
@@ -192,6 +193,7 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
         pick=pick,
         field=field,
         written=written,
+        contacts=contacts,
         state_label=state_label,
         pct=pct,
         doc_label=doc_label,

@@ -42,6 +42,8 @@ class Transfer(Base):
     # English versions where the sale had them (English pages show them; Chinese otherwise).
     title_en: Mapped[str | None] = mapped_column(String(200))
     address_en: Mapped[str | None] = mapped_column(String(300))
+    # The court that sold it (its enforcement office is the contact for the court's steps).
+    court: Mapped[str | None] = mapped_column(String(80))
     started_on: Mapped[dt.date] = mapped_column(Date)
     completed_on: Mapped[dt.date | None] = mapped_column(Date)
     # Tax estimate as computed when facts last changed (JSON, for a one-query read path).

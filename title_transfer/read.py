@@ -33,7 +33,7 @@ _STMT = (
         _T.c.started_on, _T.c.completed_on,
         case((func.row_number().over(order_by=_S.c.position) == 1, _T.c.tax_estimate)).label("tax_estimate"),
         _T.c.version,
-        _T.c.price, _T.c.address, _T.c.title_en, _T.c.address_en,
+        _T.c.price, _T.c.address, _T.c.title_en, _T.c.address_en, _T.c.court,
         _S.c.key, _S.c.department, _S.c.state, _S.c.due_on, _S.c.blocked_reason, _S.c.completed_at,
         _S.c.note, _S.c.revision, _S.c.details, _S.c.texts, _S.c.id.label("step_id"),
     )
@@ -107,6 +107,6 @@ def build_record(rows: Sequence[Any], today: dt.date) -> TransferRecord:
         next_steps=next_steps, tax_estimate=first.tax_estimate, version=first.version,
         url=f"/track/{first.tracking_no}",
         price=Decimal(first.price) if first.price is not None else None, address=first.address,
-        title_en=first.title_en, address_en=first.address_en,
+        title_en=first.title_en, address_en=first.address_en, court=first.court,
     )
     return TransferRecord(view, first.code_digest, first.buyer_id, first.id, first.code_version)

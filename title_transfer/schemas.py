@@ -62,6 +62,7 @@ class TransferView(msgspec.Struct):
     # English title and address where the sale had them (``title``/``address`` are Chinese).
     title_en: str | None = None
     address_en: str | None = None
+    court: str | None = None
 
 
 class ErrorBody(msgspec.Struct):

@@ -85,6 +85,7 @@ class ConfirmedSale(msgspec.Struct, frozen=True, kw_only=True):
     address: str | None = None
     title_en: str | None = None
     address_en: str | None = None
+    court: str | None = None
     has_gas: bool = True
     utility_arrears_clause: str = "proceeds"
     # What the tax estimate needs (real estate).
@@ -236,6 +237,7 @@ async def create_transfer(
         address=sale.address,
         title_en=sale.title_en,
         address_en=sale.address_en,
+        court=sale.court,
         started_on=sale.confirmed_on,
         tax_estimate=_estimate_json(sale),
         steps=steps,

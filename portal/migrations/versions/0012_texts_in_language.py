@@ -1,4 +1,4 @@
-"""texts in their language: English titles and addresses of lots and transfers; a step's free
+"""texts in their language, and the transfer's court (whose office the tracking page names): English titles and addresses of lots and transfers; a step's free
 text (blocked reason, note) with the language it was written in and any other-language version
 
 ``transfer_step.texts`` holds, per text (``blocked_reason``, ``note``), ``{"lang": <written in>,
@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('title_en', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('address_en', sa.String(length=300), nullable=True))
     with op.batch_alter_table('transfer') as batch:
+        batch.add_column(sa.Column('court', sa.String(length=80), nullable=True))
         batch.add_column(sa.Column('title_en', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('address_en', sa.String(length=300), nullable=True))
     with op.batch_alter_table('transfer_step') as batch:
@@ -39,6 +40,7 @@ def downgrade() -> None:
     with op.batch_alter_table('transfer') as batch:
         batch.drop_column('address_en')
         batch.drop_column('title_en')
+        batch.drop_column('court')
     with op.batch_alter_table('lot') as batch:
         batch.drop_column('address_en')
         batch.drop_column('title_en')
