@@ -282,6 +282,17 @@ def form_spec(kind: str, *, identified: bool = False) -> FormSpec | None:
                     accepts_transcript=kind == "talk_to_person")
 
 
+# Not a form field: staff may ask, in a correction, for a document; the citizen's answer form
+# then offers an upload, and the answer is refused until a document is attached.
+DOCUMENT_FIELD = "_document"
+DOCUMENT_LABEL = ("一份文件(请上传)", "A document (to upload)")
+
+
+def correctable(kind: str) -> dict[str, tuple[str, str]]:
+    """What staff may ask a citizen to correct or complete: the form's fields and a document."""
+    return {**labels(kind), DOCUMENT_FIELD: DOCUMENT_LABEL}
+
+
 def labels(kind: str) -> dict[str, tuple[str, str]]:
     """Field name → (label_zh, label_en), for showing stored data (unknown kinds: empty)."""
     if kind not in FORMS:

@@ -7,6 +7,7 @@ in every other form so a form sent twice is recognised.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,6 +17,7 @@ from litestar.response import Template
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accounts.models import User
 from accounts.principal import Principal
 from backoffice import forms, kinds, service, submissions
 from backoffice.attachments import item_documents
@@ -29,8 +31,9 @@ from backoffice.controllers.common import (
     see_other,
     version_of,
 )
-from backoffice.errors import QueueError, WrongState
+from backoffice.errors import InvalidAction, QueueError, WrongState
 from backoffice.models import ItemState, MessageKind, WorkItem
+from backoffice.notify import mask_phone
 from backoffice.service import Actor
 from kernel.auth import Auth, auth_of
 from kernel.deps import app_context
@@ -41,6 +44,10 @@ from storage.context import DbSession
 from storage.db import utcnow
 
 BASE = "/my/submissions"
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 async def _form_data(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -154,7 +161,12 @@ class MySubmissionsController(Controller):
         can_dispute = (not item.is_open and spec is not None and spec.disputable and item.closed_at is not None
                        and (utcnow() - item.closed_at).days < kinds.catalogue().dispute_window_days)
         documents = await item_documents(db_session, item.id, who)
+        # Where the SMS about what happens next goes (the outbox's own rule: the form's number, else the account's).
+        phone = (item.data or {}).get("contact_phone") or await db_session.scalar(
+            select(User.phone).where(User.id == who.user_id))
         return Template("backoffice/my_item.html", status_code=status, context={
+            "sms_to": mask_phone(phone) if phone else None,
+            "asks_document": forms.DOCUMENT_FIELD in (item.correction_fields or []),
             "item": item, "messages": messages, "v": v, "asked": asked, "error": error, "documents": documents,
             "answer_errors": v.field_errors(answer_errors or []), "values": values or {},
             "can_dispute": can_dispute, "has_calendar": calendar_event(item, v) is not None,
@@ -181,6 +193,16 @@ class MySubmissionsController(Controller):
         who = request.user
         meta = await _form_meta(request)
         changes = await _form_data(request)
+        ident = item_id(ref)
+        current = await service.citizen_item(db_session, ident, who.user_id)
+        if forms.DOCUMENT_FIELD in (current.correction_fields or []):
+            messages = await service.thread(db_session, current, citizen_view=True)
+            asked_at = max((m.created_at for m in messages if m.kind == MessageKind.correction_request), default=None)
+            mine = [d for d in await item_documents(db_session, ident, who) if d.uploaded_by == who.user_id
+                    and (asked_at is None or _aware(d.created_at) >= _aware(asked_at))]
+            if not mine:
+                raise InvalidAction("请先上传部门要求的文件,再发送补正。",
+                                    "Upload the document the department asked for, then send the correction.")
         try:
             await service.answer_correction(db_session, item_id(ref), Actor.citizen(who.user_id, who.label), changes,
                                             meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
