@@ -83,6 +83,8 @@ async def load_demo_data(session: AsyncSession, secret: str, store: DocumentStor
         if exists is None:
             created.append(f"user {email}")
     buyer = users["buyer@demo.local"]
+    if buyer.phone is None:  # pre-filled in the buyer's forms; a demo number (masked in messages as 139****1234)
+        buyer.phone = "13900001234"
 
     house = await _lot(
         session, lot_no="ZJ-0681-2026-0142", title="诸暨市暨阳街道望云路18号3幢201室", asset_kind="real_estate",

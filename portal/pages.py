@@ -33,6 +33,12 @@ async def taxes() -> Template:
     return Template("taxes.html", context={"rates": rate_sets()[-1]})
 
 
+@get("/account/help", name="account.help", include_in_schema=False)
+async def account_help() -> Template:
+    """How to get an account and what to do about a forgotten password (both at the counter)."""
+    return Template("account_help.html")
+
+
 @get("/lang/{code:str}", name="lang", include_in_schema=False)
 async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
     target = safe_next(next)
@@ -71,4 +77,4 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(result, status_code=200 if result["ok"] else 503)
 
 
-handlers = [home, guide, taxes, switch_language, healthz]
+handlers = [home, guide, taxes, account_help, switch_language, healthz]

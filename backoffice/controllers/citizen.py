@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import User
 from accounts.principal import Principal
-from backoffice import forms, kinds, service, submissions
+from backoffice import forms, kinds, prefill, service, submissions
 from backoffice.attachments import item_documents
 from backoffice.controllers.common import (
     View,
@@ -113,15 +113,23 @@ class MySubmissionsController(Controller):
 
     @get("/new", name="my.submissions.choose")
     async def choose(self, request: Request[Any, Any, Any]) -> Template:
-        specs = [forms.form_spec(k, identified=True) for k in forms.form_kinds()]
-        return Template("backoffice/my_new.html", context={"specs": specs, "v": View(lang(request))})
+        role = request.user.role if request.user is not None else None
+        cards = [(forms.form_spec(k, identified=True), kinds.catalogue().kinds[k]) for k in forms.form_kinds()]
+        # What fits the person first; the rest stay reachable under "other requests".
+        return Template("backoffice/my_new.html", context={
+            "cards": [c for c in cards if c[1].fits(role)], "others": [c for c in cards if not c[1].fits(role)],
+            "v": View(lang(request))})
 
     @get("/new/{kind:str}", name="my.submissions.form")
-    async def form_page(self, request: Request[Any, Any, Any], kind: FromPath[str], reference: FromQuery[str] = "") -> Template:
+    async def form_page(self, request: Request[Any, Any, Any], db_session: DbSession, kind: FromPath[str],
+                        reference: FromQuery[str] = "", manual: FromQuery[str] = "") -> Template:
         if forms.form_spec(kind) is None:
             raise NotFoundException(detail="unknown form kind")
-        values = {"reference": reference[:20]} if reference else {}
-        return Template("backoffice/my_form.html", context=_form_context(request, kind, values, new_form_key()))
+        choices, start = await prefill.for_person(db_session, kind, request.user.user_id, lang(request),
+                                                  manual=bool(manual))
+        values = {**start, **({"reference": reference[:20]} if reference else {})}
+        return Template("backoffice/my_form.html", context={
+            **_form_context(request, kind, values, new_form_key()), "own_choices": choices})
 
     @post("/new/{kind:str}", name="my.submissions.submit", status_code=303, opt=error_view(_form_refused))
     async def submit(self, request: Request[Principal, Auth, Any], db_session: DbSession,
@@ -138,8 +146,11 @@ class MySubmissionsController(Controller):
         try:  # Throttled and QueueErrors → _form_refused, after the kernel's rollback
             result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter)
         except forms.FormInvalid as exc:
+            choices, _start = await prefill.for_person(db_session, kind, who.user_id, language)
+            if values.get("tracking_number") not in {v for v, _label in choices.get("tracking_number", [])}:
+                choices.pop("tracking_number", None)  # they typed another number: keep the box
             return Template("backoffice/my_form.html", status_code=400,
-                            context=_form_context(request, kind, values, key, exc.errors))
+                            context={**_form_context(request, kind, values, key, exc.errors), "own_choices": choices})
         if not result.created:  # the same form sent twice: show what the first one filed
             return see_other(f"{BASE}/{result.item.reference}")
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
