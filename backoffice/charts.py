@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from kernel.i18n import _
+
 WIDTH = 480
 ROW = 42
 BAR = 16
@@ -49,4 +51,18 @@ def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—") -> Markup
         if bar.value is not None:
             parts.append(f'<rect x="0" y="{y + 22}" width="{length:.1f}" height="{BAR}" fill="{colour}" rx="3"/>')
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
+    return Markup("".join(parts)) + data_table(title, bars)  # noqa: S704 - every text above went through escape()
+
+
+def data_table(title: str, bars: list[Bar]) -> Markup:
+    """The chart's figures as a table (folded under the chart): for screen readers, copying, and
+    anyone who would rather read numbers than compare bar lengths."""
+    if not bars:
+        return Markup("")
+    rows = "".join(f'<tr><th scope="row">{escape(b.label)}</th><td class="num">{escape(b.shown)}</td></tr>'
+                   for b in bars)
+    return Markup(  # noqa: S704 - every text went through escape()
+        f'<details class="chart-table"><summary>{escape(_("Show the figures as a table"))}</summary>'
+        f'<div class="table-wrap"><table><caption>{escape(title)}</caption>'
+        f'<thead><tr><th scope="col">{escape(_("Item"))}</th><th scope="col" class="num">{escape(_("Figure"))}</th>'
+        f'</tr></thead><tbody>{rows}</tbody></table></div></details>')
