@@ -40,6 +40,9 @@ class Lot(Base):
     seller_only_home: Mapped[bool] = mapped_column(Boolean, default=False)
     has_gas: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default="announced")
+    # The English title and address where the court gave them (shown on English pages).
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    address_en: Mapped[str | None] = mapped_column(String(300))
 
 
 class Sale(Base):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from kernel.i18n import _
+
 WIDTH = 480
 ROW = 42
 BAR = 16
@@ -29,7 +31,7 @@ class Bar:
 
 def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—", table_text: str = "",
               label_head: str = "", value_head: str = "") -> Markup:
-    """The chart, and (with ``table_text``) the same figures as a table behind a disclosure.
+    """The chart, and the same figures as a table behind a disclosure (``table_text`` names it).
 
     A zero draws no bar at all; a chart with nothing above zero is one short line that
     says so (``empty_text``), not a screen of empty rows.
@@ -57,12 +59,20 @@ def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—", table_tex
         if length:
             parts.append(f'<rect x="0" y="{y + 22}" width="{length:.1f}" height="{BAR}" fill="{colour}" rx="3"/>')
     parts.append("</svg>")
-    if table_text:
-        rows = "".join(f'<tr><th scope="row">{escape(b.label)}</th><td class="num">{escape(b.shown)}</td></tr>'
-                       for b in bars)
-        parts.append(f'<details class="chart-table"><summary>{escape(table_text)}</summary>'
-                     f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
-                     f'<table><caption>{escape(title)}</caption><thead><tr><th scope="col">{escape(label_head)}</th>'
-                     f'<th scope="col" class="num">{escape(value_head)}</th></tr></thead><tbody>{rows}</tbody>'
-                     f'</table></div></details>')
+    parts.append(data_table(title, bars, summary=table_text, label_head=label_head, value_head=value_head))
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
+
+
+def data_table(title: str, bars: list[Bar], *, summary: str = "", label_head: str = "", value_head: str = "") -> str:
+    """The chart's figures as a table folded under it (every chart has one): for screen readers,
+    copying, and anyone who would rather read numbers than compare bar lengths. Escaped HTML."""
+    if not bars:
+        return ""
+    rows = "".join(f'<tr><th scope="row">{escape(b.label)}</th><td class="num">{escape(b.shown)}</td></tr>'
+                   for b in bars)
+    return (f'<details class="chart-table"><summary>{escape(summary or _("Show the figures as a table"))}</summary>'
+            f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
+            f'<table><caption>{escape(title)}</caption><thead><tr>'
+            f'<th scope="col">{escape(label_head or _("Item"))}</th>'
+            f'<th scope="col" class="num">{escape(value_head or _("Figure"))}</th></tr></thead><tbody>{rows}</tbody>'
+            f'</table></div></details>')

@@ -21,6 +21,7 @@ import msgspec
 
 from accounts.departments import DEPARTMENT_NAMES, Department
 from backoffice.kinds import CHINA, catalogue, route_by_topic
+from storage.workdays import default_calendar
 
 FIELD_TYPES = ("string", "text", "phone", "date", "enum", "tracking_number", "case_number")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -89,9 +90,12 @@ def phone(label: tuple[str, str] = ("联系电话", "Contact phone"), *, optiona
                  rule="phone", optional=optional)
 
 
-def date(label: tuple[str, str], help_: tuple[str, str] | None = None, *, optional: bool = False) -> msgspec.Meta:
+def date(label: tuple[str, str], help_: tuple[str, str] | None = None, *, optional: bool = False,
+         working_day: bool = False) -> msgspec.Meta:
+    """A date (not past, within a year); ``working_day``: also a working day of the calendar
+    (storage/workdays: weekends and public holidays are not, make-up working weekends are)."""
     return _meta("date", label, help_ or ("格式 YYYY-MM-DD", "As YYYY-MM-DD"), max_length=10, rule="date",
-                 optional=optional)
+                 optional=optional, format_="working_day" if working_day else None)
 
 
 def enum(label: tuple[str, str], choices: list[Choice], help_: tuple[str, str] | None = None) -> msgspec.Meta:
@@ -172,7 +176,8 @@ class AssetClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class DeliveryAppointment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tracking_number: Annotated[str, tracking_number()]
     verification_code: Annotated[str, verification_code()] = ""
-    preferred_date: Annotated[str, date(("希望交付日期", "Preferred date"))]
+    preferred_date: Annotated[str, date(("希望交付日期", "Preferred date"),
+                                        ("工作日,格式 YYYY-MM-DD", "A working day, as YYYY-MM-DD"), working_day=True)]
     time_slot: Annotated[TimeSlot, enum(("时段", "Time of day"), TIME_SLOTS)]
     contact_phone: Annotated[str, phone()]
     notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
@@ -282,6 +287,17 @@ def form_spec(kind: str, *, identified: bool = False) -> FormSpec | None:
                     accepts_transcript=kind == "talk_to_person")
 
 
+# Not a form field: staff may ask, in a correction, for a document; the citizen's answer form
+# then offers an upload, and the answer is refused until a document is attached.
+DOCUMENT_FIELD = "_document"
+DOCUMENT_LABEL = ("一份文件(请上传)", "A document (to upload)")
+
+
+def correctable(kind: str) -> dict[str, tuple[str, str]]:
+    """What staff may ask a citizen to correct or complete: the form's fields and a document."""
+    return {**labels(kind), DOCUMENT_FIELD: DOCUMENT_LABEL}
+
+
 def labels(kind: str) -> dict[str, tuple[str, str]]:
     """Field name → (label_zh, label_en), for showing stored data (unknown kinds: empty)."""
     if kind not in FORMS:
@@ -376,6 +392,16 @@ def _check(spec: FieldSpec, value: str, today: dt.date) -> FieldError | None:
             return FieldError(spec.name, f"{zh}不能早于今天。", f"{en} cannot be in the past.")
         if parsed > today + dt.timedelta(days=366):
             return FieldError(spec.name, f"{zh}不能超过一年以后。", f"{en} must be within a year.")
+        if spec.format == "working_day":
+            calendar = default_calendar()
+            if not calendar.is_working_day(parsed):
+                nearest = calendar.next_working_day(parsed)
+                return FieldError(
+                    spec.name,
+                    f"{zh}须为工作日:{parsed.month}月{parsed.day}日是周末或法定节假日。"
+                    f"最近的工作日是{nearest.month}月{nearest.day}日。",
+                    f"{en} must be a working day: {parsed:%d %b %Y} is a weekend or public holiday. "
+                    f"The next working day is {nearest:%d %b %Y}.")
     elif spec.type == "enum":
         if value not in [c.value for c in spec.choices]:
             return FieldError(spec.name, "请选择:" + "、".join(c.label_zh for c in spec.choices) + "。",

@@ -38,6 +38,13 @@ class Kind(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     disputable: bool = False
     department_field: str | None = None
     topic_keywords: dict[str, list[str]] = {}
+    summary_zh: str = ""
+    summary_en: str = ""
+    for_roles: list[str] = []
+
+    def fits(self, role: str | None) -> bool:
+        """Offered first to this role (a form for anyone fits everyone)."""
+        return not self.for_roles or role in self.for_roles
 
     @property
     def submittable(self) -> bool:

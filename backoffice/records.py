@@ -33,6 +33,7 @@ from backoffice.models import (
     reference,
     table,
 )
+from kernel.i18n import current_lang
 from storage.audit import AuditEntry
 from storage.db import utcnow
 
@@ -149,6 +150,10 @@ async def message(session: AsyncSession, item: WorkItem | ItemRef, actor: Actor,
                   data: dict[str, Any] | None = None, *, visible: bool = True,
                   now: dt.datetime | None = None) -> None:
     now = now or utcnow()
+    if body and not (data and "lang" in data):
+        # Kept as written: the language it was written in (the writer's page), shown beside it to a
+        # reader of the other language.
+        data = {**(data or {}), "lang": current_lang.get()}
     await session.execute(_MESSAGE_INSERT, {
         "item_id": item.id, "kind": kind.value, "author_kind": actor.kind, "author_id": actor.id,
         "author_label": actor.label[:120], "body": body, "data": data, "visible_to_citizen": visible,

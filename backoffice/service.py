@@ -142,7 +142,7 @@ async def request_correction(session: AsyncSession, item_id: int, principal: Pri
     item = await get(session, item_id)
     require_holder(item, principal, expected_version)
     text = clean_body(body, required=True, what=("补正要求", "request"))
-    allowed = forms.labels(item.kind)
+    allowed = forms.correctable(item.kind)
     wanted = [f for f in dict.fromkeys(fields or []) if f in allowed and f != "verification_code"]
     if item.citizen_id is None:
         raise InvalidAction("提交人未登录账户,无法在线补正;请电话联系。",
@@ -241,8 +241,8 @@ async def answer_correction(session: AsyncSession, item_id: int, citizen: Actor,
         raise WrongState("目前没有需要您补正的内容。", "Nothing is waiting for a correction from you.")
     if expected_version is not None and expected_version != item.version:
         raise stale()
-    asked = list(item.correction_fields)
-    text = clean_body(body, required=not asked, what=("补正说明", "answer"))
+    asked = [name for name in item.correction_fields if name != forms.DOCUMENT_FIELD]
+    text = clean_body(body, required=not item.correction_fields, what=("补正说明", "answer"))
     data = dict(item.data or {})
     updated: dict[str, Any] = {}
     if asked and item.kind in forms.FORMS:

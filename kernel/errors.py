@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
@@ -35,6 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.deps import request_lang
+from kernel.i18n import gettext
 from storage.errors import BilingualError, Throttled
 
 log = logging.getLogger("portal")
@@ -197,6 +199,19 @@ def unavailable(exc: BaseException) -> ServiceUnavailable | None:
         seen = seen.__cause__ or seen.__context__
     return None
 
+def _translated_detail(detail: str | None, lang: str) -> str | None:
+    if not detail:
+        return None
+    if detail in _REASON_PHRASES:  # says no more than the page's heading
+        return None
+    translated = gettext(detail)
+    if lang != "en" and translated == detail:
+        return None
+    return translated
+
+
+_REASON_PHRASES = frozenset(status.phrase for status in HTTPStatus)
+
 
 def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views: bool = True) -> Response[Any]:
     """The one exception handler: domain errors, HTTP errors, malformed input, an unreachable
@@ -214,6 +229,10 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views:
             log.warning("refused with %s on %s %s: %s", status, request.method, request.url.path, exc)
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, exc.detail
+        if not wants_json(request):
+            # A page speaks the reader's language: a detail the catalogue knows is translated,
+            # one it does not know (Litestar's own "Not Found", …) is left to the page's heading.
+            message = _translated_detail(message, lang)
         if status >= 500:
             log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc, exc_info=exc)
         headers.update(exc.headers or {})

@@ -20,6 +20,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
 from kernel.auth import auth_of, principal_of
+from kernel.i18n import N_
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 
@@ -38,9 +39,9 @@ def requires_staff(department: str | None = None) -> Guard:
         if who is None:
             raise NotAuthorizedException(detail="sign in first")
         if not (who.is_staff or who.is_admin):
-            raise PermissionDeniedException(detail="department staff only")
+            raise PermissionDeniedException(detail=N_("Department staff only."))
         if department is not None and not who.works_for(department):
-            raise PermissionDeniedException(detail="staff of another department")
+            raise PermissionDeniedException(detail=N_("This page belongs to another department's staff."))
 
     guard.__name__ = f"requires_staff_{department or 'any'}"
     return guard

@@ -30,4 +30,11 @@ def gettext(message: str) -> str:
 
 _ = gettext
 
-__all__ = ["DEFAULT_LANG", "LANGS", "current_lang", "gettext", "install", "_"]
+
+def N_(message: str) -> str:  # noqa: N802 - Babel's own marker name
+    """Marks an English msgid for extraction and returns it untranslated (an error's detail,
+    translated when a page shows it: see kernel.errors)."""
+    return message
+
+
+__all__ = ["DEFAULT_LANG", "LANGS", "N_", "current_lang", "gettext", "install", "_"]

@@ -28,6 +28,9 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event
 
+
+from accounts.contacts import contacts
+from accounts.models import User
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
@@ -44,7 +47,7 @@ from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.health import Readiness, StartupRefused, no_demo_accounts
 from portal.housekeeping import Purger
-from portal.middleware import context_middleware_factory
+from portal.middleware import context_middleware_factory, with_request_lang
 from portal.queue_wiring import wire_backoffice
 from portal.rasa_replicas import RasaReplicas
 from portal.sessions import PortalSessionConfig
@@ -104,6 +107,7 @@ def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
 
 def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    contacts()  # the contacts data file is read and checked now: a bad one stops the start
     db_config = build_db_config(settings)
     engine = db_config.get_engine()
     if not settings.database.is_postgres:
@@ -217,7 +221,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             render_plugins=[LocalSwaggerRenderPlugin(version=swagger or "not-installed")],
         ),
         exception_handlers={
-            **exception_handlers(),  # the kernel's one handler: JSON, htmx fragment or page
+            # the kernel's one handler: JSON, htmx fragment or page (in the request's language)
+            **{kind: with_request_lang(h) for kind, h in exception_handlers().items()},
             _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
         },
         after_exception=[rollback_request_session],

@@ -71,12 +71,16 @@ async def grant_runtime_role(settings: Settings, role: str) -> None:
 async def seed(settings: Settings) -> list[str]:
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+    from documents import build_document_store_from_settings
     from portal.demo import load_demo_data
+    from portal.document_wiring import wire_documents
 
+    wire_documents()  # the demo's files are attached through the documents' own checks
     engine = create_async_engine(settings.database.url)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            created = await load_demo_data(session, settings.secret_key)
+            created = await load_demo_data(session, settings.secret_key,
+                                           build_document_store_from_settings(settings.documents))
             await session.commit()
         return created
     finally:

@@ -17,7 +17,9 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
+from portal.demo_documents import attach_demo_documents
 from portal.sales import confirmed_sale
+from storage.objects.store import DocumentStore
 from title_transfer import codes
 from title_transfer.models import Transfer
 from title_transfer.service import create_transfer, move_step
@@ -60,11 +62,18 @@ async def _lot(session: AsyncSession, **fields: object) -> Lot:
         lot = Lot(**fields)
         session.add(lot)
         await session.flush()
+    for name in ("title_en", "address_en"):  # demo databases seeded before English titles existed
+        if getattr(lot, name) is None and fields.get(name):
+            setattr(lot, name, fields[name])
     return lot
 
 
-async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
-    """Create what is missing; returns a line per thing created (empty when nothing was)."""
+async def load_demo_data(session: AsyncSession, secret: str, store: DocumentStore | None = None) -> list[str]:
+    """Create what is missing; returns a line per thing created (empty when nothing was).
+
+    With a document store, the demo house's sale ruling and assistance notice are attached as
+    files (the subject guards must be wired: portal.document_wiring.wire_documents).
+    """
     created: list[str] = []
     pw_hash = hash_password(DEMO_PASSWORD)
     users: dict[str, User] = {}
@@ -74,10 +83,14 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
         if exists is None:
             created.append(f"user {email}")
     buyer = users["buyer@demo.local"]
+    if buyer.phone is None:  # pre-filled in the buyer's forms; a demo number (masked in messages as 139****1234)
+        buyer.phone = "13900001234"
 
     house = await _lot(
         session, lot_no="ZJ-0681-2026-0142", title="诸暨市暨阳街道望云路18号3幢201室", asset_kind="real_estate",
-        address="浙江省诸暨市暨阳街道望云路18号3幢201室", court="诸暨市人民法院", case_number="(2025)浙0681执1234号",
+        address="浙江省诸暨市暨阳街道望云路18号3幢201室",
+        title_en="Flat 201, Building 3, 18 Wangyun Road, Jiyang Street, Zhuji",
+        address_en="Flat 201, Building 3, 18 Wangyun Road, Jiyang Street, Zhuji, Zhejiang", court="诸暨市人民法院", case_number="(2025)浙0681执1234号",
         platform_url=None, appraisal=Decimal("2600000"), starting_price=Decimal("1820000"),
         property_use="residential", area_m2=Decimal("89.50"), location="city", tax_clause="by_law",
         utility_arrears_clause="proceeds", seller_type="individual", seller_acquired_on=dt.date(2022, 3, 15),
@@ -85,7 +98,8 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
     )
     car = await _lot(
         session, lot_no="ZJ-0105-2026-0077", title="2019年 大众帕萨特 浙A·D7X21", asset_kind="vehicle",
-        address="杭州市拱墅区 法院车辆保管场", court="杭州市拱墅区人民法院", case_number="(2025)浙0105执567号",
+        address="杭州市拱墅区 法院车辆保管场", title_en="2019 Volkswagen Passat, plate 浙A·D7X21",
+        address_en="Court vehicle yard, Gongshu District, Hangzhou", court="杭州市拱墅区人民法院", case_number="(2025)浙0105执567号",
         platform_url=None, appraisal=Decimal("98000"), starting_price=Decimal("68600"),
         property_use="non_residential", area_m2=Decimal("0"), location="city", tax_clause="by_law",
         utility_arrears_clause="proceeds", seller_type="individual", has_gas=False, status="sold",
@@ -110,28 +124,38 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             # the demo codes are public, so re-digest them rather than leave them broken.
             seeded.code_digest = codes.code_digest(secret, no, DEMO_TRANSFERS[no])
             created.append(f"code of {no} (new secret)")
+        if seeded is not None and seeded.title_en is None and lot.title_en:
+            seeded.title_en, seeded.address_en, seeded.court = lot.title_en, lot.address_en, lot.court
         if seeded is None:
             new = await create_transfer(session, confirmed_sale(sale), secret=secret, tracking_no=no, code=DEMO_TRANSFERS[no])
             created.append(f"transfer {no}")
             t = new.transfer
             if lot is house:
-                for key, who, action, extra in (
-                    ("balance_paid", court, "complete", {"note": "尾款已到账 / balance received"}),
-                    ("ruling_served", court, "complete", {"note": "电子送达 / served electronically"}),
-                    ("assistance_notice", court, "complete", {}),
-                    ("tax_assessment", tax, "start", {}),
-                    ("electricity_handover", power, "complete", {}),
-                    ("gas_handover", gas, "block", {"reason": "燃气表需入户安全检查,请致电燃气公司预约。"
-                                                              " / The gas meter needs a safety check at home:"
-                                                              " call the gas company to book one."}),
-                    ("delivery", court, "start", {}),
+                # Staff wrote these in Chinese; the demo also carries the English version as a separate value.
+                for key, who, action, text in (
+                    ("balance_paid", court, "complete", ("尾款已到账。", "Balance received.")),
+                    ("ruling_served", court, "complete", ("已电子送达。", "Served electronically.")),
+                    ("assistance_notice", court, "complete", None),
+                    ("tax_assessment", tax, "start", None),
+                    ("electricity_handover", power, "complete", None),
+                    ("gas_handover", gas, "block", ("燃气表需入户安全检查,请致电燃气公司预约。",
+                                                    "The gas meter needs a safety check at home: call the gas"
+                                                    " company to book one.")),
+                    ("delivery", court, "start", None),
                 ):
                     step = next(s for s in t.steps if s.key == key)
+                    zh, en = text or (None, None)
                     await move_step(session, t, key, action, who, expected_revision=step.revision,
-                                    note=extra.get("note"), reason=extra.get("reason"))
+                                    note=zh if action == "complete" else None, reason=zh if action == "block" else None,
+                                    text_lang="zh", translations={"en": en} if en else None)
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)
+        if store is not None and lot is house:
+            await session.flush()
+            house_transfer = await session.scalar(select(Transfer).where(Transfer.tracking_no == no))
+            assert house_transfer is not None
+            created += await attach_demo_documents(session, store, house_transfer, court)
     created += await _past_transfers(session, secret, pw_hash, users["admin@demo.local"])
     return created
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qs
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,3 +89,21 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
             current_lang.reset(token)
 
     return middleware
+
+
+def with_request_lang(handler: Any) -> Any:
+    """An exception handler that first settles the request's language.
+
+    A path no route matches is refused by the router, before any middleware has run: the
+    error page would otherwise ignore ``?lang=``, the cookie and Accept-Language.
+    """
+
+    def handle(request: Any, exc: Exception) -> Any:
+        state = request.scope.setdefault("state", {})
+        if "lang" not in state:
+            state["lang"] = choose_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+                                        request.headers.get("accept-language"))
+            current_lang.set(state["lang"])
+        return handler(request, exc)
+
+    return handle

@@ -30,6 +30,12 @@ async def taxes() -> Template:
     return Template("taxes.html", context={"rates": rate_sets()[-1]})
 
 
+@get("/account/help", name="account.help", include_in_schema=False)
+async def account_help() -> Template:
+    """How to get an account and what to do about a forgotten password (both at the counter)."""
+    return Template("account_help.html")
+
+
 @get("/lang/{code:str}", name="lang", include_in_schema=False)
 async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
     target = safe_next(next)
@@ -39,4 +45,4 @@ async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Re
                     cookies=[Cookie(key=LANG_COOKIE, value=code, max_age=31536000, samesite="lax", httponly=True)])
 
 
-handlers = [home, guide, taxes, switch_language]  # /healthz and /readyz: portal/health.py
+handlers = [home, guide, taxes, account_help, switch_language]  # /healthz and /readyz: portal/health.py

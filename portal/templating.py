@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, se
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from accounts.contacts import contacts
 from accounts.departments import department_name
 from documents.kinds import DocumentKind
 from documents.limits import get_limits
@@ -67,6 +68,31 @@ def field(obj: Any, base: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(base + suffix)
     return getattr(obj, base + suffix)
+
+
+def _attr(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def written(obj: Any, base: str) -> Markup:
+    """Free text shown as written, in the reader's language where a version exists.
+
+    ``obj.<base>`` is the text as written (in ``obj.<base>_lang``, Chinese when unrecorded);
+    ``obj.<base>_zh`` / ``obj.<base>_en`` are versions per language. Without a version in the
+    reader's language the original is shown, marked with its language and a discreet note.
+    """
+    lang = i18n.current_lang.get()
+    original = _attr(obj, base)
+    written_lang = _attr(obj, base + "_lang") or "zh"
+    own = _attr(obj, f"{base}_{lang}") or (original if written_lang == lang else None)
+    if own:
+        return Markup("{}").format(own)
+    text = _attr(obj, f"{base}_{written_lang}") or original
+    if not text:
+        return Markup("")
+    note = i18n.gettext("written in Chinese") if written_lang == "zh" else i18n.gettext("written in English")
+    return Markup('<span lang="{}">{}</span> <span class="muted written-in">({})</span>').format(
+        "zh-CN" if written_lang == "zh" else "en", text, note)
 
 
 def doc_label(kind: str) -> str:
@@ -166,6 +192,8 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
         lang=lambda: i18n.current_lang.get(),
         pick=pick,
         field=field,
+        written=written,
+        contacts=contacts,
         state_label=state_label,
         pct=pct,
         doc_label=doc_label,
@@ -177,4 +205,5 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
 
     env.globals["linkify"] = linkify
     env.filters.update(money=money, date=date)
+    env.tests["match_lang"] = lambda part: str(part).split("=", 1)[0] == "lang"
     return env

@@ -39,6 +39,11 @@ class Transfer(Base):
     # From the confirmed sale, as handed over when the transfer was opened (shown on the page).
     price: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     address: Mapped[str | None] = mapped_column(String(300))
+    # English versions where the sale had them (English pages show them; Chinese otherwise).
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    address_en: Mapped[str | None] = mapped_column(String(300))
+    # The court that sold it (its enforcement office is the contact for the court's steps).
+    court: Mapped[str | None] = mapped_column(String(80))
     started_on: Mapped[dt.date] = mapped_column(Date)
     completed_on: Mapped[dt.date | None] = mapped_column(Date)
     # Tax estimate as computed when facts last changed (JSON, for a one-query read path).
@@ -70,6 +75,9 @@ class TransferStep(Base):
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Free text in its language: {"blocked_reason": {"lang": "zh", "zh": "…", "en": "…"}, "note": {…}}
+    # (title_transfer.texts). The blocked_reason and note columns keep the text as written.
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     transfer: Mapped[Transfer] = relationship(back_populates="steps")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from accounts.departments import DEPARTMENT_NAMES, Department
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.schemas import Progress, StepView, TransferView
+from title_transfer.texts import versions
 from title_transfer.workflow import SATISFIED, AssetKind, StepState, workflows
 
 _T = Transfer.__table__
@@ -32,9 +33,9 @@ _STMT = (
         _T.c.started_on, _T.c.completed_on,
         case((func.row_number().over(order_by=_S.c.position) == 1, _T.c.tax_estimate)).label("tax_estimate"),
         _T.c.version,
-        _T.c.price, _T.c.address,
+        _T.c.price, _T.c.address, _T.c.title_en, _T.c.address_en, _T.c.court,
         _S.c.key, _S.c.department, _S.c.state, _S.c.due_on, _S.c.blocked_reason, _S.c.completed_at,
-        _S.c.note, _S.c.revision, _S.c.details, _S.c.id.label("step_id"),
+        _S.c.note, _S.c.revision, _S.c.details, _S.c.texts, _S.c.id.label("step_id"),
     )
     .select_from(_T.join(_S, _S.c.transfer_id == _T.c.id))
     .where(_T.c.tracking_no == bindparam("tracking_no"))
@@ -95,6 +96,7 @@ def build_record(rows: Sequence[Any], today: dt.date) -> TransferRecord:
                 blocked_reason=r.blocked_reason, completed_at=completed_at, note=r.note,
                 overdue=r.state not in SATISFIED and r.due_on < today, revision=r.revision,
                 utility=tmpl.utility, details=r.details, documents=list(tmpl.documents),
+                **versions(r.texts, "blocked_reason", r.blocked_reason), **versions(r.texts, "note", r.note),
             )
         )
     done = sum(1 for s in steps if s.state in SATISFIED)
@@ -105,5 +107,6 @@ def build_record(rows: Sequence[Any], today: dt.date) -> TransferRecord:
         next_steps=next_steps, tax_estimate=first.tax_estimate, version=first.version,
         url=f"/track/{first.tracking_no}",
         price=Decimal(first.price) if first.price is not None else None, address=first.address,
+        title_en=first.title_en, address_en=first.address_en, court=first.court,
     )
     return TransferRecord(view, first.code_digest, first.buyer_id, first.id, first.code_version)

@@ -30,6 +30,14 @@ class StepView(msgspec.Struct):
     utility: str | None = None
     details: dict[str, Any] | None = None
     documents: list[str] = []
+    # Free text in its language (``blocked_reason`` and ``note`` above are the text as written):
+    # the language it was written in, and the version in each language where there is one.
+    blocked_reason_lang: str | None = None
+    blocked_reason_zh: str | None = None
+    blocked_reason_en: str | None = None
+    note_lang: str | None = None
+    note_zh: str | None = None
+    note_en: str | None = None
 
 
 class Progress(msgspec.Struct):
@@ -51,6 +59,10 @@ class TransferView(msgspec.Struct):
     url: str
     price: Decimal | None = None
     address: str | None = None
+    # English title and address where the sale had them (``title``/``address`` are Chinese).
+    title_en: str | None = None
+    address_en: str | None = None
+    court: str | None = None
 
 
 class ErrorBody(msgspec.Struct):

@@ -27,6 +27,7 @@ from title_transfer import codes
 from title_transfer.events import StepChanged
 from title_transfer.models import Transfer, TransferStep, tracking_counter
 from title_transfer.tax import HomeCount, Location, Party, PropertyUse, SaleFacts, TaxClause, estimate
+from title_transfer.texts import FIELDS, written_in
 from title_transfer.workflow import (
     SATISFIED,
     TRANSITIONS,
@@ -82,6 +83,9 @@ class ConfirmedSale(msgspec.Struct, frozen=True, kw_only=True):
     asset_kind: AssetKind
     title: str
     address: str | None = None
+    title_en: str | None = None
+    address_en: str | None = None
+    court: str | None = None
     has_gas: bool = True
     utility_arrears_clause: str = "proceeds"
     # What the tax estimate needs (real estate).
@@ -231,6 +235,9 @@ async def create_transfer(
         title=sale.title,
         price=sale.price,
         address=sale.address,
+        title_en=sale.title_en,
+        address_en=sale.address_en,
+        court=sale.court,
         started_on=sale.confirmed_on,
         tax_estimate=_estimate_json(sale),
         steps=steps,
@@ -369,8 +376,14 @@ async def move_step(
     reason: str | None = None,
     now: dt.datetime | None = None,
     calendar: WorkCalendar | None = None,
+    text_lang: str | None = None,
+    translations: dict[str, str] | None = None,
 ) -> TransferStep:
-    """Apply one staff action to one step (per ``TRANSITIONS``), then bring the rest of the transfer up to date."""
+    """Apply one staff action to one step (per ``TRANSITIONS``), then bring the rest of the transfer up to date.
+
+    The note or reason is kept as written, in ``text_lang`` (default: the request's language);
+    ``translations`` may give the same text in the other language (demo data, imports).
+    """
     calendar = calendar or default_calendar()
     now = now or dt.datetime.now(dt.UTC)
     template = workflows()[AssetKind(transfer.asset_kind)]
@@ -396,7 +409,14 @@ async def move_step(
     move = _Move(step, states[step_key], template, states, now, note, reason)
     if move.state not in transition.allowed_from:
         raise _refusal(transition, move)
+    written_before = {name: getattr(step, name) for name in FIELDS}
     EFFECTS[action](move)
+    if any(getattr(step, name) != text for name, text in written_before.items()):
+        texts = dict(step.texts or {})  # a new dict: the JSON column sees the change
+        for name in FIELDS:
+            if getattr(step, name) != written_before[name]:
+                texts[name] = written_in(getattr(step, name), text_lang, translations)
+        step.texts = {k: v for k, v in texts.items() if v is not None} or None
 
     states[step_key] = StepState(step.state)
     _refresh(transfer, template, states, calendar)

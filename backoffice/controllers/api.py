@@ -25,6 +25,7 @@ from backoffice.service import Actor
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import CurrentPrincipal, Settings, app_context, request_lang, set_request_lang
 from kernel.guards import requires_caller
+from kernel.i18n import N_
 from storage.context import DbSession
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
@@ -270,7 +271,7 @@ class SubmissionsAPI(Controller):
             or (not caller.as_service and who is not None and who.works_for(item.department))
         )
         if item is None or not allowed:
-            raise NotFoundException(detail="no such submission")
+            raise NotFoundException(detail=N_("No such submission."))
         asked = None
         if item.state == ItemState.waiting_citizen:
             msgs = await service.thread(db_session, item, citizen_view=True)

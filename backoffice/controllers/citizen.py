@@ -7,6 +7,7 @@ in every other form so a form sent twice is recognised.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,8 +17,9 @@ from litestar.response import Template
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accounts.models import User
 from accounts.principal import Principal
-from backoffice import forms, kinds, service, submissions
+from backoffice import forms, kinds, prefill, service, submissions
 from backoffice.attachments import item_documents
 from backoffice.controllers.common import (
     View,
@@ -29,17 +31,23 @@ from backoffice.controllers.common import (
     see_other,
     version_of,
 )
-from backoffice.errors import QueueError, WrongState
+from backoffice.errors import InvalidAction, QueueError, WrongState
 from backoffice.models import ItemState, MessageKind, WorkItem
+from backoffice.notify import mask_phone
 from backoffice.service import Actor
 from kernel.auth import Auth, auth_of
 from kernel.deps import app_context
 from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_signed_in
+from kernel.i18n import N_
 from storage.context import DbSession
 from storage.db import utcnow
 
 BASE = "/my/submissions"
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 async def _form_data(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -105,15 +113,23 @@ class MySubmissionsController(Controller):
 
     @get("/new", name="my.submissions.choose")
     async def choose(self, request: Request[Any, Any, Any]) -> Template:
-        specs = [forms.form_spec(k, identified=True) for k in forms.form_kinds()]
-        return Template("backoffice/my_new.html", context={"specs": specs, "v": View(lang(request))})
+        role = request.user.role if request.user is not None else None
+        cards = [(forms.form_spec(k, identified=True), kinds.catalogue().kinds[k]) for k in forms.form_kinds()]
+        # What fits the person first; the rest stay reachable under "other requests".
+        return Template("backoffice/my_new.html", context={
+            "cards": [c for c in cards if c[1].fits(role)], "others": [c for c in cards if not c[1].fits(role)],
+            "v": View(lang(request))})
 
     @get("/new/{kind:str}", name="my.submissions.form")
-    async def form_page(self, request: Request[Any, Any, Any], kind: FromPath[str], reference: FromQuery[str] = "") -> Template:
+    async def form_page(self, request: Request[Any, Any, Any], db_session: DbSession, kind: FromPath[str],
+                        reference: FromQuery[str] = "", manual: FromQuery[str] = "") -> Template:
         if forms.form_spec(kind) is None:
             raise NotFoundException(detail="unknown form kind")
-        values = {"reference": reference[:20]} if reference else {}
-        return Template("backoffice/my_form.html", context=_form_context(request, kind, values, new_form_key()))
+        choices, start = await prefill.for_person(db_session, kind, request.user.user_id, lang(request),
+                                                  manual=bool(manual))
+        values = {**start, **({"reference": reference[:20]} if reference else {})}
+        return Template("backoffice/my_form.html", context={
+            **_form_context(request, kind, values, new_form_key()), "own_choices": choices})
 
     @post("/new/{kind:str}", name="my.submissions.submit", status_code=303, opt=error_view(_form_refused))
     async def submit(self, request: Request[Principal, Auth, Any], db_session: DbSession,
@@ -130,8 +146,11 @@ class MySubmissionsController(Controller):
         try:  # Throttled and QueueErrors → _form_refused, after the kernel's rollback
             result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter)
         except forms.FormInvalid as exc:
+            choices, _start = await prefill.for_person(db_session, kind, who.user_id, language)
+            if values.get("tracking_number") not in {v for v, _label in choices.get("tracking_number", [])}:
+                choices.pop("tracking_number", None)  # they typed another number: keep the box
             return Template("backoffice/my_form.html", status_code=400,
-                            context=_form_context(request, kind, values, key, exc.errors))
+                            context={**_form_context(request, kind, values, key, exc.errors), "own_choices": choices})
         if not result.created:  # the same form sent twice: show what the first one filed
             return see_other(f"{BASE}/{result.item.reference}")
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
@@ -145,7 +164,7 @@ class MySubmissionsController(Controller):
         try:
             item = await service.citizen_item(db_session, item_id(ref), who.user_id)
         except QueueError:
-            raise NotFoundException(detail="no such submission") from None
+            raise NotFoundException(detail=N_("No such submission.")) from None
         messages = await service.thread(db_session, item, citizen_view=True)
         v = View(lang(request))
         asked = next((m for m in reversed(messages) if m.kind == MessageKind.correction_request), None)
@@ -153,7 +172,12 @@ class MySubmissionsController(Controller):
         can_dispute = (not item.is_open and spec is not None and spec.disputable and item.closed_at is not None
                        and (utcnow() - item.closed_at).days < kinds.catalogue().dispute_window_days)
         documents = await item_documents(db_session, item.id, who)
+        # Where the SMS about what happens next goes (the outbox's own rule: the form's number, else the account's).
+        phone = (item.data or {}).get("contact_phone") or await db_session.scalar(
+            select(User.phone).where(User.id == who.user_id))
         return Template("backoffice/my_item.html", status_code=status, context={
+            "sms_to": mask_phone(phone) if phone else None,
+            "asks_document": forms.DOCUMENT_FIELD in (item.correction_fields or []),
             "item": item, "messages": messages, "v": v, "asked": asked, "error": error, "documents": documents,
             "answer_errors": v.field_errors(answer_errors or []), "values": values or {},
             "can_dispute": can_dispute, "has_calendar": calendar_event(item, v) is not None,
@@ -180,6 +204,16 @@ class MySubmissionsController(Controller):
         who = request.user
         meta = await _form_meta(request)
         changes = await _form_data(request)
+        ident = item_id(ref)
+        current = await service.citizen_item(db_session, ident, who.user_id)
+        if forms.DOCUMENT_FIELD in (current.correction_fields or []):
+            messages = await service.thread(db_session, current, citizen_view=True)
+            asked_at = max((m.created_at for m in messages if m.kind == MessageKind.correction_request), default=None)
+            mine = [d for d in await item_documents(db_session, ident, who) if d.uploaded_by == who.user_id
+                    and (asked_at is None or _aware(d.created_at) >= _aware(asked_at))]
+            if not mine:
+                raise InvalidAction("请先上传部门要求的文件,再发送补正。",
+                                    "Upload the document the department asked for, then send the correction.")
         try:
             await service.answer_correction(db_session, item_id(ref), Actor.citizen(who.user_id, who.label), changes,
                                             meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
@@ -206,5 +240,5 @@ class MySubmissionsController(Controller):
         try:
             item = await service.citizen_item(db_session, item_id(ref), who.user_id)
         except QueueError:
-            raise NotFoundException(detail="no such submission") from None
+            raise NotFoundException(detail=N_("No such submission.")) from None
         return calendar_response(item, View(lang(request)))

@@ -85,7 +85,7 @@ class View:
             return dept
 
     def label(self, kind: str, name: str) -> str:
-        pair = forms.labels(kind).get(name)
+        pair = forms.correctable(kind).get(name)
         return self.pick(pair) if pair else name
 
     def value(self, kind: str, name: str, value: Any) -> str:

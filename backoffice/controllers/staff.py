@@ -154,7 +154,7 @@ class StaffQueueController(Controller):
             "item": item, "messages": messages, "history": history, "v": v, "who": who, "error": error,
             "documents": documents,
             "values": values or {}, "spec": forms.form_spec(item.kind, identified=True),
-            "fields": forms.labels(item.kind), "has_calendar": calendar_event(item, v) is not None,
+            "fields": forms.correctable(item.kind), "has_calendar": calendar_event(item, v) is not None,
             "mine": item.held_by(who.user_id), "lease_live": item.lease_live(v.now),
         })
 

@@ -33,7 +33,7 @@ def describe_transfer(body: dict[str, Any], lang: str) -> str:
     progress = body.get("progress") or {}
     lines = [t(
         "transfer_header", lang,
-        title=body.get("title") or "", tracking_no=body.get("tracking_no") or "",
+        title=body.get(f"title_{lang}") or body.get("title") or "", tracking_no=body.get("tracking_no") or "",
         done=progress.get("done", sum(1 for s in steps if s.get("state") == "done")),
         total=progress.get("total", len(steps)),
     )]
@@ -44,7 +44,8 @@ def describe_transfer(body: dict[str, Any], lang: str) -> str:
         due = t("transfer_due", lang, date=step["due_date"]) if step.get("due_date") else ""
         extra = ""
         if state == "blocked" and step.get("blocked_reason"):
-            extra = t("transfer_blocked", lang, reason=step["blocked_reason"])
+            # The reader's language where the portal has that version (blocked_reason_en), else as written.
+            extra = t("transfer_blocked", lang, reason=step.get(f"blocked_reason_{lang}") or step["blocked_reason"])
         elif state == "waiting" and step.get("waiting_on"):
             names = [step_name(by_key[k]) if k in by_key else str(k) for k in step["waiting_on"]]
             extra = t("transfer_waiting_on", lang, steps=("、" if lang == "zh" else ", ").join(names))
