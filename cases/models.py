@@ -34,6 +34,11 @@ from storage.db import Base
 MONEY = Numeric(16, 2)
 
 
+def utc(value: dt.datetime) -> dt.datetime:
+    """Times are stored in UTC; SQLite hands them back without their zone, PostgreSQL with it."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 class PartyRole(StrEnum):
     creditor = "creditor"  # 申请执行人
     debtor = "debtor"  # 被执行人
@@ -299,5 +304,5 @@ class CourtStaff(Base):
 __all__ = [
     "AssetKind", "AssetState", "AuctionResult", "CaseAsset", "CaseAuction", "CaseFollow", "CaseMoney", "CaseNode",
     "CaseNodeStat", "CaseParty", "CaseState", "CourtStaff", "DistributionLine", "DistributionPlan",
-    "EnforcementCase", "MoneyDirection", "PartyKind", "PartyRole", "PayoutState", "PlanState",
+    "EnforcementCase", "MoneyDirection", "PartyKind", "PartyRole", "PayoutState", "PlanState", "utc",
 ]
