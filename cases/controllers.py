@@ -110,7 +110,7 @@ class CasesController(Controller):
 
     @get("/", name="cases.lookup")
     async def lookup(self, db_session: DbSession, principal: CurrentPrincipal,
-                     number: Annotated[str, FromQuery(name="number")] = "") -> Template:
+                     number: FromQuery[str] = "") -> Template:
         mine = await cases_of(db_session, principal.user_id) if principal is not None else []
         return _lookup_page(200, None, normalise_case_number(number[:60]), mine)
 
@@ -199,7 +199,7 @@ class StaffCasesController(Controller):
 
     @get("/", name="staff.cases")
     async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession,
-                    number: Annotated[str, FromQuery(name="number")] = "") -> Template:
+                    number: FromQuery[str] = "") -> Template:
         courts = await staff_courts(db_session, request.user)
         stmt = select(EnforcementCase).order_by(EnforcementCase.filed_on.desc(), EnforcementCase.id.desc()).limit(100)
         if courts is not None:
@@ -219,7 +219,7 @@ class StaffCasesController(Controller):
 
     @get("/find", name="staff.cases.find")
     async def find(self, request: Request[Principal, Auth, Any], db_session: DbSession,
-                   number: Annotated[str, FromQuery(name="number")] = "") -> Redirect:
+                   number: FromQuery[str] = "") -> Redirect:
         canonical = parse_case_number(number[:60]).text
         case = await db_session.scalar(select(EnforcementCase).where(EnforcementCase.case_number == canonical))
         if case is None or await viewer_for(db_session, case, request.user, as_staff=True) is None:
@@ -295,7 +295,7 @@ class CaseAPI(Controller):
          description="With the service token and X-Citizen-Token (the portal's signed identity of the chat's "
                      "person): the cases whose party is linked to that account. 403 without a citizen.")
     async def mine(self, request: Request[Any, Any, Any], caller: Caller, db_session: DbSession,
-                   language: Annotated[str | None, FromQuery(name="language")] = None,
+                   language: FromQuery[str | None] = None,
                    citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
                    ) -> MyCasesOut:
         if caller.citizen_id is None:

@@ -67,7 +67,11 @@ class _Problems:
 
 
 def _money(p: _Problems, path: str, value: Decimal | None) -> None:
-    if value is not None and value != value.quantize(CENT):
+    if value is None:
+        return
+    if not value.is_finite() or value < 0:
+        p.add(path, "金额不能为负数", "an amount cannot be negative")
+    elif value != value.quantize(CENT):
         p.add(path, "金额最多两位小数", "amounts have at most two decimals")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 
 SourceId = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="the source system's own id")]
-Money = Annotated[Decimal, msgspec.Meta(ge=0, description="yuan, two decimals at most")]
+Money = Annotated[Decimal, msgspec.Meta(description="yuan, not negative, two decimals at most")]
 Text300 = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 
 PartyRoleIn = Literal["creditor", "debtor"]
