@@ -11,6 +11,7 @@ are told through the queue's outbox, wired by the portal).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -154,10 +155,16 @@ def _check_plans(p: _Problems, plans: Sequence[PlanIn], party_ids: set[str]) -> 
                   f"the lines add up to {total}, not the plan's total {plan.total}")
 
 
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, dt.datetime) and isinstance(new, dt.datetime):
+        return utc(old) == utc(new)  # SQLite gives times back without their zone
+    return bool(old == new)
+
+
 def _assign(row: Any, values: dict[str, Any]) -> bool:
     changed = False
     for name, value in values.items():
-        if getattr(row, name) != value:
+        if not _same(getattr(row, name), value):
             setattr(row, name, value)
             changed = True
     return changed

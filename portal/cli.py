@@ -1,4 +1,4 @@
-"""Command line: `python -m portal migrate | seed | serve | check | purge`."""
+"""Command line: `python -m portal migrate | seed | serve | check | purge | import-cases FILE | case-stats`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portal.settings import ROOT, Settings, SettingsError
@@ -95,9 +96,43 @@ async def purge(settings: Settings) -> int:
         await engine.dispose()
 
 
+async def import_cases(settings: Settings, path: Path) -> int:
+    """Bulk backfill of enforcement cases from a JSON-lines file (cases/bulk.py); 1 if any line was refused."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from cases.bulk import import_jsonl
+
+    engine = create_async_engine(settings.database.url)
+    try:
+        report = await import_jsonl(engine, path, settings.secret_key)
+    finally:
+        await engine.dispose()
+    print(f"· cases: {report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+          f"{len(report.problems)} refused", flush=True)
+    for line, problem in report.problems[:200]:
+        print(f"  line {line}: {problem}", file=sys.stderr)
+    for number, code in report.new_codes:
+        print(f"  new query code {number}: {code}")
+    return 0 if report.ok else 1
+
+
+async def case_stats(settings: Settings) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from cases.bulk import refresh_stats
+
+    engine = create_async_engine(settings.database.url)
+    try:
+        return await refresh_stats(engine)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal")
-    parser.add_argument("command", choices=["migrate", "seed", "serve", "check", "purge"])
+    parser.add_argument("command", choices=["migrate", "seed", "serve", "check", "purge", "import-cases",
+                                            "case-stats"])
+    parser.add_argument("file", nargs="?", help="import-cases: the JSON-lines file (one case per line)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -122,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "purge":
         removed = asyncio.run(purge(settings))
         print(f"· removed {removed} expired sessions and counters", flush=True)
+        return 0
+    if args.command == "import-cases":
+        if not args.file or not Path(args.file).is_file():
+            print("import-cases needs a JSON-lines file: python -m portal import-cases FILE.jsonl", file=sys.stderr)
+            return 2
+        return asyncio.run(import_cases(settings, Path(args.file)))
+    if args.command == "case-stats":
+        print(f"· node statistics: {asyncio.run(case_stats(settings))} transitions measured", flush=True)
         return 0
     if args.command == "seed":
         if settings.is_production:
