@@ -119,9 +119,9 @@ def verification_code() -> msgspec.Meta:
 
 
 def case_query_code() -> msgspec.Meta:
-    return _meta("string", ("案件查询码(当事人填写)", "Case query code (parties)"),
+    return _meta("string", ("查询码", "Query code"),
                  ("当事人可填写法院送达的案件查询码,线索将记为当事人提供;其他知情人可不填",
-                  "Parties may give the query code the court sent them, so the clue is recorded as theirs; "
+                  "Parties may give the case query code the court sent them, so the clue is recorded as theirs; "
                   "anyone else may leave it empty"), max_length=120)  # room for the case page's signed proof
 
 
