@@ -17,6 +17,7 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
+from portal.demo_cases import load_demo_cases
 from portal.sales import confirmed_sale
 from title_transfer import codes
 from title_transfer.models import Transfer
@@ -132,4 +133,5 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)
+    created += await load_demo_cases(session, secret)  # enforcement cases (portal/demo_cases.py)
     return created
