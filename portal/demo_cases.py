@@ -80,7 +80,7 @@ ZHUJI: dict[str, Any] = {
          "state": "seized", "state_on": "2025-09-18"},
     ],
     "auctions": [
-        {"source_id": "R1", "asset_source_id": "A1", "round": 1, "title": "望云路18号3幢201室 一拍",
+        {"source_id": "R1", "asset_source_id": "A1", "round": 1, "title": "望云路18号3幢201室",
          "platform": "淘宝司法拍卖", "starting_price": "1820000.00", "starts_on": "2026-02-10",
          "ends_on": "2026-02-11", "result": "unsold"},
         {"source_id": "R2", "asset_source_id": "A1", "round": 2, "title": "望云路18号3幢201室",
