@@ -13,16 +13,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backoffice import notify
 from backoffice.models import WorkItem
 from backoffice.registry import Claim, Fact, Link, SourceAdapter, Verified
 from cases.access import check_clue_sender, grants_of, viewer_for
+from cases.bulk import refresh_stats
 from cases.catalogue import catalogue
 from cases.documents import CaseDocument, set_case_document_lister
 from cases.events import NodeAdded
@@ -30,6 +33,9 @@ from cases.follow import followers
 from cases.models import EnforcementCase
 from documents import Document, SubjectInfo, Visibility, format_size, kind_label
 from kernel.auth import auth_of, principal_of
+from storage.periodic import Periodic
+
+log = logging.getLogger("portal.cases")
 
 SOURCE = "enforcement_case"
 SENDERS = {"party": ("案件当事人(已核验)", "A party to the case (verified)"),
@@ -114,6 +120,26 @@ async def list_case_documents(session: AsyncSession, case_id: int) -> list[CaseD
         Document.subject_type == "case", Document.subject_id == case_id,
         Document.visibility.in_([Visibility.owner.value, Visibility.public.value])).order_by(Document.id))).all()
     return [CaseDocument(d.id, d.original_name, kind_label(d.kind), format_size(d.size)) for d in rows]
+
+
+class CaseStatsRefresher(Periodic):
+    """Recomputes the node statistics every ``interval`` seconds (first after one interval: a
+    starting replica serves at once). Replicas that refresh at the same moment are harmless: the
+    loser's insert fails on the unique key and rolls back, the winner's rows stand."""
+
+    def __init__(self, engine: AsyncEngine, interval: float) -> None:
+        super().__init__("case-stats", interval, self._round)
+        self.engine = engine
+        self._started = False
+
+    async def _round(self) -> None:
+        if not self._started:
+            self._started = True
+            return
+        try:
+            await refresh_stats(self.engine)
+        except IntegrityError:
+            log.info("case stats: another process refreshed them at the same moment")
 
 
 def wire_case_queue() -> None:

@@ -101,7 +101,9 @@ async def import_cases(settings: Settings, path: Path) -> int:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from cases.bulk import import_jsonl
+    from portal.case_wiring import wire_case_queue
 
+    wire_case_queue()  # followers are told of the new nodes, as through the API
     engine = create_async_engine(settings.database.url)
     try:
         report = await import_jsonl(engine, path, settings.secret_key)

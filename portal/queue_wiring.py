@@ -29,7 +29,7 @@ from backoffice import kinds, notify, service
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
-from portal.case_wiring import wire_case_queue
+from portal.case_wiring import CaseStatsRefresher, wire_case_queue
 from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
@@ -200,4 +200,5 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
         except Exception:  # noqa: BLE001 - the portal still serves; the next start tries again
             log.exception("queue: reconciling transfer-step items failed")
 
-    return [reconcile, drainer.start], [drainer.stop]
+    case_stats = CaseStatsRefresher(ctx.engine, ctx.settings.case_stats_interval_seconds)
+    return [reconcile, drainer.start, case_stats.start], [drainer.stop, case_stats.stop]
