@@ -122,6 +122,13 @@ def verification_code() -> msgspec.Meta:
                  max_length=16, required_unless_identified=True)
 
 
+def case_query_code() -> msgspec.Meta:
+    return _meta("string", ("查询码", "Query code"),
+                 ("当事人可填写法院送达的案件查询码,线索将记为当事人提供;其他知情人可不填",
+                  "Parties may give the case query code the court sent them, so the clue is recorded as theirs; "
+                  "anyone else may leave it empty"), max_length=120)  # room for the case page's signed proof
+
+
 def case_number() -> msgspec.Meta:
     return _meta("case_number", ("案号", "Case number"),
                  ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"), max_length=40,
@@ -165,10 +172,34 @@ class UtilityHandover(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class AssetClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     case_number: Annotated[str, case_number()]
+    verification_code: Annotated[str, case_query_code()] = ""  # checked by the cases adapter, never stored
     asset_type: Annotated[AssetType, enum(("财产类型", "Kind of asset"), ASSET_TYPES)]
     description: Annotated[str, text(("线索描述", "What you know"),
                                      ("财产是什么、在哪里、如何得知", "What the asset is, where, and how you know"))]
     location: Annotated[str, string(("所在地", "Where it is"), max_length=200)] = ""
+    contact_name: Annotated[str, string(NAME, max_length=60)]
+    contact_phone: Annotated[str, phone()]
+
+
+REFUSAL_CONDUCTS: list[Choice] = [
+    ("hiding_assets", "隐藏、转移、毁损财产", "Hiding, moving or destroying assets"),
+    ("false_report", "拒不报告或虚假报告财产", "Not reporting assets, or reporting them falsely"),
+    ("spending_ban", "违反限制消费令", "Breaking the spending restriction"),
+    ("obstruction", "暴力、威胁等阻碍执行", "Obstructing enforcement by force or threats"),
+    ("other", "其他拒不执行行为", "Other refusal to comply"),
+]
+RefusalConduct = Literal["hiding_assets", "false_report", "spending_ban", "obstruction", "other"]
+_check_literal(REFUSAL_CONDUCTS, RefusalConduct)
+
+
+class RefusalClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """拒执线索: a debtor's refusal to comply with the judgment, reported to the court."""
+
+    case_number: Annotated[str, case_number()]
+    verification_code: Annotated[str, case_query_code()] = ""  # checked by the cases adapter, never stored
+    conduct: Annotated[RefusalConduct, enum(("行为类型", "What the debtor did"), REFUSAL_CONDUCTS)]
+    description: Annotated[str, text(("具体情况", "What happened"),
+                                     ("时间、地点、经过,以及您如何得知", "When, where, what happened, and how you know"))]
     contact_name: Annotated[str, string(NAME, max_length=60)]
     contact_phone: Annotated[str, phone()]
 
@@ -208,6 +239,7 @@ class Dispute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 FORMS: dict[str, type[msgspec.Struct]] = {
     "utility_handover": UtilityHandover,
     "asset_clue": AssetClue,
+    "refusal_clue": RefusalClue,
     "delivery_appointment": DeliveryAppointment,
     "talk_to_person": TalkToPerson,
     "document_supplement": DocumentSupplement,

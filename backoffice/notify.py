@@ -49,6 +49,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item.rejected": ("{ref} 未予办理,请登录查看原因。", "{ref} was declined; sign in to see why."),
     "item.forwarded": ("{ref} 已转交{department}办理。", "{ref} has been passed to the {department}."),
     "item.reopened": ("{ref} 已根据您的异议重新办理。", "{ref} has been reopened on your dispute."),
+    # Not about a queue item: another domain's news for a person who asked to follow it (a case's new node).
+    "case.node": ("您关注的案件 {ref} 有新进展:{node}。请登录查看。", "Your case {ref} has a new step: {node}. Sign in to see it."),
 }
 
 
@@ -87,6 +89,22 @@ async def enqueue(session: AsyncSession, item: Any, event: str, **payload: Any) 
         return False
     await session.execute(outbox_insert(), row)
     return True
+
+
+async def enqueue_for_user(session: AsyncSession, user_id: int, event: str, language: str, **payload: Any) -> None:
+    """Tell an account holder about ``event`` (not about a queue item) once the caller's transaction commits.
+
+    ``payload`` fills the event's text: ``reference`` (shown as {ref}) and, for ``case.node``,
+    ``node_zh``/``node_en``.
+    """
+    if event not in TEXTS:
+        raise ValueError(f"unknown notification event {event!r}")
+    now = utcnow()
+    await session.execute(outbox_insert(), {
+        "item_id": None, "event": event, "recipient_kind": "citizen", "recipient_id": user_id, "department": None,
+        "phone": None, "language": language if language in ("zh", "en") else "zh", "payload": payload,
+        "state": OutboxState.pending.value, "attempts": 0, "available_at": now, "created_at": now, "sent_at": None,
+        "last_error": None})
 
 
 @dataclass(frozen=True)
@@ -229,6 +247,7 @@ def render(row: Notification) -> str:
         ref=payload.get("reference") or (reference(row.item_id) if row.item_id else ""),
         kind=kind_title(str(payload.get("kind", "")), lang),
         department=department_name(dept, lang) if dept else "",
+        node=payload.get("node_zh" if lang == "zh" else "node_en", ""),
     )
 
 

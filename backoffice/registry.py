@@ -24,6 +24,7 @@ a second item in the same department; :meth:`SourceAdapter.joined` lets the sour
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -75,14 +76,15 @@ class Verified:
     """The object the submitter proved they may act on (never the code itself)."""
 
     reference: str  # its canonical reference, stored in the item's data
-    owner_id: int  # the citizen it belongs to: the item's citizen when none is signed in
+    owner_id: int | None  # the citizen it belongs to: the item's citizen when none is signed in (None: nobody's)
     title: str = ""
     field: str = ""  # the form field it was named in (set by the queue)
     source_type: str = ""  # the adapter that verified it (set by the queue)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the source wants kept with the item (never a code)
 
     @property
-    def data(self) -> dict[str, str]:
-        return {self.field: self.reference} if self.field else {}
+    def data(self) -> dict[str, Any]:
+        return {**self.extra, self.field: self.reference} if self.field else dict(self.extra)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,15 @@ class SourceAdapter:
     def citizen_link(self, item: WorkItem) -> Link | None:
         return None
 
+    def form_link(self, item: WorkItem, *, staff: bool) -> Link | None:
+        """For a form item (no source of its own) that names one of this source's objects in its
+        ``reference_field``: the link to that object's page (None: no link)."""
+        return None
+
+    def form_facts(self, item: WorkItem) -> list[Fact]:
+        """For such a form item: labelled lines about the object it names (shown beside the form data)."""
+        return []
+
     async def verify(self, ctx: Any, claim: Claim) -> Verified | None:
         """The object if the submitter may act on it, else None. May raise Throttled."""
         return None
@@ -188,6 +199,10 @@ class Registry:
 
     def adapter(self, source_type: str | None) -> SourceAdapter | None:
         return self.adapters.get(source_type) if source_type else None
+
+    def named_in(self, data: dict[str, Any] | None) -> list[SourceAdapter]:
+        """The adapters whose objects a form item's stored data names."""
+        return self.verifiers_for(data or {})
 
     def verifiers_for(self, data: dict[str, Any]) -> list[SourceAdapter]:
         """The adapters whose reference field the form's data fills."""

@@ -31,6 +31,7 @@ from sqlalchemy import event
 from accounts.contacts import contacts
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
+from cases.controllers import route_handlers as case_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
 from kernel import deps as kernel_deps
@@ -40,6 +41,7 @@ from portal import health, pages
 from portal.admin import AdminUsersController
 from portal.api_docs import LocalSwaggerRenderPlugin, swagger_router, swagger_version
 from portal.auth import AuthController
+from portal.case_clues import CaseCluesController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         TransferAPI,
         StaffStepsController,
         *backoffice_routes,
+        *case_routes,
+        CaseCluesController,
         ChatController,
         ChatMessageController,
         DocumentController,

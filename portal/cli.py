@@ -1,4 +1,5 @@
-"""Command line: `python -m portal migrate | seed | serve | check | purge | digest | send | outbox | sweep`."""
+"""Command line: `python -m portal migrate | seed | serve | check | purge | digest | send | outbox | sweep |
+import-cases FILE | case-stats`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portal.settings import ROOT, Settings, SettingsError
@@ -124,10 +126,45 @@ async def outbox(settings: Settings, retry_failed: bool) -> tuple[dict[str, int]
         await engine.dispose()
 
 
+async def import_cases(settings: Settings, path: Path) -> int:
+    """Bulk backfill of enforcement cases from a JSON-lines file (cases/bulk.py); 1 if any line was refused."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from cases.bulk import import_jsonl
+    from portal.case_wiring import wire_case_queue
+
+    wire_case_queue()  # followers are told of the new nodes, as through the API
+    engine = create_async_engine(settings.database.url)
+    try:
+        report = await import_jsonl(engine, path, settings.secret_key)
+    finally:
+        await engine.dispose()
+    print(f"· cases: {report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+          f"{len(report.problems)} refused", flush=True)
+    for line, problem in report.problems[:200]:
+        print(f"  line {line}: {problem}", file=sys.stderr)
+    for number, code in report.new_codes:
+        print(f"  new query code {number}: {code}")
+    return 0 if report.ok else 1
+
+
+async def case_stats(settings: Settings) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from cases.bulk import refresh_stats
+
+    engine = create_async_engine(settings.database.url)
+    try:
+        return await refresh_stats(engine)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal")
     parser.add_argument("command", choices=["migrate", "seed", "serve", "check", "purge", "digest", "send",
-                                            "outbox", "sweep"])
+                                            "outbox", "sweep", "import-cases", "case-stats"])
+    parser.add_argument("file", nargs="?", help="import-cases: the JSON-lines file (one case per line)")
     parser.add_argument("--retry-failed", action="store_true", help="outbox: put failed rows back in the queue")
     parser.add_argument("--dry-run", action="store_true", help="sweep: report, remove nothing")
     args = parser.parse_args(argv)
@@ -173,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         from portal.sweeper import run_sweep
 
         return asyncio.run(run_sweep(settings, dry_run=args.dry_run))
+    if args.command == "import-cases":
+        if not args.file or not Path(args.file).is_file():
+            print("import-cases needs a JSON-lines file: python -m portal import-cases FILE.jsonl", file=sys.stderr)
+            return 2
+        return asyncio.run(import_cases(settings, Path(args.file)))
+    if args.command == "case-stats":
+        print(f"· node statistics: {asyncio.run(case_stats(settings))} transitions measured", flush=True)
+        return 0
     if args.command == "seed":
         if settings.is_production:
             print("refusing to load demo data with PORTAL_ENV=production", file=sys.stderr)

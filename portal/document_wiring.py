@@ -28,6 +28,7 @@ from documents import Subject, SubjectInfo, SubjectType, list_documents, subject
 from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
 from kernel.auth import auth_of
+from portal.case_wiring import wire_case_documents
 from storage.events import hub
 from title_transfer.access import TRACKING_GRANT
 from title_transfer.attachments import record_step_document, step_parties, transfer_of, transfer_parties
@@ -95,3 +96,4 @@ def wire_documents() -> None:
     viewer_hooks.register("transfer_step", grant_hook)
     hub.subscribe(DOCUMENT_ATTACHED, _sync_step_documents)
     hub.subscribe(DOCUMENT_REMOVED, _sync_step_documents)
+    wire_case_documents()  # a case's documents for its parties (portal/case_wiring.py)

@@ -30,6 +30,7 @@ from backoffice.digest import DigestJob
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
+from portal.case_wiring import CaseStatsRefresher, wire_case_queue
 from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
@@ -218,6 +219,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
+    wire_case_queue()  # clues naming a case; followers told of new nodes (portal/case_wiring.py)
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
     digests = DigestJob(ctx.engine, ctx.settings.queue.digest_interval_seconds, ctx.settings.queue.digest_hour)
@@ -228,4 +230,5 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
         except Exception:  # noqa: BLE001 - the portal still serves; the next start tries again
             log.exception("queue: reconciling transfer-step items failed")
 
-    return [reconcile, drainer.start, digests.start], [digests.stop, drainer.stop]
+    case_stats = CaseStatsRefresher(ctx.engine, ctx.settings.case_stats_interval_seconds)
+    return [reconcile, drainer.start, digests.start, case_stats.start], [digests.stop, drainer.stop, case_stats.stop]

@@ -160,6 +160,7 @@ class Settings:
     session_recheck_seconds: int = 5
     purge_interval_seconds: int = 600
     redis_url: str = ""
+    case_stats_interval_seconds: int = 3600  # how often the cases' node medians are recomputed (0: never)
 
     @property
     def is_production(self) -> bool:
@@ -246,6 +247,7 @@ class Settings:
             session_recheck_seconds=_int(env, "SESSION_RECHECK_SECONDS", 5, 0, 300),
             purge_interval_seconds=_int(env, "PURGE_INTERVAL_SECONDS", 600, 0, 86400),
             redis_url=_redis(env),
+            case_stats_interval_seconds=_int(env, "CASE_STATS_INTERVAL_SECONDS", 3600, 0, 7 * 86400),
         )
 
 

@@ -111,15 +111,20 @@ class View:
     def facts(self, item: WorkItem) -> list[tuple[str, str]]:
         """(label, value) lines the item's source gives about it; empty for a form."""
         adapter = registry.adapter(item.source_type)
-        if adapter is None:
-            return []
-        return [(self.pick((f.label_zh, f.label_en)), self.pick((f.value_zh, f.value_en)))
-                for f in adapter.facts(item)]
+        if adapter is None:  # a form: what the sources it names say about their objects
+            found = [f for a in registry.named_in(item.data) for f in a.form_facts(item)]
+        else:
+            found = adapter.facts(item)
+        return [(self.pick((f.label_zh, f.label_en)), self.pick((f.value_zh, f.value_en))) for f in found]
 
     def link(self, item: WorkItem, *, staff: bool) -> dict[str, str] | None:
         """The link to the item's source's own page (url, text, note), for staff or for the citizen."""
         adapter = registry.adapter(item.source_type)
-        found = None if adapter is None else adapter.staff_link(item) if staff else adapter.citizen_link(item)
+        if adapter is None:  # a form naming another domain's object: that object's page, if its source links it
+            found = next((link for a in registry.named_in(item.data)
+                          if (link := a.form_link(item, staff=staff)) is not None), None)
+        else:
+            found = adapter.staff_link(item) if staff else adapter.citizen_link(item)
         if found is None:
             return None
         return {"url": found.url, "text": self.pick((found.text_zh, found.text_en)),

@@ -1,0 +1,322 @@
+"""What a person sees of a case: one view, shaped by who they are.
+
+* a **creditor** (申请执行人) sees the whole progress: timeline, assets, auctions, money, the
+  distribution plan (other payees masked) and their own payout;
+* a **debtor** (被执行人) sees their obligations, the timeline and what was seized, not the
+  distribution among the creditors;
+* **court staff** of the case's court (and administrators) see everything, names in full.
+
+Other parties' names and ID numbers are always masked for parties (张*, ****1234).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.catalogue import Court, Node, catalogue
+from cases.idnumbers import mask_id, mask_name
+from cases.labels import (
+    ASSET_KINDS,
+    ASSET_STATES,
+    AUCTION_RESULTS,
+    AUCTION_ROUNDS,
+    PAYOUT_STATES,
+    PLAN_STATES,
+    ROLES,
+    label,
+)
+from cases.models import (
+    CaseAsset,
+    CaseAuction,
+    CaseMoney,
+    CaseNode,
+    CaseParty,
+    DistributionLine,
+    DistributionPlan,
+    EnforcementCase,
+    utc,
+)
+from cases.stats import MIN_SAMPLES, transitions_from
+
+ViewerKind = Literal["creditor", "debtor", "staff"]
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    kind: ViewerKind
+    party_id: int | None = None
+
+
+@dataclass
+class PartyView:
+    role: str
+    role_label: str
+    name: str
+    id_shown: str
+    is_me: bool
+    amount_claimed: Decimal | None
+
+
+@dataclass
+class NodeView:
+    key: str
+    name: str
+    at: dt.datetime
+    description: str | None
+
+    @property
+    def day(self) -> dt.date:
+        """The day it happened, in China time (what the court's notices say)."""
+        return self.at.astimezone(CHINA).date()
+
+
+@dataclass
+class StageView:
+    key: str
+    name: str
+    state: Literal["done", "current", "upcoming"]
+    nodes: list[NodeView]
+
+
+@dataclass
+class NextView:
+    key: str
+    name: str
+    likely_from: dt.date | None
+    likely_to: dt.date | None
+    samples: int
+    late: bool  # the likely window has passed without the node
+
+
+@dataclass
+class AssetView:
+    kind: str
+    kind_label: str
+    description: str
+    state: str
+    state_label: str
+    state_on: dt.date | None
+    value: Decimal | None
+
+
+@dataclass
+class AuctionView:
+    round_label: str
+    title: str
+    platform: str | None
+    lot_no: str | None
+    starting_price: Decimal | None
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    result: str
+    result_label: str
+    price: Decimal | None
+
+
+@dataclass
+class MoneyView:
+    on: dt.date
+    amount: Decimal
+    description: str
+
+
+@dataclass
+class LineView:
+    payee: str
+    amount: Decimal
+    state: str
+    state_label: str
+    paid_on: dt.date | None
+    is_me: bool
+
+
+@dataclass
+class PlanView:
+    state_label: str
+    served_on: dt.date | None
+    total: Decimal
+    note: str | None
+    lines: list[LineView]
+
+
+@dataclass
+class CaseView:
+    id: int
+    case_number: str
+    court: Court
+    court_name: str
+    type_label: str
+    cause: str | None
+    filed_on: dt.date
+    state: str
+    stage: str
+    stage_label: str
+    judge_name: str | None
+    judge_phone: str | None
+    amount_claimed: Decimal
+    version: int
+    viewer: Viewer
+    parties: list[PartyView]
+    stages: list[StageView]
+    latest: NodeView | None
+    next: NextView | None
+    assets: list[AssetView]
+    auctions: list[AuctionView]
+    money_in: list[MoneyView]
+    money_out: list[MoneyView]
+    plans: list[PlanView] = field(default_factory=list)
+    my_payouts: list[LineView] = field(default_factory=list)
+    dates: list[tuple[dt.date, str]] = field(default_factory=list)  # for the .ics download
+
+    @property
+    def total_in(self) -> Decimal:
+        return sum((m.amount for m in self.money_in), Decimal("0"))
+
+    @property
+    def total_out(self) -> Decimal:
+        return sum((m.amount for m in self.money_out), Decimal("0"))
+
+    @property
+    def my_payout(self) -> LineView | None:
+        return self.my_payouts[-1] if self.my_payouts else None
+
+    @property
+    def me(self) -> PartyView | None:
+        return next((p for p in self.parties if p.is_me), None)
+
+
+def _pick(zh: str, en: str, lang: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def _main_node(nodes: list[CaseNode]) -> CaseNode | None:
+    """The latest node on the case's main line (restrictions run beside it and predict nothing)."""
+    cat = catalogue().nodes
+    for node in reversed(nodes):
+        spec = cat.get(node.node_key)
+        if spec is not None and (spec.next or spec.closes):
+            return node
+    return None
+
+
+async def predict_next(session: AsyncSession, nodes: list[CaseNode], lang: str,
+                       now: dt.datetime | None = None) -> NextView | None:
+    """The node that usually comes next, with the window (p25–p75) measured on other cases."""
+    latest = _main_node(nodes)
+    if latest is None:
+        return None
+    cat = catalogue().nodes
+    spec = cat[latest.node_key]
+    if spec.closes or not spec.next:
+        return None
+    measured = await transitions_from(session, latest.node_key)
+    candidates = [(measured[k].samples if k in measured else 0, -i, k) for i, k in enumerate(spec.next)]
+    _, _, key = max(candidates)
+    nxt: Node = cat[key]
+    t = measured.get(key)
+    if t is None or t.samples < MIN_SAMPLES:
+        return NextView(key, nxt.name(lang), None, None, t.samples if t else 0, False)
+    start = utc(latest.occurred_at)
+    likely_from = (start + t.p25).astimezone(CHINA).date()
+    likely_to = (start + t.p75).astimezone(CHINA).date()
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(CHINA).date()
+    return NextView(key, nxt.name(lang), likely_from, likely_to, t.samples, today > likely_to)
+
+
+async def build_view(session: AsyncSession, case: EnforcementCase, viewer: Viewer, lang: str) -> CaseView:
+    """The case as ``viewer`` may see it, in ``lang``."""
+    cat = catalogue()
+    staff = viewer.kind == "staff"
+    parties = (await session.scalars(select(CaseParty).where(CaseParty.case_id == case.id)
+                                     .order_by(CaseParty.role, CaseParty.id))).all()
+    nodes = list((await session.scalars(select(CaseNode).where(CaseNode.case_id == case.id)
+                                        .order_by(CaseNode.occurred_at, CaseNode.id))).all())
+    assets = (await session.scalars(select(CaseAsset).where(CaseAsset.case_id == case.id)
+                                    .order_by(CaseAsset.id))).all()
+    auctions = (await session.scalars(select(CaseAuction).where(CaseAuction.case_id == case.id)
+                                      .order_by(CaseAuction.starts_on, CaseAuction.id))).all()
+    money = (await session.scalars(select(CaseMoney).where(CaseMoney.case_id == case.id)
+                                   .order_by(CaseMoney.booked_on, CaseMoney.id))).all()
+
+    party_views = []
+    for p in parties:
+        mine = p.id == viewer.party_id
+        party_views.append(PartyView(
+            role=p.role, role_label=label(ROLES, p.role, lang),
+            name=p.name if (staff or mine) else mask_name(p.name),
+            id_shown=mask_id(p.id_last4) if p.id_last4 else "",
+            is_me=mine, amount_claimed=p.amount_claimed))
+
+    by_stage: dict[str, list[NodeView]] = {}
+    for n in nodes:
+        spec = cat.nodes.get(n.node_key)
+        name = spec.name(lang) if spec else n.node_key
+        by_stage.setdefault(n.stage, []).append(NodeView(n.node_key, name, utc(n.occurred_at), n.description))
+    current = case.stage
+    current_pos = cat.stage_position(current) if current in {s.key for s in cat.stages} else -1
+    stage_views = []
+    for pos, stage in enumerate(cat.stages):
+        listed = by_stage.get(stage.key, [])
+        if stage.key == current:
+            state: Literal["done", "current", "upcoming"] = "current"
+        elif listed or pos < current_pos:
+            state = "done"
+        else:
+            state = "upcoming"
+        if listed or state != "done":
+            stage_views.append(StageView(stage.key, stage.name(lang), state, listed))
+    latest_view = None
+    if nodes:
+        last = nodes[-1]
+        spec = cat.nodes.get(last.node_key)
+        latest_view = NodeView(last.node_key, spec.name(lang) if spec else last.node_key, utc(last.occurred_at),
+                               last.description)
+
+    view = CaseView(
+        id=case.id, case_number=case.case_number, court=cat.courts[case.court_code],
+        court_name=cat.courts[case.court_code].name(lang), type_label=cat.types[case.case_type].name(lang),
+        cause=case.cause, filed_on=case.filed_on, state=case.state, stage=case.stage,
+        stage_label=cat.stage(case.stage).name(lang) if case.stage in {s.key for s in cat.stages} else case.stage,
+        judge_name=case.judge_name, judge_phone=case.judge_phone, amount_claimed=case.amount_claimed,
+        version=case.version, viewer=viewer, parties=party_views, stages=stage_views, latest=latest_view,
+        next=None if case.state == "closed" else await predict_next(session, nodes, lang),
+        assets=[AssetView(a.kind, label(ASSET_KINDS, a.kind, lang), a.description, a.state,
+                          label(ASSET_STATES, a.state, lang), a.state_on, a.value) for a in assets],
+        auctions=[AuctionView(label(AUCTION_ROUNDS, a.round, lang), a.title, a.platform, a.lot_no, a.starting_price,
+                              a.starts_on, a.ends_on, a.result, label(AUCTION_RESULTS, a.result, lang), a.price)
+                  for a in auctions],
+        money_in=[MoneyView(m.booked_on, m.amount, m.description) for m in money if m.direction == "in"],
+        money_out=[MoneyView(m.booked_on, m.amount, m.description) for m in money if m.direction == "out"],
+    )
+    view.dates = [(n.at.astimezone(CHINA).date(), n.name) for s in stage_views for n in s.nodes]
+    view.dates += [(a.ends_on, f"{a.round_label} {a.title}") for a in view.auctions if a.ends_on]
+    if view.next and view.next.likely_from:
+        view.dates.append((view.next.likely_from, _pick(f"预计:{view.next.name}(可能的最早日期)",
+                                                        f"Likely: {view.next.name} (earliest likely date)", lang)))
+    if viewer.kind == "debtor":
+        return view  # the debtor sees obligations, timeline and what was seized; not the creditors' shares
+    plans = (await session.scalars(select(DistributionPlan).where(DistributionPlan.case_id == case.id)
+                                   .order_by(DistributionPlan.id))).all()
+    for plan in plans:
+        lines = (await session.scalars(select(DistributionLine).where(DistributionLine.plan_id == plan.id)
+                                       .order_by(DistributionLine.id))).all()
+        line_views = []
+        for line in lines:
+            mine = viewer.party_id is not None and line.party_id == viewer.party_id
+            line_views.append(LineView(line.payee_name if (staff or mine) else mask_name(line.payee_name),
+                                       line.amount, line.state, label(PAYOUT_STATES, line.state, lang), line.paid_on,
+                                       mine))
+        view.plans.append(PlanView(label(PLAN_STATES, plan.state, lang), plan.served_on, plan.total, plan.note,
+                                   line_views))
+        view.my_payouts.extend(lv for lv in line_views if lv.is_me)
+    return view
+
+
+__all__ = ["CaseView", "NextView", "Viewer", "build_view", "predict_next"]
