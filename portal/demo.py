@@ -17,8 +17,8 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
-from portal.demo_documents import attach_demo_documents
 from portal.demo_cases import load_demo_cases
+from portal.demo_documents import attach_demo_documents
 from portal.sales import confirmed_sale
 from storage.objects.store import DocumentStore
 from title_transfer import codes
