@@ -8,6 +8,7 @@ from __future__ import annotations
 import accounts.models  # noqa: F401
 import auction_listings.models  # noqa: F401
 import backoffice.models  # noqa: F401
+import cases.models  # noqa: F401
 import documents.models  # noqa: F401
 import storage.audit  # noqa: F401
 import storage.kv  # noqa: F401
