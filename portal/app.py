@@ -31,6 +31,7 @@ from sqlalchemy import event, select
 from accounts.models import User
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
+from cases.payouts_controllers import route_handlers as payout_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
 from kernel import deps as kernel_deps
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         TransferAPI,
         StaffStepsController,
         *backoffice_routes,
+        *payout_routes,
         ChatController,
         ChatMessageController,
         DocumentController,
