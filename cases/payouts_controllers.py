@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, HeaderParameter, MultipartBody
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody, MultipartBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -111,7 +111,7 @@ class PayoutAPI(Controller):
     )
     async def lookup(
         self, request: Request[Any, Any, Any], caller: Caller, settings: Settings, throttle: ThrottleDep,
-        engine: NamedDependency[AsyncEngine], data: PayoutLookupRequest,
+        engine: NamedDependency[AsyncEngine], data: JSONBody[PayoutLookupRequest],
         citizen_token: Annotated[str | None, HeaderParameter(name="X-Citizen-Token")] = None,
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
         chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
@@ -222,7 +222,7 @@ class StaffPayoutController(Controller):
     guards = [requires_staff("court")]
 
     @get("/", name="staff.payouts")
-    async def batches(self, request: Request[Principal, Auth, Any]) -> Template:
+    async def batches(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:
         return await _list_page(request)
 
     @post("/", name="staff.payouts.create", status_code=303, opt=error_view(_create_refused))
@@ -235,7 +235,8 @@ class StaffPayoutController(Controller):
         return Redirect(f"/staff/payouts/{batch.code}", status_code=303)
 
     @get("/{code:str}", name="staff.payouts.batch")
-    async def batch(self, request: Request[Principal, Auth, Any], code: FromPath[str]) -> Template:
+    async def batch(self, request: Request[Principal, Auth, Any], db_session: DbSession,
+                    code: FromPath[str]) -> Template:
         return await _batch_page(request, code)
 
     @post("/{code:str}/import", name="staff.payouts.import", status_code=303, request_max_body_size=UPLOAD_LIMIT,
