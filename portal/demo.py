@@ -17,6 +17,7 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
+from cases.payouts_demo import seed_payout_demo
 from portal.sales import confirmed_sale
 from title_transfer import codes
 from title_transfer.models import Transfer
@@ -132,4 +133,5 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)
+    created += await seed_payout_demo(session, secret)  # the mass case's payout batch (cases/payouts_demo.py)
     return created
