@@ -16,10 +16,11 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import anyio
+from sqlalchemy import Table as SqlTable
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -240,14 +241,14 @@ async def _apply(session: AsyncSession, changes: list[Change], actor: Principal,
             "'failure_code', c.failure_code)) FROM payout_change c", now, actor.user_id, actor.label[:120])
         await driver.execute("DROP TABLE payout_change")
         return
-    table = Payee.__table__
+    table = cast(SqlTable, Payee.__table__)
     await conn.execute(
         update(table).where(table.c.id == bindparam("pid")).values(
             status=bindparam("after"), paid_at=bindparam("new_paid_at"), failure_code=bindparam("fcode"),
             failure_note=bindparam("fnote")),
         [{"pid": c.payee_id, "after": c.after, "new_paid_at": c.paid_at, "fcode": c.failure_code,
           "fnote": c.failure_note} for c in changes])
-    await conn.execute(insert(AuditEntry.__table__), [
+    await conn.execute(insert(cast(SqlTable, AuditEntry.__table__)), [
         {"at": now, "actor_id": actor.user_id, "actor_label": actor.label[:120], "subject_type": "payout_payee",
          "subject_id": c.payee_id, "action": f"payout_{c.after}", "before": {"status": c.before},
          "after": {k: v for k, v in {"status": c.after, "paid_at": c.paid_at.isoformat() if c.paid_at else None,

@@ -257,13 +257,13 @@ def _match_headings(header: list[str], columns: Sequence[Column]) -> tuple[list[
     found: list[str] = []
     ignored: list[str] = []
     for i, heading in enumerate(header):
-        column = by_key.get(_key(heading))
-        if column is None or column.field in found:
+        match = by_key.get(_key(heading))
+        if match is None or match.field in found:
             if heading:
                 ignored.append(heading)
             continue
-        positions.append((i, column.field))
-        found.append(column.field)
+        positions.append((i, match.field))
+        found.append(match.field)
     missing = [c for c in columns if c.required and c.field not in found]
     if missing:
         raise WrongColumns(

@@ -418,3 +418,20 @@ async def test_a_batch_for_a_case_number_that_is_malformed_says_what_is_wrong(
 
 def _principal(user: Any) -> Principal:
     return Principal(user.id, user.role, user.display_name, user.department)
+
+
+async def test_the_demo_batch_seeds_once_and_its_documented_payees_see_their_payouts(
+        client: AsyncTestClient[Litestar], session: AsyncSession, settings: Any) -> None:
+    from cases.payouts_demo import DEMO_BATCH_CODE, seed_payout_demo
+
+    assert await seed_payout_demo(session, settings.secret_key) == [f"payout batch {DEMO_BATCH_CODE} (3000 payees)"]
+    await session.commit()
+    assert await seed_payout_demo(session, settings.secret_key) == []
+    await session.commit()
+    assert await _payee_count(session) == 3000
+    paid = await client.post("/api/v1/payouts/lookup",
+                             json={"batch_code": DEMO_BATCH_CODE, "id_number": "330106198503151238"})
+    assert paid.json()["status"] == "paid" and paid.json()["amount"] == "56800.00"
+    failed = await client.post("/api/v1/payouts/lookup",
+                               json={"batch_code": DEMO_BATCH_CODE, "id_number": "330108199207082466"})
+    assert failed.json()["status"] == "failed" and failed.json()["failure_reason_zh"] == "账户户名与收款人姓名不一致。"
