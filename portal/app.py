@@ -28,10 +28,10 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event, select
 
+import cases.payouts_controllers as payouts_web
 from accounts.models import User
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
-from cases.payouts_controllers import route_handlers as payout_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
 from kernel import deps as kernel_deps
@@ -146,10 +146,10 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         TransferAPI,
         StaffStepsController,
         *backoffice_routes,
-        *payout_routes,
         ChatController,
         ChatMessageController,
         DocumentController,
+        *payouts_web.route_handlers,  # mass payouts (cases/payouts_controllers.py)
         *pages.handlers,
         *(extra_routes or []),
     ]
