@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -58,7 +58,9 @@ class LookupForm(msgspec.Struct):
 class PayoutLookupRequest(msgspec.Struct):
     batch_code: str
     id_number: str
-    lang: str | None = None  # the language errors answer in ("zh" or "en"); the answer carries both
+    # The language refusals answer in; the answer itself carries both. Not "lang": a body field may not share
+    # a name with a dependency (the kernel's `lang`), or Litestar reports its type errors as a 500.
+    language: Literal["zh", "en"] | None = None
 
 
 def _lookup_page(request: Request[Any, Any, Any], *, status: int = 200, answer: PayoutAnswer | None = None,
@@ -116,8 +118,8 @@ class PayoutAPI(Controller):
         chat_sender: Annotated[str | None, HeaderParameter(name="X-Chat-Sender")] = None,
         chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
     ) -> PayoutAnswer:
-        if data.lang:
-            set_request_lang(request, data.lang)
+        if data.language:
+            set_request_lang(request, data.language)
         return await lookup_payout(engine, throttle, secret=settings.secret_key, batch_code=data.batch_code[:64],
                                    id_number=data.id_number[:64], client_key=caller.client_key)
 

@@ -435,3 +435,12 @@ async def test_the_demo_batch_seeds_once_and_its_documented_payees_see_their_pay
     failed = await client.post("/api/v1/payouts/lookup",
                                json={"batch_code": DEMO_BATCH_CODE, "id_number": "330108199207082466"})
     assert failed.json()["status"] == "failed" and failed.json()["failure_reason_zh"] == "账户户名与收款人姓名不一致。"
+
+
+async def test_the_api_answers_refusals_in_the_language_asked_and_rejects_a_wrong_language(
+        client: AsyncTestClient[Litestar], staff: Any) -> None:
+    english = await client.post("/api/v1/payouts/lookup",
+                                json={"batch_code": "x", "id_number": "1", "language": "en"})
+    assert english.status_code == 422 and english.json()["message"].startswith("A batch code is")
+    wrong = await client.post("/api/v1/payouts/lookup", json={"batch_code": "x", "id_number": "1", "language": [1]})
+    assert wrong.status_code == 400
