@@ -28,6 +28,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy import event
 
+import cases.payouts_controllers as payouts_web
 from accounts.contacts import contacts
 from accounts.sessions import SessionChecker
 from backoffice.controllers import route_handlers as backoffice_routes
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         ChatController,
         ChatMessageController,
         DocumentController,
+        *payouts_web.route_handlers,  # mass payouts (cases/payouts_controllers.py)
         *pages.handlers,
         *health.handlers,
         *(extra_routes or []),

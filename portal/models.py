@@ -9,6 +9,7 @@ import accounts.models  # noqa: F401
 import auction_listings.models  # noqa: F401
 import backoffice.models  # noqa: F401
 import cases.models  # noqa: F401
+import cases.payouts  # noqa: F401
 import documents.models  # noqa: F401
 import storage.audit  # noqa: F401
 import storage.kv  # noqa: F401
