@@ -61,6 +61,7 @@ from title_transfer.controllers import (
     _NeedsCode,
     needs_code_handler,
 )
+from title_transfer.tax_controllers import TaxCalculatorController, TaxEstimateAPI
 
 log = logging.getLogger("portal")
 VENDOR_DIR = ROOT / "node_modules" / "htmx.org" / "dist"
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         TrackingController,
         TransferAPI,
         StaffStepsController,
+        TaxEstimateAPI,
+        TaxCalculatorController,
         *backoffice_routes,
         ChatController,
         ChatMessageController,
