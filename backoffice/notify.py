@@ -49,6 +49,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item.rejected": ("{ref} 未予办理,请登录查看原因。", "{ref} was declined; sign in to see why."),
     "item.forwarded": ("{ref} 已转交{department}办理。", "{ref} has been passed to the {department}."),
     "item.reopened": ("{ref} 已根据您的异议重新办理。", "{ref} has been reopened on your dispute."),
+    # To the followers of a lot (ref: the lot number).
+    "lot.finding_changed": ("您关注的拍品 {ref}:{department}更新了联审意见,新旧版本见拍品页面。",
+                            "Lot {ref} you follow: the {department} changed its pre-review finding; "
+                            "both versions are on the lot page."),
+    "lot.sold": ("您关注的拍品 {ref} 已成交。", "Lot {ref} you follow has been sold."),
+    "lot.unsold": ("您关注的拍品 {ref} 本轮流拍。", "Lot {ref} you follow did not sell in this round."),
+    "lot.withdrawn": ("您关注的拍品 {ref} 已撤回。", "Lot {ref} you follow has been withdrawn."),
 }
 
 
@@ -85,6 +92,20 @@ async def enqueue(session: AsyncSession, item: Any, event: str, **payload: Any) 
         return False
     await session.execute(outbox_insert(), row)
     return True
+
+
+async def enqueue_to_person(session: AsyncSession, recipient_id: int, language: str, event: str,
+                            **payload: Any) -> None:
+    """Tell one signed-up person about ``event`` (not about a work item: e.g. a lot they follow),
+    once the caller's transaction commits."""
+    if event not in TEXTS:
+        raise ValueError(f"unknown notification event {event!r}")
+    now = utcnow()
+    await session.execute(outbox_insert(), {
+        "item_id": None, "event": event, "recipient_kind": "citizen", "recipient_id": recipient_id,
+        "department": None, "phone": None, "language": language if language in ("zh", "en") else "zh",
+        "payload": payload, "state": OutboxState.pending.value, "attempts": 0, "available_at": now,
+        "created_at": now, "sent_at": None, "last_error": None})
 
 
 @dataclass(frozen=True)
@@ -223,7 +244,7 @@ async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt
         user_phone, email = contacts.get(row.recipient_id or -1, (None, None))
         message = Outgoing(id=row.id, event=row.event, language=row.language, text=render(row),
                            phone=row.phone or user_phone, email=email,
-                           reference=reference(row.item_id) if row.item_id else "")
+                           reference=reference(row.item_id) if row.item_id else str((row.payload or {}).get("reference", "")))
         try:
             await sender.send(message)
         except SendError as exc:

@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
@@ -30,6 +31,7 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from accounts.sessions import SessionChecker
+from auction_listings.public import LotAPI, LotPageController, LotSearchController
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
@@ -44,6 +46,7 @@ from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.housekeeping import Purger
+from portal.lot_wiring import wire_listing
 from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.sessions import PortalSessionConfig
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
+    listing, listing_shutdown = wire_listing(ctx, version_ttl=settings.lot_version_ttl_ms / 1000)  # public lot pages
 
     session_config = PortalSessionConfig(
         store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,
@@ -147,6 +151,9 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         StaffStepsController,
         TaxEstimateAPI,
         TaxCalculatorController,
+        LotSearchController,
+        LotPageController,
+        LotAPI,
         *backoffice_routes,
         ChatController,
         ChatMessageController,
@@ -196,7 +203,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             DefineMiddleware(KernelAuthenticationMiddleware, secret=settings.secret_key,
                              service_token=settings.service_token, checker=session_checker),
         ],
-        dependencies=kernel_deps.dependencies(),
+        dependencies={**kernel_deps.dependencies(), "listing": Provide(lambda: listing, sync_to_thread=False)},
         stores=stores,
         csrf_config=csrf,
         template_config=template_config,
@@ -216,8 +223,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         },
         after_exception=[rollback_request_session],
         on_startup=[on_startup, *queue_startup],
-        on_shutdown=[*queue_shutdown, on_shutdown],
-        state=State({"ctx": ctx, "session_checker": session_checker}),
+        on_shutdown=[*queue_shutdown, listing_shutdown, on_shutdown],
+        state=State({"ctx": ctx, "session_checker": session_checker, "listing": listing}),
         debug=False,
     )
     return app

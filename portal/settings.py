@@ -139,6 +139,8 @@ class Settings:
     session_recheck_seconds: int = 5
     purge_interval_seconds: int = 600
     redis_url: str = ""
+    # How long a process trusts the version of a lot it looked up (public lot pages; 0: ask every time).
+    lot_version_ttl_ms: int = 1000
 
     @property
     def is_production(self) -> bool:
@@ -222,6 +224,7 @@ class Settings:
             session_recheck_seconds=_int(env, "SESSION_RECHECK_SECONDS", 5, 0, 300),
             purge_interval_seconds=_int(env, "PURGE_INTERVAL_SECONDS", 600, 0, 86400),
             redis_url=_redis(env),
+            lot_version_ttl_ms=_int(env, "LOT_VERSION_TTL_MS", 1000, 0, 60000),
         )
 
 
