@@ -148,7 +148,9 @@ def _body(request: Request[Any, Any, Any], listing: PublicListing, found: Public
     key = (lot.lot_no, lot.version, lang)
     html = listing.cache.bodies.get(key)
     if html is None:
-        template = request.app.template_engine.get_template("auction_listings/_lot_body.html")
+        engine = request.app.template_engine
+        assert engine is not None  # the portal always has one
+        template = engine.get_template("auction_listings/_lot_body.html")
         html = listing.cache.bodies.put(key, template.render(
             d=found.detail, lot=lot, photos=found.photos, files=found.files, compared=comparisons(found.detail),
             result=result_of(found.detail), now=utcnow()))

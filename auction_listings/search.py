@@ -214,7 +214,7 @@ def _where(f: LotFilters) -> list[Any]:
     return clauses
 
 
-_ORDER = {
+_ORDER: dict[str, tuple[Any, ...]] = {
     "starts": (Lot.bidding_starts_at.asc().nulls_last(), Lot.id.asc()),
     "-starts": (Lot.bidding_starts_at.desc().nulls_last(), Lot.id.desc()),
     "price": (Lot.starting_price.asc(), Lot.id.asc()),
@@ -226,8 +226,9 @@ CARD_COLUMNS = (Lot.lot_no, Lot.title, Lot.asset_kind, Lot.status, Lot.round, Lo
                 Lot.platform, Lot.platform_url, Lot.version)
 
 
-def search_statement(f: LotFilters) -> Select[Any]:
-    return (select(*CARD_COLUMNS).where(and_(*_where(f))).order_by(*_ORDER[f.sort])
+def search_statement(f: LotFilters) -> Select[Any]:  # type: ignore[type-arg]
+    stmt: Select[Any] = select(*CARD_COLUMNS)  # type: ignore[type-arg,assignment]
+    return (stmt.where(and_(*_where(f))).order_by(*_ORDER[f.sort])
             .limit(f.per_page).offset((f.page - 1) * f.per_page))
 
 
