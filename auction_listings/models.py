@@ -115,6 +115,10 @@ class Lot(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Every UPDATE of the row raises the version and is conditional on the one read: two staff
+    # changing the same lot cannot both win (StaleDataError → StaleLot).
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
     @property
     def is_public(self) -> bool:
         return self.status in PUBLIC_STATUSES

@@ -46,7 +46,7 @@ from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.housekeeping import Purger
-from portal.lot_wiring import wire_listing
+from portal.lot_public_wiring import wire_listing
 from portal.middleware import context_middleware_factory
 from portal.queue_wiring import wire_backoffice
 from portal.sessions import PortalSessionConfig

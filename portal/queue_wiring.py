@@ -29,6 +29,7 @@ from backoffice import kinds, notify, service
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
+from portal.lot_wiring import wire_lots
 from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
@@ -189,6 +190,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
+    wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
 
