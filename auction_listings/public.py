@@ -157,12 +157,30 @@ def _body(request: Request[Any, Any, Any], listing: PublicListing, found: Public
     return Markup(html)  # noqa: S704 - rendered by our own autoescaping template
 
 
+def _tax_section(request: Request[Any, Any, Any], listing: PublicListing, found: PublicLot, lang: str,
+                 adjust: dict[str, str], tax_error: str | None = None) -> Markup:
+    """The tax section; for the default circumstances rendered once per (lot, version, language)
+    (it has no personal part: a GET form), otherwise for the buyer's own values."""
+    lot = found.detail.lot
+    key = (lot.lot_no, lot.version, f"{lang}:tax")
+    default = not adjust and tax_error is None
+    html = listing.cache.bodies.get(key) if default else None
+    if html is None:
+        engine = request.app.template_engine
+        assert engine is not None
+        estimate = None if tax_error else _estimate(listing, found, adjust)  # a bad value → 400 naming it
+        html = engine.get_template("auction_listings/_lot_tax.html").render(
+            lot=lot, estimate=estimate, tax_error=tax_error, adjust=adjust, estimable=estimable(lot),
+            has_estimator=listing.tax_estimator is not None)
+        if default:
+            listing.cache.bodies.put(key, html)
+    return Markup(html)  # noqa: S704 - rendered by our own autoescaping template
+
+
 def _page_context(request: Request[Any, Any, Any], listing: PublicListing, found: PublicLot, lang: str,
-                  following: bool, adjust: dict[str, str], estimate: EstimateLike | None,
-                  tax_error: str | None = None) -> dict[str, Any]:
+                  following: bool, adjust: dict[str, str], tax_error: str | None = None) -> dict[str, Any]:
     return {"lot": found.detail.lot, "body": _body(request, listing, found, lang), "following": following,
-            "estimate": estimate, "tax_error": tax_error, "adjust": adjust, "estimable": estimable(found.detail.lot),
-            "tax_params": tax_params(found.detail), "has_estimator": listing.tax_estimator is not None}
+            "tax": _tax_section(request, listing, found, lang, adjust, tax_error)}
 
 
 async def _following(request: Request[Any, Any, Any], listing: PublicListing, lot_id: int) -> bool:
@@ -187,7 +205,7 @@ async def _lot_tax_refused(request: Request[Any, Any, Any], exc: BilingualError)
                                  "estimable": True, "has_estimator": True},
                         headers={"Cache-Control": "no-store"})
     following = await _following(request, listing, found.detail.lot.id)
-    context = _page_context(request, listing, found, lang, following, adjust, None, message)
+    context = _page_context(request, listing, found, lang, following, adjust, message)
     return Template("auction_listings/lot.html", status_code=exc.status_code, context=context,
                     headers={"Cache-Control": "no-store"})
 
@@ -220,8 +238,7 @@ class LotPageController(Controller):
         if found.detail.lot.version != version:  # changed between the two looks: tag what is shown
             tag = etag("lot", lot_no, found.detail.lot.version, lang, _person(request), following,
                        csrf_part(request), sorted(adjust.items()))
-        estimate = _estimate(listing, found, adjust)
-        context = _page_context(request, listing, found, lang, bool(following), adjust, estimate)
+        context = _page_context(request, listing, found, lang, bool(following), adjust)
         return Template("auction_listings/lot.html", context=context,
                         headers=cache_headers(tag, PRIVATE_REVALIDATE, PAGE_VARY))
 

@@ -127,7 +127,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
-    listing, listing_shutdown = wire_listing(ctx, version_ttl=settings.lot_version_ttl_ms / 1000)  # public lot pages
+    listing, listing_shutdown = wire_listing(ctx, version_ttl=settings.lot_version_ttl_ms / 1000,
+                                                 cache_entries=settings.lot_cache_entries)  # public lot pages
 
     session_config = PortalSessionConfig(
         store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,

@@ -54,9 +54,10 @@ async def tell_followers_of_result(session: AsyncSession, event: LotResult) -> N
                                        next_lot_no=event.next_lot_no)
 
 
-def wire_listing(ctx: AppContext, *, version_ttl: float = 1.0) -> tuple[PublicListing, Callable[..., Awaitable[Any]]]:
+def wire_listing(ctx: AppContext, *, version_ttl: float = 1.0,
+                 cache_entries: int = 4096) -> tuple[PublicListing, Callable[..., Awaitable[Any]]]:
     """The public listing for one app, and the shutdown hook that disconnects it."""
-    cache = LotPublicCache(ctx.engine, ttl=version_ttl)
+    cache = LotPublicCache(ctx.engine, ttl=version_ttl, max_lots=cache_entries)
     listing = PublicListing(cache=cache, tax_estimator=estimate_from_params, documents=public_documents)
     hub.subscribe(LotChanged, cache.on_changed)
     hub.subscribe(FindingChanged, tell_followers_of_finding)

@@ -141,6 +141,7 @@ class Settings:
     redis_url: str = ""
     # How long a process trusts the version of a lot it looked up (public lot pages; 0: ask every time).
     lot_version_ttl_ms: int = 1000
+    lot_cache_entries: int = 4096  # lots kept per process (their rendered bodies: twice as many)
 
     @property
     def is_production(self) -> bool:
@@ -225,6 +226,7 @@ class Settings:
             purge_interval_seconds=_int(env, "PURGE_INTERVAL_SECONDS", 600, 0, 86400),
             redis_url=_redis(env),
             lot_version_ttl_ms=_int(env, "LOT_VERSION_TTL_MS", 1000, 0, 60000),
+            lot_cache_entries=_int(env, "LOT_CACHE_ENTRIES", 4096, 0, 1_000_000),
         )
 
 
