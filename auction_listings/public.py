@@ -31,7 +31,7 @@ from auction_listings.search import SORTS, STATUS_CHOICES, LotFilters, Places, S
 from kernel.auth import Auth, principal_of
 from kernel.caching import PRIVATE_REVALIDATE, PUBLIC_SHORT, cache_headers, csrf_part, etag, not_modified
 from kernel.deps import Lang, request_lang
-from kernel.errors import BilingualError, error_view, is_htmx
+from kernel.errors import BilingualError, error_view, exception_handler, is_htmx
 from kernel.guards import requires_signed_in
 from storage.context import DbSession
 from storage.db import utcnow
@@ -64,7 +64,11 @@ def _not_found(lot_no: str) -> LotNotFound:
 
 
 def _clean_no(lot_no: str) -> str:
-    return lot_no.strip()[:40]
+    """The number as given, trimmed; one longer than any lot number cannot match (a 404, not a prefix)."""
+    lot_no = lot_no.strip()
+    if len(lot_no) > 40 or not lot_no.isprintable():
+        raise _not_found(lot_no)
+    return lot_no
 
 
 def _person(request: Request[Any, Any, Any]) -> str:
@@ -194,6 +198,8 @@ async def _following(request: Request[Any, Any, Any], listing: PublicListing, lo
 
 async def _lot_tax_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
     """The lot page again, the buyer's values kept, and the message in the tax section."""
+    if isinstance(exc, LotNotFound):  # no page to show it on: the plain 404
+        return exception_handler(request, exc, views=False)
     listing: PublicListing = request.app.state["listing"]
     lang = request_lang(request)
     found = await _public_lot(listing, _clean_no(request.path_params["lot_no"]))

@@ -5,7 +5,8 @@
     python -m bench --transfers 20000 --duration 5     # a quick look
     python -m bench --only page_portal,page_asyncpg    # some scenarios of the transfers run
     python -m bench --rounds 3           # interleave the scenarios three times, report medians
-    python -m bench --skip-queue / --skip-transfers / --skip-chat
+    python -m bench --skip-queue / --skip-transfers / --skip-chat / --skip-lots
+    python -m bench.lots --lots 20000 --duration 5     # the public lots run alone, a quick look
     python -m bench --skip-transfers --skip-queue      # the chat run alone (no PostgreSQL needed)
     python -m bench --chat-conversations 5 --chat-think 0.5-1
 
@@ -72,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-transfers", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
     parser.add_argument("--skip-chat", action="store_true", help="skip the chat run (portal → Rasa → actions)")
+    parser.add_argument("--skip-lots", action="store_true", help="skip the public lots run (bench/lots.py)")
+    parser.add_argument("--lots", type=int, default=100_000, help="lots to generate for the lots run (default 100000)")
     parser.add_argument("--chat-conversations", type=int, default=20, help="concurrent conversations (default 20)")
     parser.add_argument("--chat-think", default="1-2",
                         help="typing time before each turn in the paced chat scenario, seconds (default 1-2)")
     args = parser.parse_args(argv)
 
     pg_url = support.server_url()
-    if not (args.skip_transfers and args.skip_queue):
+    if not (args.skip_transfers and args.skip_queue and args.skip_lots):
         problem = asyncio.run(support.check_server(pg_url))
         if problem:
             print(f"bench: {problem}", file=sys.stderr)
@@ -123,6 +126,23 @@ def main(argv: list[str] | None = None) -> int:
                     markdown_parts.append("### Back-office queue\n\n" + module.markdown(queue))
                 else:
                     print(json.dumps(queue, indent=2, default=str))
+
+    if not args.skip_lots:
+        from bench.lots import markdown as lots_markdown
+        from bench.lots import run_lots_bench
+
+        try:
+            lots = run_lots_bench(pg_url, lots=args.lots, connections=args.connections, duration=args.duration,
+                                  warmup=args.warmup, max_requests=args.max_requests, keep=args.keep)
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            failed = True
+        else:
+            results["lots"] = lots
+            markdown_parts.append("### Public lots: search and lot page\n\n" + lots_markdown(lots))
+            if any(s["problems"] for s in lots["scenarios"].values()):
+                print("bench: lots: some requests failed (see problems above)", file=sys.stderr)
+                failed = True
 
     if not args.skip_chat:
         try:
