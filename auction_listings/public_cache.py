@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auction_listings.events import LotChanged
-from auction_listings.read import LotDetail, get_lot, lot_version
+from auction_listings.models import PUBLIC_STATUSES, Lot
+from auction_listings.read import LotDetail, get_lot
 from auction_listings.seams import LotDocuments, PublicDocument
 from kernel.caching import RenderCache, VersionClock
+
+_VERSION = select(Lot.version, Lot.status).where(Lot.lot_no == bindparam("lot_no"))
+_PUBLIC = frozenset(s.value for s in PUBLIC_STATUSES)
 
 
 class PublicLot(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,8 +45,13 @@ class LotPublicCache:
         self.bodies: RenderCache[tuple[str, int, str], str] = RenderCache(max_lots * 2)
 
     async def _version_of(self, lot_no: str) -> int | None:
-        async with AsyncSession(self.engine) as session:
-            return await lot_version(session, lot_no)
+        # One indexed read of two columns on a plain connection (no ORM session to build and close):
+        # this is the read every page view may make once a second.
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_VERSION, {"lot_no": lot_no})).first()
+        if row is None or row[1] not in _PUBLIC:
+            return None
+        return int(row[0])
 
     async def version(self, lot_no: str) -> int | None:
         return await self.clock.version(lot_no)

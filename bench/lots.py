@@ -12,9 +12,11 @@ Scenarios (each server its own uvicorn process, restarted per scenario; load fro
 - ``lot_asyncpg``: the asyncpg reference (bench.lots_refs.asyncpg_app): the same reads, the same
   templates, bare Litestar (aim: the uncached portal ≥ 60% of it);
 - ``lot_memory``: the in-memory reference, rendering each request;
-- ``lot_cached``: the portal as deployed (version clock 1 s, cache large enough for the sample);
+- ``lot_cached``: the portal as deployed (version clock 1 s, cache large enough for the sample)
+  on 100 popular lots (where many viewers go: the cache's case), and ``lot_cached_wide`` on the
+  whole sample (at these rates each request is for another lot: mostly misses);
 - ``lot_304``: the portal as deployed, every request with the lot's current ETag in
-  ``If-None-Match`` (aim: ≥ 70% of the in-memory reference);
+  ``If-None-Match``, 100 popular lots (aim: ≥ 70% of the in-memory reference);
 - ``lot_memory_304``: the in-memory reference answering the same conditional requests.
 """
 
@@ -39,16 +41,18 @@ SCENARIOS = [
     ("lot_uncached", "portal-uncached", "lot", "Lot page · portal, caches off (every request reads and renders)"),
     ("lot_asyncpg", "ref-asyncpg", "lot", "Lot page · reference: bare Litestar + asyncpg, same reads and templates"),
     ("lot_memory", "ref-memory", "lot", "Lot page · reference: bare Litestar, lots in memory, rendered per request"),
-    ("lot_cached", "portal", "lot", "Lot page · portal as deployed (version clock 1 s, cached body)"),
-    ("lot_304", "portal", "lot_304", "Lot page · portal, If-None-Match → 304"),
-    ("lot_memory_304", "ref-memory", "lot_304", "Lot page · reference in memory, If-None-Match → 304"),
+    ("lot_cached", "portal", "hot", "Lot page · portal as deployed (version clock 1 s, cached body), 100 popular lots"),
+    ("lot_cached_wide", "portal", "lot", "Lot page · portal as deployed, the whole 10,000-lot sample (mostly misses)"),
+    ("lot_304", "portal", "hot_304", "Lot page · portal, If-None-Match → 304, 100 popular lots"),
+    ("lot_memory_304", "ref-memory", "hot_304", "Lot page · reference in memory, If-None-Match → 304, same lots"),
 ]
+HOT = 100  # popular lots: where a million viewers go
 
 
 def _request_files(workdir: Path, sample: list[dict[str, Any]], searches: list[str]) -> dict[str, Path]:
     from bench.lots_refs import portal_etag
 
-    specs: dict[str, list[dict[str, Any]]] = {"search": [], "lot": [], "lot_304": []}
+    specs: dict[str, list[dict[str, Any]]] = {"search": [], "lot": [], "lot_304": [], "hot": [], "hot_304": []}
     for q in searches:
         path = "/lots?" + "&".join(f"{k}={quote(v)}" for k, _, v in (p.partition("=") for p in q.split("&")))
         specs["search"].append({"path": path, "headers": {"Accept": "text/html"}, "expect": "results-count"})
@@ -57,6 +61,7 @@ def _request_files(workdir: Path, sample: list[dict[str, Any]], searches: list[s
         specs["lot"].append({"path": f"/lots/{no}", "headers": {"Accept": "text/html"}, "expect": no})
         specs["lot_304"].append({"path": f"/lots/{no}", "headers": {
             "Accept": "text/html", "If-None-Match": portal_etag(no, item["version"])}, "expect": None})
+    specs["hot"], specs["hot_304"] = specs["lot"][:HOT], specs["lot_304"][:HOT]
     files = {}
     for name, items in specs.items():
         path = workdir / f"requests-lots-{name}.json"
