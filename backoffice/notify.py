@@ -51,6 +51,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item.reopened": ("{ref} 已根据您的异议重新办理。", "{ref} has been reopened on your dispute."),
     # Not about a queue item: another domain's news for a person who asked to follow it (a case's new node).
     "case.node": ("您关注的案件 {ref} 有新进展:{node}。请登录查看。", "Your case {ref} has a new step: {node}. Sign in to see it."),
+    # To the followers of a lot (ref: the lot number).
+    "lot.finding_changed": ("您关注的拍品 {ref}:{department}更新了联审意见,新旧版本见拍品页面。",
+                            "Lot {ref} you follow: the {department} changed its pre-review finding; "
+                            "both versions are on the lot page."),
+    "lot.sold": ("您关注的拍品 {ref} 已成交。", "Lot {ref} you follow has been sold."),
+    "lot.unsold": ("您关注的拍品 {ref} 本轮流拍。", "Lot {ref} you follow did not sell in this round."),
+    "lot.withdrawn": ("您关注的拍品 {ref} 已撤回。", "Lot {ref} you follow has been withdrawn."),
 }
 
 
@@ -92,10 +99,11 @@ async def enqueue(session: AsyncSession, item: Any, event: str, **payload: Any) 
 
 
 async def enqueue_for_user(session: AsyncSession, user_id: int, event: str, language: str, **payload: Any) -> None:
-    """Tell an account holder about ``event`` (not about a queue item) once the caller's transaction commits.
+    """Tell an account holder about ``event`` (not about a queue item: a case's new node, a lot they
+    follow) once the caller's transaction commits.
 
-    ``payload`` fills the event's text: ``reference`` (shown as {ref}) and, for ``case.node``,
-    ``node_zh``/``node_en``.
+    ``payload`` fills the event's text: ``reference`` (shown as {ref}) and the event's own fields
+    (``node_zh``/``node_en`` for ``case.node``, ``department`` for a lot's finding).
     """
     if event not in TEXTS:
         raise ValueError(f"unknown notification event {event!r}")
@@ -286,7 +294,7 @@ async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt
         user_phone, email = contacts.get(row.recipient_id or -1, (None, None))
         message = Outgoing(id=row.id, event=row.event, language=row.language, text=render(row),
                            phone=row.phone or user_phone, email=email,
-                           reference=reference(row.item_id) if row.item_id else "",
+                           reference=reference(row.item_id) if row.item_id else str((row.payload or {}).get("reference", "")),
                            subject=str((row.payload or {}).get("subject", "")))
         try:
             await sender.send(message)

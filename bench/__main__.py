@@ -5,9 +5,10 @@
     python -m bench --transfers 20000 --duration 5     # a quick look
     python -m bench --only page_portal,page_asyncpg    # some scenarios of the transfers run
     python -m bench --rounds 3           # interleave the scenarios three times, report medians
-    python -m bench --skip-queue / --skip-transfers / --skip-chat / --skip-payouts
-    python -m bench --skip-transfers --skip-queue --skip-chat --payees 170000   # the payout import alone
-    python -m bench --skip-transfers --skip-queue --skip-payouts   # the chat run alone (no PostgreSQL needed)
+    python -m bench --skip-queue / --skip-transfers / --skip-chat / --skip-payouts / --skip-lots
+    python -m bench --skip-transfers --skip-queue --skip-chat --skip-lots --payees 170000   # the payout import alone
+    python -m bench.lots --lots 20000 --duration 5     # the public lots run alone, a quick look
+    python -m bench --skip-transfers --skip-queue --skip-payouts --skip-lots   # the chat run alone (no PostgreSQL needed)
     python -m bench --chat-conversations 5 --chat-think 0.5-1
 
 BENCH_DATABASE_URL=postgresql://user:pw@host:5432/postgres picks another PostgreSQL server
@@ -75,13 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-chat", action="store_true", help="skip the chat run (portal → Rasa → actions)")
     parser.add_argument("--skip-payouts", action="store_true", help="skip the mass payout import (bench/payouts.py)")
     parser.add_argument("--payees", type=int, default=170_000, help="payees in the payout import (default 170000)")
+    parser.add_argument("--skip-lots", action="store_true", help="skip the public lots run (bench/lots.py)")
+    parser.add_argument("--lots", type=int, default=100_000, help="lots to generate for the lots run (default 100000)")
     parser.add_argument("--chat-conversations", type=int, default=20, help="concurrent conversations (default 20)")
     parser.add_argument("--chat-think", default="1-2",
                         help="typing time before each turn in the paced chat scenario, seconds (default 1-2)")
     args = parser.parse_args(argv)
 
     pg_url = support.server_url()
-    if not (args.skip_transfers and args.skip_queue and args.skip_payouts):
+    if not (args.skip_transfers and args.skip_queue and args.skip_payouts and args.skip_lots):
         problem = asyncio.run(support.check_server(pg_url))
         if problem:
             print(f"bench: {problem}", file=sys.stderr)
@@ -141,6 +144,23 @@ def main(argv: list[str] | None = None) -> int:
             markdown_parts.append("### Mass payout import\n\n" + payouts_markdown(payouts))
             if not (payouts["import_accepted"] and payouts["committed_rows"] == args.payees):
                 print("bench: payouts: the import did not commit every row", file=sys.stderr)
+                failed = True
+
+    if not args.skip_lots:
+        from bench.lots import markdown as lots_markdown
+        from bench.lots import run_lots_bench
+
+        try:
+            lots = run_lots_bench(pg_url, lots=args.lots, connections=args.connections, duration=args.duration,
+                                  warmup=args.warmup, max_requests=args.max_requests, keep=args.keep)
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            failed = True
+        else:
+            results["lots"] = lots
+            markdown_parts.append("### Public lots: search and lot page\n\n" + lots_markdown(lots))
+            if any(s["problems"] for s in lots["scenarios"].values()):
+                print("bench: lots: some requests failed (see problems above)", file=sys.stderr)
                 failed = True
 
     if not args.skip_chat:

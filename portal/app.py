@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
@@ -31,6 +32,7 @@ from sqlalchemy import event
 import cases.payouts_controllers as payouts_web
 from accounts.contacts import contacts
 from accounts.sessions import SessionChecker
+from auction_listings.public import LotAPI, LotPageController, LotSearchController
 from backoffice.controllers import route_handlers as backoffice_routes
 from cases.controllers import route_handlers as case_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
@@ -48,6 +50,7 @@ from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.health import Readiness, StartupRefused, no_demo_accounts
 from portal.housekeeping import Purger
+from portal.lot_public_wiring import wire_listing
 from portal.middleware import context_middleware_factory, with_request_lang
 from portal.queue_wiring import wire_backoffice
 from portal.rasa_replicas import RasaReplicas
@@ -67,6 +70,7 @@ from title_transfer.controllers import (
     _NeedsCode,
     needs_code_handler,
 )
+from title_transfer.tax_controllers import TaxCalculatorController, TaxEstimateAPI
 
 __all__ = ["StartupRefused", "build_db_config", "create_app"]
 
@@ -131,6 +135,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
+    listing, listing_shutdown = wire_listing(ctx, version_ttl=settings.lot_version_ttl_ms / 1000,
+                                                 cache_entries=settings.lot_cache_entries)  # public lot pages
 
     session_config = PortalSessionConfig(
         store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,
@@ -152,6 +158,11 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         TrackingController,
         TransferAPI,
         StaffStepsController,
+        TaxEstimateAPI,
+        TaxCalculatorController,
+        LotSearchController,
+        LotPageController,
+        LotAPI,
         *backoffice_routes,
         *case_routes,
         CaseCluesController,
@@ -210,7 +221,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             DefineMiddleware(KernelAuthenticationMiddleware, secret=settings.secret_key,
                              service_token=settings.service_token, checker=session_checker),
         ],
-        dependencies=kernel_deps.dependencies(),
+        dependencies={**kernel_deps.dependencies(), "listing": Provide(lambda: listing, sync_to_thread=False)},
         stores=stores,
         csrf_config=csrf,
         template_config=template_config,
@@ -231,8 +242,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         },
         after_exception=[rollback_request_session],
         on_startup=[on_startup, *queue_startup],
-        on_shutdown=[*queue_shutdown, on_shutdown],
-        state=State({"ctx": ctx, "session_checker": session_checker, "readiness": readiness}),
+        on_shutdown=[*queue_shutdown, listing_shutdown, on_shutdown],
+        state=State({"ctx": ctx, "session_checker": session_checker, "readiness": readiness, "listing": listing}),
         debug=False,
     )
     return app

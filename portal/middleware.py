@@ -69,7 +69,11 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
                 present = {k.lower() for k, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 headers.append((b"content-language", b"zh-CN" if lang == "zh" else b"en"))
-                headers.append((b"vary", b"Cookie, Accept-Language"))
+                # A response that declares itself public (JSON without personal data) names its own Vary:
+                # varying it by Cookie would keep every shared cache from sharing it.
+                public = any(k.lower() == b"cache-control" and b"public" in v for k, v in headers)
+                if not public:
+                    headers.append((b"vary", b"Cookie, Accept-Language"))
                 if b"cache-control" not in present and not path.startswith(PUBLIC_ASSETS):
                     # Pages vary by person (and by grant cookie); API answers carry personal data:
                     # neither a shared cache nor the browser's disk may keep them.

@@ -6,6 +6,7 @@ A domain package that gains models adds its module here.
 from __future__ import annotations
 
 import accounts.models  # noqa: F401
+import auction_listings.follows  # noqa: F401
 import auction_listings.models  # noqa: F401
 import backoffice.models  # noqa: F401
 import cases.models  # noqa: F401

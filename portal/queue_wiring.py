@@ -31,6 +31,7 @@ from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
 from portal.case_wiring import CaseStatsRefresher, wire_case_queue
+from portal.lot_wiring import wire_lots
 from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
@@ -220,6 +221,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
     wire_case_queue()  # clues naming a case; followers told of new nodes (portal/case_wiring.py)
+    wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
     digests = DigestJob(ctx.engine, ctx.settings.queue.digest_interval_seconds, ctx.settings.queue.digest_hour)

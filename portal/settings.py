@@ -161,6 +161,9 @@ class Settings:
     purge_interval_seconds: int = 600
     redis_url: str = ""
     case_stats_interval_seconds: int = 3600  # how often the cases' node medians are recomputed (0: never)
+    # How long a process trusts the version of a lot it looked up (public lot pages; 0: ask every time).
+    lot_version_ttl_ms: int = 1000
+    lot_cache_entries: int = 4096  # lots kept per process (their rendered bodies: twice as many)
 
     @property
     def is_production(self) -> bool:
@@ -248,6 +251,8 @@ class Settings:
             purge_interval_seconds=_int(env, "PURGE_INTERVAL_SECONDS", 600, 0, 86400),
             redis_url=_redis(env),
             case_stats_interval_seconds=_int(env, "CASE_STATS_INTERVAL_SECONDS", 3600, 0, 7 * 86400),
+            lot_version_ttl_ms=_int(env, "LOT_VERSION_TTL_MS", 1000, 0, 60000),
+            lot_cache_entries=_int(env, "LOT_CACHE_ENTRIES", 4096, 0, 1_000_000),
         )
 
 

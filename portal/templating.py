@@ -58,6 +58,17 @@ def date(value: Any) -> str:
     return value.strftime("%d %b %Y")
 
 
+_CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def china_time(value: Any) -> str:
+    """A moment as the date and HH:MM in China time (auction times are the court's)."""
+    if not isinstance(value, dt.datetime):
+        return "—"
+    local = value.astimezone(_CHINA) if value.tzinfo else value
+    return f"{date(local.date())} {local:%H:%M}"
+
+
 def pick(zh: Any, en: Any) -> Any:
     return zh if i18n.current_lang.get() == "zh" else en
 
@@ -204,6 +215,6 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
     from portal.chat import linkify
 
     env.globals["linkify"] = linkify
-    env.filters.update(money=money, date=date)
+    env.filters.update(money=money, date=date, china_time=china_time)
     env.tests["match_lang"] = lambda part: str(part).split("=", 1)[0] == "lang"
     return env

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0012_texts_in_language'
-down_revision = '0007_sessions'
+down_revision = '0010_lots'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,270 @@
+"""Public search over the lots: filters from the URL, checked strictly, one SELECT for the page
+and one COUNT, on the indexes of migration 0014_lotpub (and 0010's status/start index).
+
+The same :class:`LotFilters` serves the page (``/lots``) and the API (``/api/v1/lots``), so a
+search can be shared as a link and replayed by a program.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auction_listings.models import PUBLIC_STATUSES, Lot, LotKind, LotStatus
+from kernel.errors import BilingualError
+
+PER_PAGE_CHOICES = (10, 20, 50)
+MAX_PAGE = 10_000
+MAX_PRICE = Decimal("100000000000")
+# "open": what a bidder can still bid on (the default); "all": every public lot.
+STATUS_CHOICES = ("open", "all", *sorted(s.value for s in PUBLIC_STATUSES))
+OPEN_STATUSES = (LotStatus.announced.value, LotStatus.bidding.value)
+SORTS = {
+    "starts": "auction date, soonest first",
+    "-starts": "auction date, latest first",
+    "price": "starting price, lowest first",
+    "-price": "starting price, highest first",
+    "newest": "newest announcement first",
+}
+IGNORED = frozenset({"lang"})
+
+
+class LotFilters(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Search parameters (all optional): ``/lots?city=绍兴市&kind=real_estate&price_max=3000000&sort=price``."""
+
+    city: str | None = None
+    district: str | None = None
+    kind: LotKind | None = None
+    status: str = "open"
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    date_from: dt.date | None = None  # auction (bidding start) on or after
+    date_to: dt.date | None = None  # auction on or before
+    sort: str = "starts"
+    page: int = 1
+    per_page: int = 20
+
+    def query_string(self, **changes: Any) -> str:
+        """The URL query of these filters (defaults left out), e.g. for the next page's link."""
+        merged = {**{f: getattr(self, f) for f in self.__struct_fields__}, **changes}
+        defaults = LotFilters()
+        pairs = [(k, str(v.value if hasattr(v, "value") else v)) for k, v in merged.items()
+                 if v is not None and v != getattr(defaults, k)]
+        return urlencode(pairs)
+
+    @property
+    def active(self) -> bool:
+        return self.query_string(page=1, per_page=20, sort="starts") != ""
+
+
+FIELDS: dict[str, tuple[str, str]] = {
+    "city": ("城市(city)最多 40 个字", "city: at most 40 characters"),
+    "district": ("区县(district)最多 40 个字", "district: at most 40 characters"),
+    "kind": ("类型(kind)只能是 real_estate(不动产)、vehicle(机动车)或 other(其他)",
+             "kind: real_estate, vehicle or other"),
+    "status": (f"状态(status)只能是 {'、'.join(STATUS_CHOICES)} 之一", f"status: one of {', '.join(STATUS_CHOICES)}"),
+    "price_min": ("最低起拍价(price_min)须是 0 或以上的金额(元)", "price_min: a sum in yuan, 0 or more"),
+    "price_max": ("最高起拍价(price_max)须是 0 或以上的金额(元)", "price_max: a sum in yuan, 0 or more"),
+    "date_from": ("拍卖日期起(date_from)须是 YYYY-MM-DD 格式的日期", "date_from: a date as YYYY-MM-DD"),
+    "date_to": ("拍卖日期止(date_to)须是 YYYY-MM-DD 格式的日期", "date_to: a date as YYYY-MM-DD"),
+    "sort": (f"排序(sort)只能是 {'、'.join(SORTS)} 之一", f"sort: one of {', '.join(SORTS)}"),
+    "page": (f"页码(page)须是 1 到 {MAX_PAGE} 的整数", f"page: a whole number from 1 to {MAX_PAGE}"),
+    "per_page": (f"每页条数(per_page)只能是 {'、'.join(map(str, PER_PAGE_CHOICES))}",
+                 f"per_page: one of {', '.join(map(str, PER_PAGE_CHOICES))}"),
+}
+
+
+class FilterInvalid(BilingualError):
+    """A search parameter is unknown, repeated or out of range (``details.field`` names it)."""
+
+    status_code = 400
+    code = "invalid_lot_filter"
+
+
+def _invalid(name: str) -> FilterInvalid:
+    if name not in FIELDS:
+        return FilterInvalid(f"不认识的搜索条件“{name[:40]}”。可用条件:{', '.join(FIELDS)}。",
+                             f"Unknown search parameter “{name[:40]}”. Known: {', '.join(FIELDS)}.", field=name[:40])
+    zh, en = FIELDS[name]
+    return FilterInvalid(f"请修改搜索条件:{zh}。", f"Please correct the search: {en}.", field=name)
+
+
+_AT = re.compile(r"at `\$\.(\w+)`")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+
+
+def parse_filters(params: Mapping[str, Any] | Any) -> LotFilters:
+    """Query parameters → :class:`LotFilters`, or a 400 that names the parameter to correct.
+
+    Blank values count as not given (a plain form sends every field).
+    """
+    raw: dict[str, Any] = {}
+    for key in list(params.keys()):
+        if key in IGNORED:
+            continue
+        values = params.getall(key) if hasattr(params, "getall") else [params[key]]
+        if len(values) > 1:
+            raise FilterInvalid(f"搜索条件“{key[:40]}”只能填写一次。", f"The search parameter “{key[:40]}” is given "
+                                "more than once.", field=key[:40])
+        value = values[0].strip() if isinstance(values[0], str) else values[0]
+        if value == "":
+            continue
+        raw[key] = value
+    try:
+        f = msgspec.convert(raw, LotFilters, strict=False)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if m := _UNKNOWN.search(text):
+            raise _invalid(m.group(1)) from None
+        raise _invalid(m.group(1) if (m := _AT.search(text)) else "page") from None
+    for name in ("city", "district"):
+        value = getattr(f, name)
+        if value is not None and (len(value) > 40 or not value.isprintable()):
+            raise _invalid(name)
+    if f.status not in STATUS_CHOICES:
+        raise _invalid("status")
+    if f.sort not in SORTS:
+        raise _invalid("sort")
+    if not 1 <= f.page <= MAX_PAGE:
+        raise _invalid("page")
+    if f.per_page not in PER_PAGE_CHOICES:
+        raise _invalid("per_page")
+    for name in ("price_min", "price_max"):
+        value = getattr(f, name)
+        if value is not None and (not value.is_finite() or not 0 <= value <= MAX_PRICE):
+            raise _invalid(name)
+    if f.price_min is not None and f.price_max is not None and f.price_min > f.price_max:
+        raise FilterInvalid("最低起拍价高于最高起拍价:请对调或修改。",
+                            "The lowest price is above the highest: swap or correct them.", field="price_min")
+    for name in ("date_from", "date_to"):
+        value = getattr(f, name)
+        if value is not None and not dt.date(2000, 1, 1) <= value <= dt.date(2100, 12, 31):
+            raise _invalid(name)
+    if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
+        raise FilterInvalid("拍卖日期的起始日晚于截止日:请对调或修改。",
+                            "The auction date range starts after it ends: swap or correct the dates.",
+                            field="date_from")
+    return f
+
+
+class LotCard(msgspec.Struct, frozen=True, kw_only=True):
+    """One lot in a search result."""
+
+    lot_no: str
+    title: str
+    kind: str
+    status: str
+    round: str
+    city: str
+    district: str
+    address: str
+    appraisal: Decimal
+    starting_price: Decimal
+    deposit: Decimal | None
+    bidding_starts_at: dt.datetime | None
+    bidding_ends_at: dt.datetime | None
+    platform: str | None
+    platform_url: str | None
+    version: int
+    url: str
+
+
+class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[LotCard]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+_CHINA = dt.timezone(dt.timedelta(hours=8))  # auction dates are the court's, in China time
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), _CHINA)
+
+
+def _where(f: LotFilters) -> list[Any]:
+    statuses = OPEN_STATUSES if f.status == "open" else (
+        sorted(s.value for s in PUBLIC_STATUSES) if f.status == "all" else (f.status,))
+    clauses: list[Any] = [Lot.status.in_(statuses) if len(statuses) > 1 else Lot.status == statuses[0]]
+    if f.city:
+        clauses.append(Lot.city == f.city)
+    if f.district:
+        clauses.append(Lot.district == f.district)
+    if f.kind is not None:
+        clauses.append(Lot.asset_kind == f.kind.value)
+    if f.price_min is not None:
+        clauses.append(Lot.starting_price >= f.price_min)
+    if f.price_max is not None:
+        clauses.append(Lot.starting_price <= f.price_max)
+    if f.date_from is not None:
+        clauses.append(Lot.bidding_starts_at >= _day_start(f.date_from))
+    if f.date_to is not None:
+        clauses.append(Lot.bidding_starts_at < _day_start(f.date_to + dt.timedelta(days=1)))
+    return clauses
+
+
+_ORDER: dict[str, tuple[Any, ...]] = {
+    "starts": (Lot.bidding_starts_at.asc().nulls_last(), Lot.id.asc()),
+    "-starts": (Lot.bidding_starts_at.desc().nulls_last(), Lot.id.desc()),
+    "price": (Lot.starting_price.asc(), Lot.id.asc()),
+    "-price": (Lot.starting_price.desc(), Lot.id.desc()),
+    "newest": (Lot.published_at.desc().nulls_last(), Lot.id.desc()),
+}
+CARD_COLUMNS = (Lot.lot_no, Lot.title, Lot.asset_kind, Lot.status, Lot.round, Lot.city, Lot.district, Lot.address,
+                Lot.appraisal, Lot.starting_price, Lot.deposit, Lot.bidding_starts_at, Lot.bidding_ends_at,
+                Lot.platform, Lot.platform_url, Lot.version)
+
+
+def search_statement(f: LotFilters) -> Select[Any]:  # type: ignore[type-arg]
+    stmt: Select[Any] = select(*CARD_COLUMNS)  # type: ignore[type-arg,assignment]
+    return (stmt.where(and_(*_where(f))).order_by(*_ORDER[f.sort])
+            .limit(f.per_page).offset((f.page - 1) * f.per_page))
+
+
+async def search(session: AsyncSession, f: LotFilters) -> SearchResult:
+    """The page of lots the filters select, and how many there are in all."""
+    rows = (await session.execute(search_statement(f))).all()
+    if f.page == 1 and len(rows) < f.per_page:
+        total = len(rows)  # the whole result is on this page: no COUNT needed
+    else:
+        total = int(await session.scalar(select(func.count()).select_from(Lot).where(and_(*_where(f)))) or 0)
+    items = [LotCard(lot_no=r.lot_no, title=r.title, kind=r.asset_kind, status=r.status, round=r.round, city=r.city,
+                     district=r.district, address=r.address, appraisal=Decimal(r.appraisal),
+                     starting_price=Decimal(r.starting_price), deposit=r.deposit,
+                     bidding_starts_at=r.bidding_starts_at, bidding_ends_at=r.bidding_ends_at, platform=r.platform,
+                     platform_url=r.platform_url, version=int(r.version), url=f"/lots/{r.lot_no}") for r in rows]
+    pages = max(1, -(-total // f.per_page))
+    return SearchResult(items=items, total=total, page=f.page, per_page=f.per_page, pages=pages)
+
+
+class Places:
+    """The cities and districts that public lots are in (for the search form), asked once a minute."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._at = -1e9
+        self._value: list[tuple[str, str]] = []
+
+    async def get(self, session: AsyncSession) -> list[tuple[str, str]]:
+        if time.monotonic() - self._at < self.ttl:
+            return self._value
+        stmt = (select(Lot.city, Lot.district).distinct().where(Lot.status.in_([s.value for s in PUBLIC_STATUSES]))
+                .where(Lot.city != "").order_by(Lot.city, Lot.district).limit(500))
+        self._value = [(str(c), str(d)) for c, d in (await session.execute(stmt)).all()]
+        self._at = time.monotonic()
+        return self._value
+
+
+__all__ = ["FilterInvalid", "LotCard", "LotFilters", "Places", "SearchResult", "SORTS", "STATUS_CHOICES",
+           "parse_filters", "search", "search_statement"]
