@@ -30,6 +30,7 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from accounts.sessions import SessionChecker
+from auction_listings.controllers import route_handlers as lot_staff_routes
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         TransferAPI,
         StaffStepsController,
         *backoffice_routes,
+        *lot_staff_routes,
         ChatController,
         ChatMessageController,
         DocumentController,

@@ -30,6 +30,9 @@ from backoffice import service as queue
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Fact, Link, SourceAdapter, registry
+from auction_listings.attachments import set_document_lister
+from documents import Subject, SubjectType, list_documents
+from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
 from portal.sales import confirmed_sale
 from storage.context import AppContext
@@ -119,6 +122,10 @@ async def _document_changed(session: AsyncSession, payload: dict[str, Any]) -> N
         await lots.touch(session, int(payload["subject_id"]), "document")
 
 
+async def _lot_documents(session: AsyncSession, lot_id: int, principal: Principal | None) -> list[Document]:
+    return await list_documents(session, Subject(SubjectType.lot, lot_id), principal)
+
+
 def wire_lots(ctx: AppContext) -> None:
     catalogue.check()  # the courts, rules and pre-review areas: a typo stops the start, not a request
     hub.subscribe(ReviewRequested, on_review_requested)
@@ -129,3 +136,4 @@ def wire_lots(ctx: AppContext) -> None:
     hub.subscribe(DOCUMENT_REMOVED, _document_changed)
     registry.on_complete(KIND, complete_review_item)
     registry.register(LotReviewAdapter())
+    set_document_lister(_lot_documents)
