@@ -23,6 +23,7 @@ from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings import review as reviews
 from auction_listings import service as lots
+from auction_listings.attachments import set_document_lister
 from auction_listings.errors import ReviewRefused
 from auction_listings.events import ReviewAnswered, ReviewRequested, SaleRecorded
 from auction_listings.sales import note_transfer, sale_for_transfer
@@ -30,7 +31,6 @@ from backoffice import service as queue
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Fact, Link, SourceAdapter, registry
-from auction_listings.attachments import set_document_lister
 from documents import Subject, SubjectType, list_documents
 from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
