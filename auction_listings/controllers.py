@@ -22,7 +22,7 @@ from auction_listings import catalogue, review, sales, service
 from auction_listings.attachments import lot_documents
 from auction_listings.errors import ListingError, LotNotFound, WrongStatus
 from auction_listings.models import Lot, LotKind, LotStatus, Round
-from auction_listings.read import get_lot
+from auction_listings.read import finding_view, get_lot
 from auction_listings.rules import (
     ARREARS_CLAUSES,
     CHINA,
@@ -269,7 +269,8 @@ def _review_page(target: review.ReviewTarget, *, values: dict[str, str], errors:
                  notice: str | None = None, status: int = 200, done: str | None = None) -> Template:
     zh, en = DEPARTMENT_NAMES[Department(target.department)]
     return Template("auction_listings/staff_review.html", status_code=status, context={
-        **PAGE_HELPERS, "t": target, "lot": target.lot, "values": values, "errors": errors, "notice": notice, "done": done,
+        **PAGE_HELPERS, "t": target, "lot": target.lot,
+        "latest": finding_view(target.latest) if target.latest is not None else None, "values": values, "errors": errors, "notice": notice, "done": done,
         "dept_zh": zh, "dept_en": en, "court": catalogue.court(target.lot.court_code)})
 
 
