@@ -254,3 +254,33 @@ async def request_facts(session: AsyncSession, request_id: int) -> dict[str, Any
 
 async def finding_count(session: AsyncSession, lot_id: int) -> int:
     return int(await session.scalar(select(func.count()).select_from(Finding).where(Finding.lot_id == lot_id)) or 0)
+
+
+async def pending_requests(session: AsyncSession, *, exclude: set[int] | None = None) -> list[ReviewRequested]:
+    """Unanswered requests of lots still open for findings (for re-opening queue items an event missed)."""
+    rows = (await session.execute(
+        select(ReviewRequest.id, ReviewRequest.department, Lot.id, Lot.lot_no, Lot.title, Lot.asset_kind)
+        .join(Lot, Lot.id == ReviewRequest.lot_id)
+        .where(ReviewRequest.answered_at.is_(None), Lot.status.in_([s.value for s in OPEN_FOR_FINDINGS]))
+        .order_by(ReviewRequest.id))).all()
+    skip = exclude or set()
+    return [ReviewRequested(request_id=r[0], department=r[1], lot_id=r[2], lot_no=r[3], title=r[4], asset_kind=r[5])
+            for r in rows if r[0] not in skip]
+
+
+async def settled_requests(session: AsyncSession, request_ids: list[int]) -> list[ReviewAnswered]:
+    """Of these requests, those answered (or whose lot's round ended): their queue items are done."""
+    if not request_ids:
+        return []
+    rows = (await session.execute(
+        select(ReviewRequest.id, ReviewRequest.department, ReviewRequest.answered_at, Lot.id, Lot.lot_no, Lot.status)
+        .join(Lot, Lot.id == ReviewRequest.lot_id).where(ReviewRequest.id.in_(request_ids[:5000])))).all()
+    out: list[ReviewAnswered] = []
+    for req_id, dept, answered_at, lot_id, lot_no, status in rows:
+        if answered_at is None and status in OPEN_FOR_FINDINGS:
+            continue
+        latest = await session.scalar(select(Finding).where(Finding.lot_id == lot_id, Finding.department == dept)
+                                      .order_by(Finding.version.desc()).limit(1))
+        out.append(ReviewAnswered(request_id=req_id, lot_id=lot_id, lot_no=lot_no, department=dept,
+                                  finding_id=latest.id if latest else 0, version=latest.version if latest else 0))
+    return out

@@ -32,6 +32,7 @@ from sqlalchemy import event
 import cases.payouts_controllers as payouts_web
 from accounts.contacts import contacts
 from accounts.sessions import SessionChecker
+from auction_listings.controllers import route_handlers as lot_staff_routes
 from auction_listings.public import LotAPI, LotPageController, LotSearchController
 from backoffice.controllers import route_handlers as backoffice_routes
 from cases.controllers import route_handlers as case_routes
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         *backoffice_routes,
         *case_routes,
         CaseCluesController,
+        *lot_staff_routes,
         ChatController,
         ChatMessageController,
         DocumentController,

@@ -18,8 +18,10 @@ from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
 from cases.payouts_demo import seed_payout_demo
+from documents import DocumentStore
 from portal.demo_cases import load_demo_cases
 from portal.demo_documents import attach_demo_documents
+from portal.demo_lots import load_demo_lots
 from portal.sales import confirmed_sale
 from storage.objects.store import DocumentStore
 from title_transfer import codes
@@ -158,6 +160,7 @@ async def load_demo_data(session: AsyncSession, secret: str, store: DocumentStor
             house_transfer = await session.scalar(select(Transfer).where(Transfer.tracking_no == no))
             assert house_transfer is not None
             created += await attach_demo_documents(session, store, house_transfer, court)
+    created += await load_demo_lots(session, users, store)  # lots in every state, findings, photos
     created += await load_demo_cases(session, secret)  # enforcement cases (portal/demo_cases.py)
     created += await seed_payout_demo(session, secret)  # the mass case's payout batch (cases/payouts_demo.py)
     created += await _past_transfers(session, secret, pw_hash, users["admin@demo.local"])

@@ -15,14 +15,17 @@ The SQL stays in the owning domains; this file only connects them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings import review as reviews
 from auction_listings import service as lots
+from auction_listings.attachments import set_document_lister
 from auction_listings.errors import ReviewRefused
 from auction_listings.events import ReviewAnswered, ReviewRequested, SaleRecorded
 from auction_listings.sales import note_transfer, sale_for_transfer
@@ -30,6 +33,8 @@ from backoffice import service as queue
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
 from backoffice.registry import Fact, Link, SourceAdapter, registry
+from documents import Subject, SubjectType, list_documents
+from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
 from portal.sales import confirmed_sale
 from storage.context import AppContext
@@ -40,6 +45,7 @@ from title_transfer.workflow import AssetKind
 log = logging.getLogger("portal.lots")
 SOURCE = "lot_review"
 KIND = "pre_review"
+Hook = Callable[[], Awaitable[None]]
 KIND_WORDS = {"real_estate": ("不动产", "Real estate"), "vehicle": ("车辆", "Vehicle"), "other": ("其他财产", "Other")}
 
 
@@ -119,7 +125,33 @@ async def _document_changed(session: AsyncSession, payload: dict[str, Any]) -> N
         await lots.touch(session, int(payload["subject_id"]), "document")
 
 
-def wire_lots(ctx: AppContext) -> None:
+async def _lot_documents(session: AsyncSession, lot_id: int, principal: Principal | None) -> list[Document]:
+    return await list_documents(session, Subject(SubjectType.lot, lot_id), principal)
+
+
+async def reconcile_reviews(ctx: AppContext) -> int:
+    """Open items for unanswered pre-review requests that have none (e.g. demo data loaded without
+    the portal running); close open items whose finding is signed. Returns how many changed."""
+    async with AsyncSession(ctx.engine, expire_on_commit=False) as session:
+        have = await queue.followed_sources(session, SOURCE)
+        missing = await reviews.pending_requests(session, exclude=set(have))
+        open_items = [source_id for source_id, is_open in have.items() if is_open]
+        settled = await reviews.settled_requests(session, open_items)
+        for event in missing:
+            await on_review_requested(session, event)
+        for answered in settled:
+            await on_review_answered(session, answered)
+        try:
+            await session.commit()
+        except IntegrityError:  # another portal process did the same at the same moment
+            await session.rollback()
+            return 0
+    if missing or settled:
+        log.info("lots: brought %d pre-review item(s) in line with their requests", len(missing) + len(settled))
+    return len(missing) + len(settled)
+
+
+def wire_lots(ctx: AppContext) -> Hook:
     catalogue.check()  # the courts, rules and pre-review areas: a typo stops the start, not a request
     hub.subscribe(ReviewRequested, on_review_requested)
     hub.subscribe(ReviewAnswered, on_review_answered)
@@ -129,3 +161,12 @@ def wire_lots(ctx: AppContext) -> None:
     hub.subscribe(DOCUMENT_REMOVED, _document_changed)
     registry.on_complete(KIND, complete_review_item)
     registry.register(LotReviewAdapter())
+    set_document_lister(_lot_documents)
+
+    async def reconcile() -> None:
+        try:
+            await reconcile_reviews(ctx)
+        except Exception:  # noqa: BLE001 - the portal still serves; the next start tries again
+            log.exception("lots: reconciling pre-review items failed")
+
+    return reconcile

@@ -221,7 +221,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
     wire_case_queue()  # clues naming a case; followers told of new nodes (portal/case_wiring.py)
-    wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
+    reconcile_lots = wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
     digests = DigestJob(ctx.engine, ctx.settings.queue.digest_interval_seconds, ctx.settings.queue.digest_hour)
@@ -233,4 +233,5 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
             log.exception("queue: reconciling transfer-step items failed")
 
     case_stats = CaseStatsRefresher(ctx.engine, ctx.settings.case_stats_interval_seconds)
-    return [reconcile, drainer.start, digests.start, case_stats.start], [digests.stop, drainer.stop, case_stats.stop]
+    return ([reconcile, reconcile_lots, drainer.start, digests.start, case_stats.start],
+            [digests.stop, drainer.stop, case_stats.stop])

@@ -2,7 +2,7 @@
 findings (versions); which court a court clerk works at; who recorded a sale and when
 
 Revision ID: 0010_lots
-Revises: 0007_sessions
+Revises: 0009_payouts
 Create Date: 2026-11-30 05:15:00
 """
 

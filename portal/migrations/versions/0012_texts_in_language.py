@@ -5,7 +5,7 @@ text (blocked reason, note) with the language it was written in and any other-la
 "zh": …, "en": …}``; the ``blocked_reason`` and ``note`` columns keep the text as written.
 
 Revision ID: 0012_texts_in_language
-Revises: 0007_sessions
+Revises: 0010_lots
 Create Date: 2026-11-30 05:15:00
 """
 

@@ -1,7 +1,7 @@
 """lotpub: who follows which lot; indexes for the public lot search
 
 Revision ID: 0014_lotpub
-Revises: 0010_lots
+Revises: 0012_texts_in_language
 Create Date: 2026-11-30 05:10:00
 """
 
