@@ -185,6 +185,12 @@ def find_code(text: str, max_length: int = 16) -> str | None:
     if re.fullmatch(r"[A-Z0-9]{4,%d}" % max_length, whole) and (
             any(ch.isdigit() for ch in whole) or not _SEPARATORS.search(rest)):
         return whole
+    # a code typed in groups inside a sentence ("查询码 k7m2 p9qx 进度怎样")
+    runs = [web_normalise_code(r) for r in re.findall(r"[A-Za-z0-9]+(?:[ \-_][A-Za-z0-9]+)*", s)]
+    runs = [r for r in runs if 4 <= len(r) <= max_length and any(ch.isdigit() for ch in r)
+            and not PHONE_RE.fullmatch(r)]
+    if runs:
+        return runs[-1]
     tokens = [tok for tok in CODE_RE.findall(s) if any(ch.isdigit() for ch in tok)]
     tokens = [tok for tok in tokens if len(tok) <= max_length and not PHONE_RE.fullmatch(tok)]
     return tokens[-1].upper() if tokens else None

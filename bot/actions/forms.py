@@ -331,7 +331,7 @@ class PortalFormValidation(FormValidationAction):
                                             value=shown_value(turn.fields[name], turn.updates[name], turn.lang)))
         for problem in turn.problems:
             dispatcher.utter_message(text=problem)
-        if turn.requested == CONFIRM and CONFIRM not in turn.updates:
+        if turn.requested == CONFIRM and turn.updates.get(CONFIRM) is not True:
             # A correction means the summary is read again; anything else is unclear.
             turn.updates[CONFIRM] = None
             if not turn.corrected and not turn.correcting:

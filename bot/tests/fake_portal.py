@@ -38,7 +38,45 @@ TRANSFER = {
     "next_steps": ["tax_assessment"],
     "url": "/track/ZT2026000001",
 }
-CODES = {"ZT2026000001": "482913"}
+CODES = {"ZT2026000001": "482913", "ZT2026000002": "ABCD2345"}
+ID_NUMBER = "330681199001011237"  # a valid GB 11643 check digit
+CASE_NUMBER = "(2024)浙0681执1234号"
+CASE_QUERY_CODE = "K7M2P9QX"
+CASE = {
+    "case_number": CASE_NUMBER,
+    "court": "诸暨市人民法院",
+    "stage": "distribution",
+    "stage_label": {"zh": "分配", "en": "Distribution"},
+    "latest_node": {"name": {"zh": "案款到账", "en": "Proceeds received"}, "at": "2026-11-20T10:00:00+08:00",
+                    "description": {"zh": "拍卖款 1,820,000 元已到法院账户。", "en": "Auction proceeds of 1,820,000 yuan received."}},
+    "next": {"name": {"zh": "分配方案", "en": "Distribution plan"}, "likely_from": "2026-12-04", "likely_to": "2026-12-18"},
+    "assets": [{"name": "望云路18号3幢201室", "state": "auctioned"}, {"name": "工商银行账户", "state": "frozen"}],
+    "my_payout": {"amount": "350000.00", "status": "pending"},
+    "url": "/cases/(2024)浙0681执1234号",
+}
+BATCH_CODE = "PB-2026-0007"
+PAYOUT = {"batch_code": BATCH_CODE, "case_number": "(2023)浙01执567号", "amount": "12800.50", "status": "failed",
+          "paid_at": None, "failure_reason_zh": "收款账户已销户", "failure_reason_en": "The receiving account is closed",
+          "next_step_zh": "请到法院执行局登记新的收款账户", "next_step_en": "Register a new account with the court's enforcement office"}
+LOTS = {
+    "ZJ-0681-2026-0142": {
+        "lot_no": "ZJ-0681-2026-0142", "title": "诸暨市暨阳街道望云路18号3幢201室", "status": "announced",
+        "round": "first", "appraisal": "2600000", "starting_price": "1820000", "deposit": "180000",
+        "increment": "10000", "bidding_starts_at": "2026-12-20T10:00:00+08:00",
+        "bidding_ends_at": "2026-12-21T10:00:00+08:00", "platform": "淘宝/阿里拍卖",
+        "platform_url": "https://sf.taobao.com/item/0142", "tax_clause_zh": "税费由买卖双方各自承担",
+        "tax_clause_en": "Each side pays the taxes the law assigns to it",
+        "findings": [
+            {"department_name_zh": "不动产登记中心", "department_name_en": "Real-estate registry",
+             "area_zh": "权属及抵押查封", "area_en": "Ownership and encumbrances",
+             "summary": "设定抵押一笔（中国银行），另有轮候查封一笔", "version": 2},
+            {"department_name_zh": "燃气公司", "department_name_en": "Gas company", "area_zh": "欠费",
+             "area_en": "Arrears", "summary": "欠燃气费 312.40 元 / Gas arrears of 312.40 yuan", "version": 1},
+        ],
+        "pending_departments": [{"name_zh": "税务局", "name_en": "Tax bureau"}],
+        "url": "/lots/ZJ-0681-2026-0142",
+    },
+}
 KNOWN_CASES = {"(2024)浙0681执1234号"}
 OWNERS = {IDENTITY: {"ZT2026000001"}}
 
@@ -67,6 +105,7 @@ class FakePortal:
         self.by_key: dict[str, tuple[str, str]] = {}  # key -> (body json, reference)
         self.submit_plan: list[str] = []  # per POST: "down", "slow", "422", "ok" (then "ok")
         self.schemas = schemas()
+        self.transfer = copy.deepcopy(TRANSFER)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -131,6 +170,19 @@ class FakePortal:
                     return self._send(200, portal.schemas[kind])
                 if method == "GET" and self.path.startswith("/api/v1/transfers/"):
                     return self._transfer(self.path.rsplit("/", 1)[-1])
+                if method == "POST" and self.path == "/api/v1/cases/lookup":
+                    return self._case_lookup(body or {})
+                if method == "GET" and self.path == "/api/v1/cases/mine":
+                    if self.headers.get("X-Citizen-Token") != IDENTITY:
+                        return self._send(401, {"detail": "sign in"})
+                    return self._send(200, [CASE])
+                if method == "POST" and self.path == "/api/v1/payouts/lookup":
+                    return self._payout_lookup(body or {})
+                if method == "GET" and self.path.startswith("/api/v1/lots/"):
+                    from urllib.parse import unquote
+
+                    lot = LOTS.get(unquote(self.path.rsplit("/", 1)[-1]))
+                    return self._send(200, lot) if lot else self._send(404, {"detail": "no such lot"})
                 if method == "POST" and self.path == "/api/v1/submissions":
                     return self._submit(body or {}, force_422=(mode == "422"))
                 return self._send(404, {"detail": "not found"})
@@ -151,7 +203,33 @@ class FakePortal:
                     if not identity:
                         portal.wrong_codes[sender] = portal.wrong_codes.get(sender, 0) + 1
                     return self._send(404, {"detail": "no such transfer"})
-                return self._send(200, TRANSFER)
+                return self._send(200, portal.transfer)
+
+            def _too_many(self) -> bool:
+                sender = self.headers.get("X-Chat-Sender", "")
+                return portal.wrong_codes.get(sender, 0) >= portal.wrong_code_limit
+
+            def _wrong(self) -> None:
+                sender = self.headers.get("X-Chat-Sender", "")
+                portal.wrong_codes[sender] = portal.wrong_codes.get(sender, 0) + 1
+
+            def _case_lookup(self, body: dict[str, Any]) -> None:
+                if not all(isinstance(body.get(k), str) and body.get(k) for k in ("case_number", "id_number", "query_code")):
+                    return self._send(400, {"detail": "case_number, id_number and query_code are required"})
+                if self._too_many():
+                    return self._send(429, {"detail": "too many attempts"}, {"Retry-After": "600"})
+                if (body["case_number"], body["id_number"], body["query_code"]) != (CASE_NUMBER, ID_NUMBER, CASE_QUERY_CODE):
+                    self._wrong()
+                    return self._send(404, {"detail": "no match"})
+                return self._send(200, CASE)
+
+            def _payout_lookup(self, body: dict[str, Any]) -> None:
+                if self._too_many():
+                    return self._send(429, {"detail": "too many attempts"}, {"Retry-After": "600"})
+                if (body.get("batch_code"), body.get("id_number")) != (BATCH_CODE, ID_NUMBER):
+                    self._wrong()
+                    return self._send(404, {"detail": "no match"})
+                return self._send(200, PAYOUT)
 
             def _submit(self, body: dict[str, Any], force_422: bool) -> None:
                 import re
