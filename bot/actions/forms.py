@@ -193,6 +193,10 @@ class PortalFormValidation(FormValidationAction):
     async def _run(self, turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker,
                    domain: dict[str, Any]) -> list[EventType]:
         events = self._start(turn, dispatcher)
+        if not turn.activating and self._back_after_a_question(tracker):
+            # Back from answering a question (the rules ran action_answer_in_form): the message
+            # was handled; ask the same question again.
+            return events + [SlotSet(REQUESTED_SLOT, self._next_slot(turn, tracker))]
         # 1. "What does that mean?" — explain and ask again.
         if turn.requested in turn.fields and F.is_help_request(turn.text):
             return events + self._explain(turn, dispatcher)
@@ -211,6 +215,10 @@ class PortalFormValidation(FormValidationAction):
         # 3. The answers extracted this turn (or pre-filled at activation), slot by slot.
         await self._validate_answers(turn, dispatcher, tracker, domain)
         self._take_a_name_read_as_no(turn)
+        number = turn.updates.get("tracking_number")
+        if (number and number != tracker.get_slot("tracking_number") and "verification_code" not in turn.updates
+                and "verification_code" in turn.form_slots and tracker.get_slot("verification_code")):
+            turn.updates["verification_code"] = None  # a code kept from another number is not this one's
         # 4. A plain "no"/"stop": let the stop rule end the form.
         if not turn.activating and turn.intent == "deny" and not turn.updates and not turn.named:
             return [ActionExecutionRejected(self.form)]
@@ -242,6 +250,15 @@ class PortalFormValidation(FormValidationAction):
         else:
             dispatcher.utter_message(text=t("field_help_missing", turn.lang, label=label(field_, turn.lang)))
         return [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, requested)]
+
+    def _back_after_a_question(self, tracker: Tracker) -> bool:
+        """Did this form reject the latest message already (so Rasa runs it again after the answer)?"""
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "action_execution_rejected" and event.get("name") == self.form:
+                return True
+        return False
 
     def _is_question(self, turn: Turn) -> bool:
         """Is this message a question the assistant answers, rather than the answer asked for?"""
@@ -318,7 +335,7 @@ class PortalFormValidation(FormValidationAction):
                 and F.is_clear_yes(turn.text):
             turn.updates[CONFIRM] = True  # "对" read by the NLU as something else is still a yes
         noted = [n for n in turn.noted if turn.updates.get(n) is not None]
-        if noted:
+        if len(noted) >= 2:  # a message that answered several questions at once: say what was taken
             sep = "；" if turn.lang == "zh" else "; "
             dispatcher.utter_message(text=t("noted", turn.lang, values=sep.join(
                 f"{label(turn.fields[n], turn.lang)}: {shown_value(turn.fields[n], turn.updates[n], turn.lang)}"

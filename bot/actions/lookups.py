@@ -122,20 +122,22 @@ def describe_case(body: dict[str, Any], lang: str) -> str:
         if nxt.get("likely_from") and nxt.get("likely_to"):
             lines.append(t("case_next_range", lang, name=localized(nxt, "name", lang),
                            start=str(nxt["likely_from"])[:10], end=str(nxt["likely_to"])[:10]))
-        else:
+        else:  # fewer than 5 cases measured: no range
             lines.append(t("case_next", lang, name=localized(nxt, "name", lang)))
     assets = [a for a in body.get("assets") or [] if isinstance(a, dict)]
     if assets:
-        shown = [f"{localized(a, 'name', lang) or localized(a, 'description', lang) or in_language(a.get('kind'), lang)}"
-                 f"（{_word(ASSET_STATES, a.get('state'), lang)}）" if lang == "zh" else
-                 f"{localized(a, 'name', lang) or localized(a, 'description', lang) or in_language(a.get('kind'), lang)}"
-                 f" ({_word(ASSET_STATES, a.get('state'), lang)})" for a in assets[:MAX_LISTED]]
+        shown = []
+        for asset in assets[:MAX_LISTED]:
+            what = (localized(asset, "description", lang) or localized(asset, "name", lang)
+                    or localized(asset, "kind_label", lang) or in_language(asset.get("kind") or "", lang))
+            state = localized(asset, "state_label", lang) or _word(ASSET_STATES, asset.get("state"), lang)
+            shown.append(f"{what}（{state}）" if lang == "zh" else f"{what} ({state})")
         more = t("and_more", lang, n=len(assets) - MAX_LISTED) if len(assets) > MAX_LISTED else ""
         lines.append(t("case_assets", lang, assets=_sep(lang).join(shown), more=more))
     payout = body.get("my_payout") if isinstance(body.get("my_payout"), dict) else None
     if payout:
-        lines.append(t("case_my_payout", lang, amount=_money(payout.get("amount"), lang),
-                       status=_word(PAYOUT_STATES, payout.get("status"), lang)))
+        status = localized(payout, "status_label", lang) or _word(PAYOUT_STATES, payout.get("status"), lang)
+        lines.append(t("case_my_payout", lang, amount=_money(payout.get("amount"), lang), status=status))
     url = body.get("url")
     lines.append(t("case_link", lang, url=url) if url else t("case_link_none", lang))
     return "\n".join(lines)
@@ -151,6 +153,8 @@ def describe_payout(body: dict[str, Any], lang: str) -> str:
     reason = localized(body, "failure_reason", lang)
     if reason:
         lines.append(t("payout_failure", lang, reason=reason))
+    if body.get("failure_note"):
+        lines.append(t("payout_bank_words", lang, note=body["failure_note"]))  # the bank's words, as written
     step = localized(body, "next_step", lang)
     if step:
         lines.append(t("payout_next", lang, step=step))
@@ -161,55 +165,76 @@ def _first(obj: dict[str, Any], *keys: str) -> Any:
     return next((obj[k] for k in keys if obj.get(k) not in (None, "", [])), None)
 
 
+TAX_CLAUSES = {
+    "by_law": {"zh": "依法由买卖双方各自承担", "en": "each side pays the taxes the law assigns to it"},
+    "buyer_pays_all": {"zh": "买受人承担全部税费", "en": "the buyer pays all taxes"},
+    "buyer_all": {"zh": "买受人承担全部税费", "en": "the buyer pays all taxes"},
+}
+
+
+def _when(value: Any) -> str:
+    return str(value)[:16].replace("T", " ") if value else "—"
+
+
+def _finding_line(finding: dict[str, Any], lang: str) -> str:
+    name = localized(finding, "name", lang) or in_language(finding.get("department") or "", lang)
+    current = finding.get("current") if isinstance(finding.get("current"), dict) else None
+    if current is None:  # (older shape: a flat finding)
+        text = localized(finding, "summary", lang) or localized(finding, "text", lang)
+        return f"• {name}: {text}"
+    rows = [r for r in current.get("rows") or [] if isinstance(r, dict)]
+    sep = "：" if lang == "zh" else ": "
+    parts = [f"{localized(r, 'label', lang)}{sep}{localized(r, 'value', lang)}" for r in rows[:4]]
+    if len(rows) > 4:
+        parts.append(t("and_more", lang, n=len(rows) - 4).strip())
+    if current.get("note"):
+        parts.append(str(current["note"]))  # the department's own words, as written
+    version = current.get("version")
+    tail = t("lot_finding_version", lang, n=version) if isinstance(version, int) and version > 1 else ""
+    return f"• {name}: {_sep(lang).join(parts) or '—'}{tail}"
+
+
 def describe_lot(body: dict[str, Any], lang: str, rules: bool) -> str:
     """GET /api/v1/lots/{lot_no}: the lot, then its sale terms (``rules``) or its findings."""
-    lines = [t("lot_header", lang, lot_no=body.get("lot_no") or "", title=in_language(body.get("title") or "", lang),
-               status=_word(LOT_STATES, body.get("status"), lang))]
+    lot = body.get("lot") if isinstance(body.get("lot"), dict) else body
+    lines = [t("lot_header", lang, lot_no=lot.get("lot_no") or "", title=in_language(lot.get("title") or "", lang),
+               status=_word(LOT_STATES, lot.get("status"), lang))]
     terms = []
-    for key, label_key, money in (
-        ("round", "lot_round", False), ("appraisal", "lot_appraisal", True),
-        ("starting_price", "lot_starting_price", True), ("deposit", "lot_deposit", True),
-        ("increment", "lot_increment", True),
-    ):
-        value = _first(body, key, f"{key}_yuan")
-        if value is not None:
-            shown = _money(value, lang) if money else _word(ROUNDS, value, lang)
-            terms.append(t(label_key, lang, value=shown))
+    if lot.get("round"):
+        terms.append(t("lot_round", lang, value=_word(ROUNDS, lot["round"], lang)))
+    for key, label_key in (("appraisal", "lot_appraisal"), ("starting_price", "lot_starting_price"),
+                           ("deposit", "lot_deposit"), ("increment", "lot_increment")):
+        if lot.get(key) not in (None, ""):
+            terms.append(t(label_key, lang, value=_money(lot[key], lang)))
     if terms:
         lines.append(_sep(lang).join(terms))
-    start = _first(body, "bidding_starts_at", "bidding_start", "auction_starts_at")
-    end = _first(body, "bidding_ends_at", "bidding_end", "auction_ends_at")
-    if start:
-        lines.append(t("lot_bidding", lang, start=str(start)[:16].replace("T", " "),
-                       end=(str(end)[:16].replace("T", " ") if end else "—")))
-    platform = _first(body, "platform_name", "platform")
-    link = _first(body, "platform_url", "platform_link")
-    if platform or link:
-        lines.append(t("lot_platform", lang, platform=in_language(platform or "—", lang), link=link or ""))
+    if lot.get("bidding_starts_at"):
+        lines.append(t("lot_bidding", lang, start=_when(lot["bidding_starts_at"]), end=_when(lot.get("bidding_ends_at"))))
+    platform = localized(lot, "platform_name", lang) or in_language(lot.get("platform") or "", lang)
+    if platform or lot.get("platform_url"):
+        lines.append(t("lot_platform", lang, platform=platform or "—", link=lot.get("platform_url") or ""))
+    result = body.get("result") if isinstance(body.get("result"), dict) else None
+    if result and result.get("status") == "sold" and result.get("price"):
+        lines.append(t("lot_sold", lang, price=_money(result["price"], lang)))
     if rules:
-        clause = localized(body, "tax_clause", lang) or localized(body, "tax_clause_label", lang)
+        clause = lot.get("tax_clause")
         if clause:
-            lines.append(t("lot_tax_clause", lang, clause=clause))
+            lines.append(t("lot_tax_clause", lang, clause=_word(TAX_CLAUSES, clause, lang)))
         lines.append(t("lot_general_rules", lang))
     else:
         findings = [f for f in body.get("findings") or [] if isinstance(f, dict)]
-        for finding in findings[:6]:
-            department = (localized(finding, "department_name", lang) or localized(finding, "department", lang))
-            text = (localized(finding, "summary", lang) or localized(finding, "text", lang)
-                    or localized(finding, "finding", lang))
-            area = localized(finding, "area_label", lang) or localized(finding, "area", lang)
-            head = f"{department}（{area}）" if lang == "zh" and area else (f"{department} ({area})" if area else department)
-            version = finding.get("version")
-            tail = t("lot_finding_version", lang, n=version) if isinstance(version, int) and version > 1 else ""
-            lines.append(f"• {head}: {text}{tail}")
-        if not findings:
+        answered = [f for f in findings if f.get("answered", True) and (f.get("current") or "current" not in f)]
+        lines += [_finding_line(f, lang) for f in answered[:6]]
+        if not answered:
             lines.append(t("lot_no_findings", lang))
-        pending = body.get("pending_departments") or body.get("departments_pending") or []
+        pending = [localized(f, "name", lang) or str(f.get("department")) for f in findings
+                   if f not in answered]
         if pending:
-            names = [in_language(p.get(f"name_{lang}") or p.get("name") or p.get("department") or "", lang)
-                     if isinstance(p, dict) else in_language(p, lang) for p in pending]
-            lines.append(t("lot_pending", lang, departments=("、" if lang == "zh" else ", ").join(names)))
-    url = body.get("url") or f"/lots/{body.get('lot_no', '')}"
+            lines.append(t("lot_pending", lang, departments=("、" if lang == "zh" else ", ").join(pending)))
+    contact = localized(lot, "court_contact", lang)
+    if contact:
+        lines.append(t("lot_contact", lang, court=localized(lot, "court_name", lang) or "—", contact=contact))
+    url = body.get("url") or lot.get("url") or f"/lots/{lot.get('lot_no', '')}"
     lines.append(t("lot_link", lang, url=url))
     return "\n".join(lines)
 
@@ -221,7 +246,8 @@ def _refusal(resp: PortalResponse, lang: str, not_found_key: str) -> str:
     if resp.status == 429:
         return t("lookup_throttled", lang, wait=wait_text(resp.retry_after, lang))
     if resp.status in (400, 422):
-        return t("lookup_bad_input", lang)
+        said = resp.body.get(f"message_{lang}") if isinstance(resp.body, dict) else None
+        return t("lookup_bad_input_said", lang, message=said) if said else t("lookup_bad_input", lang)
     if resp.status in (401, 403):
         return t("lookup_unauthorized", lang)
     return t("lookup_unavailable", lang)
@@ -281,7 +307,7 @@ class ActionCaseProgress(Action):
         identity = identity_of(tracker)
         case_number = tracker.get_slot("case_number")
         if identity:
-            resp = await client.get_my_cases(identity)
+            resp = await client.get_my_cases(identity, lang)
             if resp.ok:
                 body = resp.body
                 cases = body.get("cases") if isinstance(body, dict) else body
@@ -298,7 +324,7 @@ class ActionCaseProgress(Action):
         id_number, code = tracker.get_slot("id_number"), tracker.get_slot("case_query_code")
         if not (case_number and id_number and code):
             return [FollowupAction("case_lookup_form")]
-        resp = await client.lookup_case(case_number, id_number, code)
+        resp = await client.lookup_case(case_number, id_number, code, lang)
         if resp.ok and isinstance(resp.body, dict):
             dispatcher.utter_message(text=describe_case(resp.body, lang))
             return FORGET_CASE
@@ -318,7 +344,7 @@ class ActionPayoutLookup(Action):
         batch, id_number = tracker.get_slot("batch_code"), tracker.get_slot("id_number")
         if not (batch and id_number):
             return [FollowupAction("payout_lookup_form")]
-        resp = await PortalClient(tracker.sender_id, client=client_of(tracker)).lookup_payout(batch, id_number)
+        resp = await PortalClient(tracker.sender_id, client=client_of(tracker)).lookup_payout(batch, id_number, lang)
         if resp.ok and isinstance(resp.body, dict):
             dispatcher.utter_message(text=describe_payout(resp.body, lang))
         else:

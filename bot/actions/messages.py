@@ -199,6 +199,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "payout_paid_at": {"zh": "发放日期：{at}。", "en": "Paid on {at}."},
     "payout_failure": {"zh": "原因：{reason}", "en": "Reason: {reason}"},
+    "payout_bank_words": {"zh": "银行的说明：{note}", "en": "The bank's words: {note}"},
+    "lot_sold": {"zh": "成交价 {price}", "en": "Sold for {price}"},
+    "lot_contact": {"zh": "咨询：{court} {contact}", "en": "Questions: {court}, {contact}"},
+    "lookup_bad_input_said": {"zh": "门户退回了：{message}。请核对后重新开始。",
+                              "en": "The portal sent this back: {message}. Please check and start again."},
     "payout_next": {"zh": "接下来：{step}", "en": "What to do next: {step}"},
     "payout_not_found": {
         "zh": "批次号和身份证号对不上（或该批次没有这位收款人）。请核对法院的发放通知后再试。",
@@ -302,8 +307,8 @@ def localized(obj: dict[str, Any], key: str, lang: str) -> str:
     languages separately, else ``key`` (a pair in one string is cut to the reader's half)."""
     separate = obj.get(f"{key}_{lang}")
     if separate:
-        return str(separate)
+        return in_language(separate, lang)  # (a pair slipped into one language's value too)
     if obj.get(key) is None:
         other = obj.get(f"{key}_zh") or obj.get(f"{key}_en")
-        return str(other) if other else ""
+        return in_language(other, lang) if other else ""
     return in_language(obj.get(key), lang)

@@ -131,20 +131,23 @@ class PortalClient:
             self._headers(identity=identity, verification_code=verification_code),
         )
 
-    async def lookup_case(self, case_number: str, id_number: str, query_code: str) -> PortalResponse:
-        """POST /api/v1/cases/lookup: a creditor's case by case number + ID number + case query code."""
+    async def lookup_case(self, case_number: str, id_number: str, query_code: str, language: str = "zh",
+                          ) -> PortalResponse:
+        """POST /api/v1/cases/lookup: a creditor's case by case number + ID number + case query code
+        (labels in ``language``)."""
         return await self._request("POST", "/api/v1/cases/lookup", self._headers(),
                                    payload={"case_number": case_number, "id_number": id_number,
-                                            "query_code": query_code})
+                                            "query_code": query_code, "language": language})
 
-    async def get_my_cases(self, identity: str) -> PortalResponse:
-        """GET /api/v1/cases/mine for the signed-in person."""
-        return await self._request("GET", "/api/v1/cases/mine", self._headers(identity=identity))
+    async def get_my_cases(self, identity: str, language: str = "zh") -> PortalResponse:
+        """GET /api/v1/cases/mine for the signed-in person: {"cases": [...]}."""
+        return await self._request("GET", f"/api/v1/cases/mine?language={quote(language)}",
+                                   self._headers(identity=identity))
 
-    async def lookup_payout(self, batch_code: str, id_number: str) -> PortalResponse:
+    async def lookup_payout(self, batch_code: str, id_number: str, language: str = "zh") -> PortalResponse:
         """POST /api/v1/payouts/lookup: a payee's payout by batch code + ID number."""
         return await self._request("POST", "/api/v1/payouts/lookup", self._headers(),
-                                   payload={"batch_code": batch_code, "id_number": id_number})
+                                   payload={"batch_code": batch_code, "id_number": id_number, "lang": language})
 
     async def get_lot(self, lot_no: str) -> PortalResponse:
         """GET /api/v1/lots/{lot_no}: a lot with its departments' findings (public)."""

@@ -70,6 +70,19 @@ def test_a_question_mid_form_is_not_taken_as_the_answer(portal, domain, action, 
     assert texts(messages) == ""  # no "doesn't look like a name"
 
 
+def test_back_from_the_answer_the_form_asks_the_same_question_again(portal, domain):
+    # Rasa runs the form again after action_answer_in_form, with the same latest message
+    text = "等一下，150万的房子契税要多少？"
+    slots = dict(FILLED, account_holder_name=None, requested_slot="account_holder_name")
+    events = [{"event": "active_loop", "name": UTIL}, {"event": "user", "text": "482913"}]
+    tracker = make_tracker(text=text, intent="ask_tax", active_loop=UTIL, slots=slots, events=events)
+    tracker.events.append({"event": "action_execution_rejected", "name": UTIL})
+    tracker.events.append({"event": "action", "name": "action_answer_in_form"})
+    out, messages = run(ValidateUtilityHandoverForm(), tracker, domain)
+    assert not rejected(out) and slot_events(out) == {"requested_slot": "account_holder_name"}
+    assert texts(messages) == ""
+
+
 def test_free_text_that_mentions_taxes_is_still_the_answer(portal, domain):
     slots = dict(TALK_FILLED, topic=None, requested_slot="topic")
     events, _ = validate(ValidateTalkToPersonForm(), domain, text="税费核定", intent="ask_tax", active_loop=TALK,
@@ -182,7 +195,10 @@ def test_every_field_can_be_corrected_at_the_read_back(portal, domain, action, f
                                 candidates=candidates)
     s = slot_events(events)
     assert s[field] == value
-    assert s["confirm_submission"] is None and s["requested_slot"] == "confirm_submission"  # read back again
+    if field == "tracking_number":  # the code given belongs to the old number: asked again
+        assert s["verification_code"] is None and s["requested_slot"] == "verification_code"
+    else:
+        assert s["confirm_submission"] is None and s["requested_slot"] == "confirm_submission"  # read back again
     assert not rejected(events)
     assert ("已把" if lang == "zh" else "Changed") in texts(messages)
 
