@@ -146,8 +146,9 @@ def describe_case(body: dict[str, Any], lang: str) -> str:
 def describe_payout(body: dict[str, Any], lang: str) -> str:
     """POST /api/v1/payouts/lookup in the person's language."""
     status = str(body.get("status") or "")
-    lines = [t("payout_header", lang, batch_code=body.get("batch_code") or "", case_number=body.get("case_number") or "—",
-               amount=_money(body.get("amount"), lang), status=_word(PAYOUT_STATES, status, lang))]
+    lines = [t("payout_header", lang, batch_code=body.get("batch_code") or "",
+               case_number=body.get("case_number") or "—", amount=_money(body.get("amount"), lang),
+               status=_word(PAYOUT_STATES, status, lang))]
     if status == "paid" and body.get("paid_at"):
         lines.append(t("payout_paid_at", lang, at=str(body["paid_at"])[:10]))
     reason = localized(body, "failure_reason", lang)
@@ -209,7 +210,8 @@ def describe_lot(body: dict[str, Any], lang: str, rules: bool) -> str:
     if terms:
         lines.append(_sep(lang).join(terms))
     if lot.get("bidding_starts_at"):
-        lines.append(t("lot_bidding", lang, start=_when(lot["bidding_starts_at"]), end=_when(lot.get("bidding_ends_at"))))
+        lines.append(t("lot_bidding", lang, start=_when(lot["bidding_starts_at"]),
+                       end=_when(lot.get("bidding_ends_at"))))
     platform = localized(lot, "platform_name", lang) or in_language(lot.get("platform") or "", lang)
     if platform or lot.get("platform_url"):
         lines.append(t("lot_platform", lang, platform=platform or "—", link=lot.get("platform_url") or ""))

@@ -70,7 +70,8 @@ CASE_BY_LANG = {
 }
 BATCH_CODE = "PF2026HZ0001"
 PAYOUT = {"batch_code": BATCH_CODE, "case_number": "(2023)浙01执1700号", "amount": "12800.50", "status": "failed",
-          "paid_at": None, "failure_reason_zh": "收款账户已销户", "failure_reason_en": "The receiving account is closed",
+          "paid_at": None, "failure_reason_zh": "收款账户已销户",
+          "failure_reason_en": "The receiving account is closed",
           "next_step_zh": "请到法院执行局登记新的收款账户，电话 0571-12368。",
           "next_step_en": "Register a new account with the court's enforcement bureau, phone 0571-12368.",
           "account_last4": "7891", "failure_note": "账户状态异常", "court_zh": "浙江省杭州市中级人民法院",
@@ -82,7 +83,8 @@ def _finding(department: str, name_zh: str, name_en: str, version: int, rows: li
             "current": {"version": version, "signed_by": "王芳", "signed_at": "2026-11-02T02:00:00Z",
                         "after_publication": version > 1, "changed": [],
                         "rows": [{"area": "a", "area_title_zh": "", "area_title_en": "", "field": "f",
-                                  "label_zh": lz, "label_en": le, "value_zh": vz, "value_en": ve, "changed": version > 1}
+                                  "label_zh": lz, "label_en": le, "value_zh": vz, "value_en": ve,
+                                  "changed": version > 1}
                                  for lz, le, vz, ve, _ in rows],
                         "note": None},
             "earlier": []}
@@ -97,7 +99,8 @@ LOTS = {
                 "court_contact_en": "Enforcement bureau, 0575-87012345", "appraisal": "2600000.00",
                 "starting_price": "1820000.00", "deposit": "180000.00", "increment": "10000.00",
                 "bidding_starts_at": "2026-12-20T02:00:00Z", "bidding_ends_at": "2026-12-21T02:00:00Z",
-                "platform": "taobao", "platform_name_zh": "阿里拍卖·司法", "platform_name_en": "Alibaba Auction (judicial)",
+                "platform": "taobao", "platform_name_zh": "阿里拍卖·司法",
+                "platform_name_en": "Alibaba Auction (judicial)",
                 "platform_url": "https://sf.taobao.com/item/0142", "tax_clause": "by_law", "version": 3},
         "findings": [
             _finding("registry", "不动产登记中心", "Real-estate registry", 2,
@@ -255,11 +258,13 @@ class FakePortal:
                 portal.wrong_codes[sender] = portal.wrong_codes.get(sender, 0) + 1
 
             def _case_lookup(self, body: dict[str, Any]) -> None:
-                if not all(isinstance(body.get(k), str) and body.get(k) for k in ("case_number", "id_number", "query_code")):
+                needed = ("case_number", "id_number", "query_code")
+                if not all(isinstance(body.get(k), str) and body.get(k) for k in needed):
                     return self._send(400, {"detail": "case_number, id_number and query_code are required"})
                 if self._too_many():
                     return self._send(429, {"detail": "too many attempts"}, {"Retry-After": "600"})
-                if (body["case_number"], body["id_number"], body["query_code"]) != (CASE_NUMBER, ID_NUMBER, CASE_QUERY_CODE):
+                given = (body["case_number"], body["id_number"], body["query_code"])
+                if given != (CASE_NUMBER, ID_NUMBER, CASE_QUERY_CODE):
                     self._wrong()
                     return self._send(404, {"detail": "no match"})
                 return self._send(200, CASE_BY_LANG.get(str(body.get("language")), CASE_BY_LANG["zh"]))

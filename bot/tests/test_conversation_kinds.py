@@ -145,7 +145,8 @@ def test_one_message_with_a_loose_code_asks_only_for_what_is_missing_en(portal, 
 
 def test_one_message_status_lookup_takes_the_code_too(portal, domain):
     events, _ = validate(ValidateVerifyTransferForm(), domain, text="查询ZT2026000001的进度 查询码 482913",
-                         intent="ask_transfer_status", entities=[{"entity": "tracking_number", "value": "ZT2026000001"}],
+                         intent="ask_transfer_status",
+                         entities=[{"entity": "tracking_number", "value": "ZT2026000001"}],
                          candidates={"tracking_number": "ZT2026000001"})
     s = slot_events(events)
     assert s["verification_code"] == "482913" and s["requested_slot"] is None
@@ -173,7 +174,8 @@ CORRECTIONS = [
     (ValidateUtilityHandoverForm(), UTIL, FILLED, "the tracking number should be ZT2026000002",
      "tracking_number", "ZT2026000002", "en"),
     (ValidateAssetClueForm(), CLUE, CLUE_FILLED, "财产类型不对，应该是房产", "asset_type", "real_estate", "zh"),
-    (ValidateAssetClueForm(), CLUE, CLUE_FILLED, "my name is wrong, it should be Li Lei", "contact_name", "Li Lei", "en"),
+    (ValidateAssetClueForm(), CLUE, CLUE_FILLED, "my name is wrong, it should be Li Lei", "contact_name",
+     "Li Lei", "en"),
     (ValidateAssetClueForm(), CLUE, CLUE_FILLED, "案号写错了，是(2024)浙0105执恢88号", "case_number",
      "(2024)浙0105执恢88号", "zh"),
     (ValidateAssetClueForm(), CLUE, CLUE_FILLED, "线索描述改成：一辆黑色奥迪", "description", "一辆黑色奥迪", "zh"),
