@@ -135,8 +135,14 @@ class ChatController(Controller):
     async def page(self, request: Request[Any, Any, Any]) -> Template:
         # Said up front when the assistant is not there (still being prepared, or down): no greeting.
         up = await rasa_answers(request.app.state.ctx)
-        return Template("chat.html", context={"turns": _history(request), "error": None, "assistant_up": up,
-                                              "embed": request.query_params.get("embed") == "1"})
+        context: dict[str, Any] = {"turns": _history(request), "error": None, "assistant_up": up,
+                                   "embed": request.query_params.get("embed") == "1"}
+        if not up:
+            # The leave-a-message form itself, on this page: nobody has to find it.
+            from portal.chat_message import message_form_context  # (it imports this module)
+
+            context.update(message_form_context(request))
+        return Template("chat.html", context=context)
 
     @post("/", name="chat.send", status_code=303)
     async def send(

@@ -33,6 +33,11 @@ def _context(request: Request[Any, Any, Any], values: dict[str, str], key: str,
             "errors": v.field_errors(errors or []), "notice": notice}
 
 
+def message_form_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What the chat page needs to show this form in place when the assistant is not there."""
+    return _context(request, {}, secrets.token_urlsafe(16))
+
+
 async def _refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
     """The form again, as typed, with the refusal above it (a fresh key: the old one is spent)."""
     raw = dict(await request.form())

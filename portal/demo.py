@@ -23,7 +23,6 @@ from portal.demo_cases import load_demo_cases
 from portal.demo_documents import attach_demo_documents
 from portal.demo_lots import load_demo_lots
 from portal.sales import confirmed_sale
-from storage.objects.store import DocumentStore
 from title_transfer import codes
 from title_transfer.models import Transfer
 from title_transfer.service import create_transfer, move_step

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -16,6 +17,10 @@ _CASE_NO = re.compile(r"[（(]\d{4}[）)][\u4e00-\u9fa5]\d{0,4}执[恢保异复]
 _TRACKING_NO = re.compile(r"[Zz][Tt]\d{10}")
 # Nor do verification codes and other letter-and-digit tokens ("YJSZ2468", "482913").
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*\d)[A-Za-z0-9]{4,16}(?![A-Za-z0-9])")
+# A message that is only a code typed loosely ("abcd 2345", "ab-cd 23_45"): read as the portal
+# reads codes (separators dropped), it is 4 to 16 letters and digits with a digit in it.
+_SEPARATORS = re.compile(r"[\s\-_]+")
+_LOOSE_CODE = re.compile(r"(?=[A-Z]*\d)[A-Z0-9]{4,16}")
 
 
 def detect_language(text: str | None) -> str | None:
@@ -26,6 +31,11 @@ def detect_language(text: str | None) -> str | None:
     """
     if not text or text.startswith("/"):
         return None  # empty, or a button payload such as /affirm
+    text = unicodedata.normalize("NFKC", text)  # full-width letters are letters
+    groups = _SEPARATORS.split(text.strip(" .,;:!?"))
+    if (len(groups) <= 4 and sum(g.isalpha() for g in groups) <= 2
+            and _LOOSE_CODE.fullmatch("".join(groups).upper())):
+        return None  # a code says nothing about the language
     cleaned = _CODE.sub(" ", _TRACKING_NO.sub(" ", _CASE_NO.sub(" ", text)))
     cjk = len(_CJK.findall(cleaned))
     words = len(_LATIN_WORD.findall(cleaned))

@@ -15,6 +15,7 @@ One base class, ``PortalFormValidation``, serves the five forms. On each turn it
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from abc import abstractmethod
 from contextvars import ContextVar
@@ -47,6 +48,19 @@ PENDING = "pending_submission"
 # Kept after a form ends: the same person usually files several requests for the
 # same transfer. Everything else a form collected is cleared.
 KEPT_SLOTS = {"tracking_number", "verification_code", "contact_name", "contact_phone"}
+
+# Questions the assistant answers in the middle of a form (data/rules.yml: the form's
+# validation rejects the turn, action_answer_in_form answers, the form asks its question again).
+QUESTION_INTENTS = frozenset({
+    "ask_tax", "ask_auction_rules", "ask_documents", "ask_transfer_status", "ask_property_delivery",
+    "ask_utility_handover", "ask_listing_info", "ask_case_progress", "ask_payout",
+})
+QUESTION_CONFIDENCE = 0.5
+_QUESTION_CUE_RE = re.compile(
+    r"[?？]|吗|呢|多少|怎么|如何|什么|哪|几|要不要|能不能|是否|"
+    r"(?<![A-Za-z])(?:how|what|when|where|which|who|why|can i|do i|is there|are there|wait)(?![A-Za-z])",
+    re.IGNORECASE,
+)
 
 VERIFY_SCHEMA: dict[str, Any] = {
     "kind": "verify_transfer",
@@ -97,6 +111,10 @@ def is_first_run(tracker: Tracker, form_name: str) -> bool:
 
 
 async def schema_for_form(form_name: str, client: PortalClient) -> dict[str, Any]:
+    from actions.lookups import LOOKUP_SCHEMAS  # (lookups imports nothing from here)
+
+    if form_name in LOOKUP_SCHEMAS:
+        return LOOKUP_SCHEMAS[form_name]
     kind = FORM_KINDS.get(form_name)
     if kind is None:
         return VERIFY_SCHEMA
@@ -117,9 +135,13 @@ class Turn:
     requested: str | None
     text: str
     intent: str | None
+    confidence: float = 0.0
     updates: dict[str, Any] = default(default_factory=dict)  # slot → new value (None: ask again)
     corrected: list[str] = default(default_factory=list)  # other fields the message corrected
     problems: list[str] = default(default_factory=list)  # what to say about answers that don't fit
+    noted: list[str] = default(default_factory=list)  # fields the first message already answered
+    named: list[str] = default(default_factory=list)  # fields said to be wrong without a new value
+    correcting: bool = False  # the message corrects something (so it is not a "yes")
 
 
 # The turn being validated: set by ``run`` for the ``validate_<slot>`` methods it calls (each
@@ -165,11 +187,16 @@ class PortalFormValidation(FormValidationAction):
             form_slots=form_slot_names(domain, self.form), signed_in=identity_of(tracker) is not None,
             activating=activating, requested=None if activating else tracker.get_slot(REQUESTED_SLOT),
             text=latest_text(tracker), intent=latest_intent(tracker),
+            confidence=float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0),
         )
 
     async def _run(self, turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker,
                    domain: dict[str, Any]) -> list[EventType]:
         events = self._start(turn, dispatcher)
+        if not turn.activating and self._back_after_a_question(tracker):
+            # Back from answering a question (the rules ran action_answer_in_form): the message
+            # was handled; ask the same question again.
+            return events + [SlotSet(REQUESTED_SLOT, self._next_slot(turn, tracker))]
         # 1. "What does that mean?" — explain and ask again.
         if turn.requested in turn.fields and F.is_help_request(turn.text):
             return events + self._explain(turn, dispatcher)
@@ -178,13 +205,22 @@ class PortalFormValidation(FormValidationAction):
             dispatcher.utter_message(text=t("stopped", turn.lang))
             return (events + clearing_events(domain, self.form)
                     + [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)])
-        # 2. Corrections to any field of this form (or its optional fields).
+        # A question in the middle of the form (taxes, rules, documents, status): not an answer.
+        # The rules answer it (action_answer_in_form), then the form asks its question again.
+        if self._is_question(turn):
+            return [SlotSet(str(turn.requested), None), ActionExecutionRejected(self.form)]
+        # 2. Corrections to any field of this form (or its optional fields); at activation,
+        #    every field the first message already answers.
         self._apply_corrections(turn, tracker, domain)
         # 3. The answers extracted this turn (or pre-filled at activation), slot by slot.
         await self._validate_answers(turn, dispatcher, tracker, domain)
         self._take_a_name_read_as_no(turn)
+        number = turn.updates.get("tracking_number")
+        if (number and number != tracker.get_slot("tracking_number") and "verification_code" not in turn.updates
+                and "verification_code" in turn.form_slots and tracker.get_slot("verification_code")):
+            turn.updates["verification_code"] = None  # a code kept from another number is not this one's
         # 4. A plain "no"/"stop": let the stop rule end the form.
-        if not turn.activating and turn.intent == "deny" and not turn.updates:
+        if not turn.activating and turn.intent == "deny" and not turn.updates and not turn.named:
             return [ActionExecutionRejected(self.form)]
         self._report(turn, dispatcher)
         self._count_failures(turn, dispatcher, tracker)
@@ -215,14 +251,58 @@ class PortalFormValidation(FormValidationAction):
             dispatcher.utter_message(text=t("field_help_missing", turn.lang, label=label(field_, turn.lang)))
         return [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, requested)]
 
+    def _back_after_a_question(self, tracker: Tracker) -> bool:
+        """Did this form reject the latest message already (so Rasa runs it again after the answer)?"""
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "action_execution_rejected" and event.get("name") == self.form:
+                return True
+        return False
+
+    def _is_question(self, turn: Turn) -> bool:
+        """Is this message a question the assistant answers, rather than the answer asked for?"""
+        if (turn.activating or not turn.requested or turn.intent not in QUESTION_INTENTS
+                or turn.confidence < QUESTION_CONFIDENCE):
+            return False
+        if turn.requested == CONFIRM:
+            return not F.is_clear_yes(turn.text) and not F.find_corrections(turn.text, turn.fields, turn.lang)
+        field_ = turn.fields.get(turn.requested)
+        if field_ is None:
+            return False
+        name, ftype = str(turn.requested), field_.get("type", "string")
+        if ftype == "text" or (ftype == "string" and not name.endswith("_name") and name not in F.CODE_FIELDS):
+            # free text (a topic, a description) may well mention taxes: only a question is one
+            return bool(_QUESTION_CUE_RE.search(turn.text))
+        if name.endswith("_name"):
+            return True
+        value, _problem = F.check(field_, turn.text, turn.lang, today())
+        return value is None
+
     def _apply_corrections(self, turn: Turn, tracker: Tracker, domain: dict[str, Any]) -> None:
-        if not (turn.requested and self._may_hold_corrections(turn.requested, turn.fields, turn.text, turn.intent)):
+        if turn.activating:
+            if not turn.text or turn.text.startswith("/"):
+                return
+        elif not (turn.requested and self._may_hold_corrections(turn.requested, turn.fields, turn.text, turn.intent)):
             return
+        slots = domain.get("slots") or {}
+        asked = [n for n in self.required(turn.fields, turn.form_slots, turn.signed_in) if n != CONFIRM]
         for name, raw in F.find_corrections(turn.text, turn.fields, turn.lang).items():
+            if name not in slots or (turn.activating and name not in turn.form_slots and name not in asked):
+                continue
+            if raw == F.NAMED_ONLY:
+                # "姓名填错了": that field is asked again (only where it was already answered)
+                if not turn.activating and name != turn.requested and name in asked and tracker.get_slot(name):
+                    turn.named.append(name)
+                    turn.correcting = True
+                continue
             value, _problem = F.check(turn.fields[name], raw, turn.lang, today())
-            if value is None or name not in (domain.get("slots") or {}):
+            if value is None:
                 continue  # "the number is ZT…" is not a phone number: ignore
-            if name != turn.requested and tracker.get_slot(name) != value:
+            turn.correcting = turn.correcting or not turn.activating
+            if turn.activating:
+                turn.noted.append(name)
+            elif name != turn.requested and tracker.get_slot(name) != value:
                 turn.corrected.append(name)
             turn.updates[name] = value
 
@@ -251,15 +331,27 @@ class PortalFormValidation(FormValidationAction):
     @staticmethod
     def _report(turn: Turn, dispatcher: CollectingDispatcher) -> None:
         """Say what was corrected, what didn't fit, and (at the read-back) what was unclear."""
+        if turn.requested == CONFIRM and CONFIRM not in turn.updates and not turn.correcting \
+                and F.is_clear_yes(turn.text):
+            turn.updates[CONFIRM] = True  # "对" read by the NLU as something else is still a yes
+        noted = [n for n in turn.noted if turn.updates.get(n) is not None]
+        if len(noted) >= 2:  # a message that answered several questions at once: say what was taken
+            sep = "；" if turn.lang == "zh" else "; "
+            dispatcher.utter_message(text=t("noted", turn.lang, values=sep.join(
+                f"{label(turn.fields[n], turn.lang)}: {shown_value(turn.fields[n], turn.updates[n], turn.lang)}"
+                for n in noted)))
+        for name in turn.named:
+            turn.updates[name] = None
+            dispatcher.utter_message(text=t("correct_which", turn.lang, label=label(turn.fields[name], turn.lang)))
         for name in turn.corrected:
             dispatcher.utter_message(text=t("corrected", turn.lang, label=label(turn.fields[name], turn.lang),
                                             value=shown_value(turn.fields[name], turn.updates[name], turn.lang)))
         for problem in turn.problems:
             dispatcher.utter_message(text=problem)
-        if turn.requested == CONFIRM and CONFIRM not in turn.updates:
+        if turn.requested == CONFIRM and turn.updates.get(CONFIRM) is not True:
             # A correction means the summary is read again; anything else is unclear.
             turn.updates[CONFIRM] = None
-            if not turn.corrected:
+            if not turn.corrected and not turn.correcting:
                 dispatcher.utter_message(text=t("confirm_unclear", turn.lang))
 
     @staticmethod
@@ -296,6 +388,8 @@ class PortalFormValidation(FormValidationAction):
             dispatcher.utter_message(text=t("offer_stop", turn.lang))
 
     def _next_slot(self, turn: Turn, tracker: Tracker) -> str | None:
+        if turn.named:
+            return turn.named[0]
         values = {n: tracker.get_slot(n) for n in turn.form_slots}
         values.update({k: v for k, v in turn.updates.items() if k in values})
         return next((n for n in self.required(turn.fields, turn.form_slots, turn.signed_in)
@@ -305,8 +399,11 @@ class PortalFormValidation(FormValidationAction):
 
     async def validate_confirm_submission(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                           domain: dict[str, Any]) -> dict[str, Any]:
-        """Only an explicit yes confirms."""
-        return {CONFIRM: True if value is True else None}
+        """Only a clear yes confirms: never a correction, a question or anything unclear."""
+        turn = _TURN.get()
+        clear = value is True and not turn.correcting and not turn.named and (
+            F.is_clear_yes(turn.text) or turn.intent == "affirm" and not turn.text)
+        return {CONFIRM: True if clear else None}
 
     async def validate_field(self, slot: str, value: Any, tracker: Tracker) -> dict[str, Any]:
         """An answer checked against the portal's schema for the field: the normalised value,
@@ -440,6 +537,39 @@ class ValidateDeliveryAppointmentForm(PortalFormValidation):
 class ValidateTalkToPersonForm(PortalFormValidation):
     kind = "talk_to_person"
     form = "talk_to_person_form"
+
+
+class ValidateCaseLookupForm(PortalFormValidation):
+    """Case number + ID number + case query code; nothing for a signed-in person (their cases)."""
+
+    kind = None
+    form = "case_lookup_form"
+
+    def required(self, fields: dict[str, dict[str, Any]], form_slots: list[str], signed_in: bool) -> list[str]:
+        return [] if signed_in else super().required(fields, form_slots, signed_in)
+
+    async def validate_id_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("id_number", value, tracker)
+
+    async def validate_case_query_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("case_query_code", value, tracker)
+
+
+class ValidatePayoutLookupForm(PortalFormValidation):
+    """Batch code + ID number."""
+
+    kind = None
+    form = "payout_lookup_form"
+
+    async def validate_batch_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("batch_code", value, tracker)
+
+    async def validate_id_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: dict[str, Any]) -> dict[str, Any]:
+        return await self.validate_field("id_number", value, tracker)
 
 
 class ActionAskConfirmSubmission(Action):

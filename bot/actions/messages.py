@@ -5,7 +5,12 @@ Static answers are responses in domain/; these are the ones that carry data
 """
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]{2,}")
+_PAIR_SEP = re.compile(r"\s+[/／|]\s+|\s*／\s*")
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # ---- forms ----
@@ -37,6 +42,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "请核对“{title}”：\n{lines}\n确认提交吗？如需修改，直接说，例如“电话改成13900000000”。",
         "en": "Please check the “{title}”:\n{lines}\nShall I submit it? To change something just say so, e.g. “the phone is 13900000000”.",
     },
+    "noted": {
+        "zh": "已记下：{values}",
+        "en": "Noted: {values}",
+    },
+    "correct_which": {
+        "zh": "好的，“{label}”要改成什么？",
+        "en": "OK — what should the “{label}” be?",
+    },
+    "back_to_form": {
+        "zh": "我们接着刚才的申请：",
+        "en": "Back to your request:",
+    },
+    "status_in_form": {
+        "zh": "查进度需要查询号和查询码（或在门户登录）。填完这份申请后说“查进度”即可，或先说“算了”停止这份申请。",
+        "en": "To look up the progress I need the tracking number and query code (or you signed in on the portal). Say “check my transfer” when this request is done, or “stop” to leave it.",
+    },
     "confirm_unclear": {
         "zh": "请回答“确认”提交，或“取消”不提交。",
         "en": "Please answer “yes” to submit or “no” to cancel.",
@@ -55,6 +76,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "submitted": {
         "zh": "已提交，编号 {reference}（经办部门：{department}）。办理进展可在 {url} 查看，也可在“我的事项” /my/submissions 跟进。",
         "en": "Submitted — reference {reference} (handled by: {department}). Follow it at {url}, or under /my/submissions.",
+    },
+    "submitted_anonymous_transfer": {
+        "zh": "已提交，编号 {reference}（经办部门：{department}）。请记下这个编号。您没有登录，可以这样跟进：打开 /track，输入查询号 {tracking_no} 和查询码，就能看到各部门的办理进度；也可以随时在这里说“查进度”，给我查询号和查询码。咨询经办部门时请报编号 {reference}。",
+        "en": "Submitted — reference {reference} (handled by: {department}). Please note the reference. As you are not signed in, follow it like this: open /track and enter tracking number {tracking_no} with your query code to see each department's progress, or ask me here any time (“check my transfer”) with the tracking number and code. Quote {reference} when you contact the department.",
+    },
+    "submitted_anonymous": {
+        "zh": "已提交，编号 {reference}（经办部门：{department}）。请记下这个编号。经办部门会按您留的电话{phone}联系您；您咨询时报这个编号即可。以后登录门户，也可以在“我的事项”里看到它。",
+        "en": "Submitted — reference {reference} (handled by: {department}). Please note the reference. The department will contact you{phone}; quote the reference when you ask about it. If you sign in on the portal later, it is also listed under your requests.",
     },
     "submit_unreachable": {
         "zh": "抱歉，门户系统暂时连不上，申请还没有提交。您填的内容我都保留着。要现在再试一次吗？",
@@ -140,6 +169,83 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "wait_seconds": {"zh": "{n} 秒", "en": "{n} seconds"},
     "wait_minutes": {"zh": "{n} 分钟", "en": "{n} minutes"},
     "wait_unknown": {"zh": "一段时间", "en": "a while"},
+    # ---- verified lookups: cases, payouts, lots ----
+    "case_header": {"zh": "{case_number}（{court}）：当前阶段 {stage}。", "en": "{case_number} ({court}): now at {stage}."},
+    "case_latest": {"zh": "最新进展：{name}（{at}）{description}", "en": "Latest: {name} ({at}){description}"},
+    "case_next_range": {
+        "zh": "下一步：{name}，按以往同类节点的用时，大约在 {start} 至 {end} 之间（估计，不是承诺）。",
+        "en": "Next: {name}, likely between {start} and {end} judging by how long this step usually takes (an estimate, not a promise).",
+    },
+    "case_next": {"zh": "下一步：{name}。", "en": "Next: {name}."},
+    "case_assets": {"zh": "财产：{assets}{more}", "en": "Assets: {assets}{more}"},
+    "and_more": {"zh": " 等共 {n} 项", "en": " and {n} more"},
+    "case_my_payout": {"zh": "您的案款：{amount}，{status}。", "en": "Your payout: {amount}, {status}."},
+    "case_link": {"zh": "完整进度：{url}", "en": "Full progress: {url}"},
+    "case_link_none": {
+        "zh": "完整进度可在门户的案件查询页用同样的信息查看。",
+        "en": "The portal's case lookup page shows the full progress with the same details.",
+    },
+    "case_not_found": {
+        "zh": "案号、身份证号和案件查询码对不上（或没有这个案件）。请核对法院送达的文书后再试，说“查案件进度”重新开始。",
+        "en": "The case number, ID number and case query code don't match (or there is no such case). Please check the court's notices and try again — say “check my case” to start over.",
+    },
+    "case_none_signed_in": {
+        "zh": "您的账户下没有关联的执行案件。也可以用案号、身份证号和案件查询码查询：先退出登录，或在门户的案件查询页查询。",
+        "en": "No enforcement case is linked to your account. You can also look a case up with its number, your ID number and the case query code on the portal's case lookup page.",
+    },
+    "payout_header": {
+        "zh": "批次 {batch_code}（案号 {case_number}）：您的案款 {amount}，{status}。",
+        "en": "Batch {batch_code} (case {case_number}): your payout of {amount} is {status}.",
+    },
+    "payout_paid_at": {"zh": "发放日期：{at}。", "en": "Paid on {at}."},
+    "payout_failure": {"zh": "原因：{reason}", "en": "Reason: {reason}"},
+    "payout_bank_words": {"zh": "银行的说明：{note}", "en": "The bank's words: {note}"},
+    "lot_sold": {"zh": "成交价 {price}", "en": "Sold for {price}"},
+    "lot_contact": {"zh": "咨询：{court} {contact}", "en": "Questions: {court}, {contact}"},
+    "lookup_bad_input_said": {"zh": "门户退回了：{message}。请核对后重新开始。",
+                              "en": "The portal sent this back: {message}. Please check and start again."},
+    "payout_next": {"zh": "接下来：{step}", "en": "What to do next: {step}"},
+    "payout_not_found": {
+        "zh": "批次号和身份证号对不上（或该批次没有这位收款人）。请核对法院的发放通知后再试。",
+        "en": "The batch code and ID number don't match (or the batch has no such payee). Please check the court's payout notice and try again.",
+    },
+    "lot_header": {"zh": "拍品 {lot_no}：{title}（{status}）", "en": "Lot {lot_no}: {title} ({status})"},
+    "lot_round": {"zh": "轮次：{value}", "en": "Round: {value}"},
+    "lot_appraisal": {"zh": "评估价 {value}", "en": "appraisal {value}"},
+    "lot_starting_price": {"zh": "起拍价 {value}", "en": "starting price {value}"},
+    "lot_deposit": {"zh": "保证金 {value}", "en": "deposit {value}"},
+    "lot_increment": {"zh": "加价幅度 {value}", "en": "increment {value}"},
+    "lot_bidding": {"zh": "竞价时间：{start} 至 {end}", "en": "Bidding: {start} to {end}"},
+    "lot_platform": {"zh": "竞价平台：{platform} {link}", "en": "Bidding platform: {platform} {link}"},
+    "lot_tax_clause": {"zh": "税费承担：{clause}", "en": "Who pays the taxes: {clause}"},
+    "lot_general_rules": {
+        "zh": "通用规则（保证金退还、延时竞价、二拍降价等）：/guide；税费估算：/taxes",
+        "en": "General rules (deposit refunds, extended bidding, second-round reductions): /guide; tax estimate: /taxes",
+    },
+    "lot_finding_version": {"zh": "（第 {n} 版，有更新）", "en": " (version {n}, updated)"},
+    "lot_no_findings": {"zh": "各部门的联审意见还没有公布。", "en": "No department has published its findings yet."},
+    "lot_pending": {"zh": "尚未答复的部门：{departments}", "en": "Departments that have not answered yet: {departments}"},
+    "lot_link": {"zh": "拍品页面：{url}", "en": "Lot page: {url}"},
+    "lot_not_found": {
+        "zh": "没有找到拍品 {lot_no}。请核对拍品编号（例如 ZJ-0681-2026-0142）或直接发拍品链接。",
+        "en": "I couldn't find lot {lot_no}. Please check the lot number (e.g. ZJ-0681-2026-0142) or send the lot's link.",
+    },
+    "lookup_throttled": {
+        "zh": "核对次数太多，为保护信息已暂时锁定。请 {wait} 后再试。",
+        "en": "Too many tries — lookups are paused to protect the record. Please wait {wait}.",
+    },
+    "lookup_bad_input": {
+        "zh": "门户认为提供的信息格式不对，请核对后重新开始。",
+        "en": "The portal says the details are not in a valid form; please check them and start again.",
+    },
+    "lookup_unauthorized": {
+        "zh": "暂时无法查询（助手的服务凭证被拒绝），已记录问题。请直接在门户查询。",
+        "en": "I can't look that up right now (the assistant's service credentials were refused). Please use the portal directly.",
+    },
+    "lookup_unavailable": {
+        "zh": "抱歉，暂时查不到（门户系统连不上）。请稍后再问我，或直接在门户查询。",
+        "en": "Sorry, I can't reach the portal to look that up right now. Ask me again later, or use the portal directly.",
+    },
     # ---- inform outside forms ----
     "inform_what_for": {
         "zh": "收到。您想用它做什么呢？例如“查过户进度”“申请水电气过户”“提供财产线索”。",
@@ -170,3 +276,39 @@ def wait_text(seconds: int | None, lang: str) -> str:
     if seconds < 120:
         return t("wait_seconds", lang, n=seconds)
     return t("wait_minutes", lang, n=(seconds + 59) // 60)
+
+
+def in_language(value: Any, lang: str) -> str:
+    """Text from the portal in the reader's language only.
+
+    The portal sends it either as separate values ({"zh": …, "en": …}) or, in older data, as
+    one "中文 / English" string: the half in the reader's language is shown. Text in one
+    language only is shown as written.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        chosen = value.get(lang) or value.get("zh") or value.get("en") or next(
+            (v for v in value.values() if isinstance(v, str) and v), "")
+        return str(chosen)
+    text = str(value)
+    parts = [p.strip() for p in _PAIR_SEP.split(text) if p.strip()]
+    if len(parts) < 2:
+        return text
+    zh = [p for p in parts if _CJK.search(p)]
+    en = [p for p in parts if not _CJK.search(p) and _LATIN.search(p)]
+    if not zh or not en or len(zh) + len(en) != len(parts):
+        return text  # not a pair of languages: "A / B" in one language is shown as written
+    return " / ".join(en if lang == "en" else zh)
+
+
+def localized(obj: dict[str, Any], key: str, lang: str) -> str:
+    """``obj[key]`` in the reader's language: ``key_zh``/``key_en`` when the portal sends the
+    languages separately, else ``key`` (a pair in one string is cut to the reader's half)."""
+    separate = obj.get(f"{key}_{lang}")
+    if separate:
+        return in_language(separate, lang)  # (a pair slipped into one language's value too)
+    if obj.get(key) is None:
+        other = obj.get(f"{key}_zh") or obj.get(f"{key}_en")
+        return in_language(other, lang) if other else ""
+    return in_language(obj.get(key), lang)

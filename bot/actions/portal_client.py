@@ -131,6 +131,28 @@ class PortalClient:
             self._headers(identity=identity, verification_code=verification_code),
         )
 
+    async def lookup_case(self, case_number: str, id_number: str, query_code: str, language: str = "zh",
+                          ) -> PortalResponse:
+        """POST /api/v1/cases/lookup: a creditor's case by case number + ID number + case query code
+        (labels in ``language``)."""
+        return await self._request("POST", "/api/v1/cases/lookup", self._headers(),
+                                   payload={"case_number": case_number, "id_number": id_number,
+                                            "query_code": query_code, "language": language})
+
+    async def get_my_cases(self, identity: str, language: str = "zh") -> PortalResponse:
+        """GET /api/v1/cases/mine for the signed-in person: {"cases": [...]}."""
+        return await self._request("GET", f"/api/v1/cases/mine?language={quote(language)}",
+                                   self._headers(identity=identity))
+
+    async def lookup_payout(self, batch_code: str, id_number: str, language: str = "zh") -> PortalResponse:
+        """POST /api/v1/payouts/lookup: a payee's payout by batch code + ID number."""
+        return await self._request("POST", "/api/v1/payouts/lookup", self._headers(),
+                                   payload={"batch_code": batch_code, "id_number": id_number, "lang": language})
+
+    async def get_lot(self, lot_no: str) -> PortalResponse:
+        """GET /api/v1/lots/{lot_no}: a lot with its departments' findings (public)."""
+        return await self._request("GET", f"/api/v1/lots/{quote(lot_no, safe='')}", self._headers())
+
     async def get_form_schema(self, kind: str) -> PortalResponse:
         """GET /api/v1/forms/{kind}: fields, types, labels and help text."""
         return await self._request(

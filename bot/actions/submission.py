@@ -76,6 +76,21 @@ def department_text(code: str | None, lang: str) -> str:
     return DEPARTMENTS.get(code, {}).get(lang, code)
 
 
+def submitted_text(body: dict[str, Any], ref: str, department: str, data: dict[str, Any],
+                   identity: str | None, lang: str) -> str:
+    """Where the person follows what they filed: their requests page when signed in; without an
+    account (which /my/submissions/… needs), the tracking page with their code, or this chat."""
+    if identity:
+        url = body.get("url") or f"/my/submissions/{ref}"
+        return t("submitted", lang, reference=ref, url=url, department=department)
+    if data.get("tracking_number"):
+        return t("submitted_anonymous_transfer", lang, reference=ref, department=department,
+                 tracking_no=data["tracking_number"])
+    phone = data.get("contact_phone")
+    shown = (f" {phone}" if lang == "zh" else f" on {phone}") if phone else ""
+    return t("submitted_anonymous", lang, reference=ref, department=department, phone=shown)
+
+
 class ActionSubmitForm(Action):
     """Sends the confirmed form to POST /api/v1/submissions and reports back."""
 
@@ -113,11 +128,8 @@ class ActionSubmitForm(Action):
 
         if resp.ok and isinstance(resp.body, dict) and resp.body.get("reference"):
             ref = str(resp.body["reference"])
-            url = resp.body.get("url") or f"/my/submissions/{ref}"
-            dispatcher.utter_message(
-                text=t("submitted", lang, reference=ref, url=url,
-                       department=department_text(resp.body.get("department"), lang)),
-            )
+            department = department_text(resp.body.get("department"), lang)
+            dispatcher.utter_message(text=submitted_text(resp.body, ref, department, data, identity, lang))
             return clearing_events(domain, form_name)
 
         if resp.unreachable or (resp.ok and not resp.body):

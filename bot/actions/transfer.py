@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import client_of, identity_of, language_of
 from actions.fields import find_tracking_number
-from actions.messages import STATE_NAMES, t, wait_text
+from actions.messages import STATE_NAMES, in_language, localized, t, wait_text
 from actions.portal_client import PortalClient
 
 SHOWN_STATES = ("blocked", "in_progress", "ready", "waiting")
@@ -28,12 +28,12 @@ def describe_transfer(body: dict[str, Any], lang: str) -> str:
     by_key = {s.get("key"): s for s in steps}
 
     def step_name(step: dict[str, Any]) -> str:
-        return str(step.get(f"name_{lang}") or step.get("name_zh") or step.get("key"))
+        return in_language(step.get(f"name_{lang}") or step.get("name_zh") or step.get("key"), lang)
 
     progress = body.get("progress") or {}
     lines = [t(
         "transfer_header", lang,
-        title=body.get(f"title_{lang}") or body.get("title") or "", tracking_no=body.get("tracking_no") or "",
+        title=localized(body, "title", lang), tracking_no=body.get("tracking_no") or "",
         done=progress.get("done", sum(1 for s in steps if s.get("state") == "done")),
         total=progress.get("total", len(steps)),
     )]
@@ -43,15 +43,14 @@ def describe_transfer(body: dict[str, Any], lang: str) -> str:
         state = step.get("state")
         due = t("transfer_due", lang, date=step["due_date"]) if step.get("due_date") else ""
         extra = ""
-        if state == "blocked" and step.get("blocked_reason"):
-            # The reader's language where the portal has that version (blocked_reason_en), else as written.
-            extra = t("transfer_blocked", lang, reason=step.get(f"blocked_reason_{lang}") or step["blocked_reason"])
+        reason = localized(step, "blocked_reason", lang) if state == "blocked" else ""
+        if reason:
+            extra = t("transfer_blocked", lang, reason=reason)
         elif state == "waiting" and step.get("waiting_on"):
             names = [step_name(by_key[k]) if k in by_key else str(k) for k in step["waiting_on"]]
             extra = t("transfer_waiting_on", lang, steps=("、" if lang == "zh" else ", ").join(names))
-        department = (
-            step.get(f"department_name_{lang}") or step.get("department_name_zh") or step.get("department") or ""
-        )
+        department = in_language(
+            step.get(f"department_name_{lang}") or step.get("department_name_zh") or step.get("department") or "", lang)
         lines.append(t(
             "transfer_step", lang, name=step_name(step), department=department,
             state=STATE_NAMES.get(str(state), {}).get(lang, str(state)), due=due, extra=extra,

@@ -25,7 +25,9 @@ def submit(domain, slots, **kw):
 def test_confirmed_form_is_submitted_once_with_a_reference_back(portal, domain):
     events, messages = submit(domain, dict(FILLED))
     out = texts(messages)
-    assert "WI-000001" in out and "/my/submissions/WI-000001" in out and "自来水公司" in out
+    assert "WI-000001" in out and "自来水公司" in out
+    # not signed in: told how to follow it without an account (issue 13), never /my/submissions/…
+    assert "/my/submissions/" not in out and "/track" in out and "ZT2026000001" in out
     post = portal.posts()[0]
     assert post["headers"]["Idempotency-Key"] == idempotency_key("test-sender", "utility_handover", "n1")
     assert post["body"]["kind"] == "utility_handover" and post["body"]["channel"] == "chat"
@@ -37,7 +39,8 @@ def test_confirmed_form_is_submitted_once_with_a_reference_back(portal, domain):
 
 
 def test_signed_in_submission_names_the_person_and_sends_no_code(portal, domain):
-    submit(domain, dict(FILLED), metadata={"identity": IDENTITY})
+    _events, messages = submit(domain, dict(FILLED), metadata={"identity": IDENTITY})
+    assert "/my/submissions/WI-000001" in texts(messages)  # their account's page
     post = portal.posts()[0]
     assert post["headers"]["X-Citizen-Token"] == IDENTITY
     assert "verification_code" not in post["body"]["data"]
@@ -160,3 +163,14 @@ def test_unknown_case_number_is_asked_again_nothing_created(portal, domain):
     s = slot_events(result)
     assert s["case_number"] is None and "description" not in s  # only the wrong field is asked again
     assert followups(result) == ["asset_clue_form"] and portal.items == {}
+
+
+def test_anonymous_filing_without_a_transfer_is_told_how_it_is_followed_in_english(portal, domain):
+    slots = {"case_number": "(2024)浙0681执1234号", "asset_type": "vehicle", "description": "a white car",
+             "contact_name": "Li Wei", "contact_phone": "13812345678", "confirm_submission": True,
+             "submission_nonce": "n9", "language": "en"}
+    events = [{"event": "active_loop", "name": "asset_clue_form"}, {"event": "active_loop", "name": None}]
+    _, messages = submit(domain, slots, events=events, text="yes")
+    out = texts(messages)
+    assert "WI-000001" in out and "/my/submissions" not in out and "13812345678" in out
+    assert "contact you" in out

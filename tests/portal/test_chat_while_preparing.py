@@ -43,3 +43,22 @@ async def test_chat_page_greets_when_the_assistant_answers(database_url: str, ra
         page = (await client.get("/chat")).text
     assert GREETING_ZH in page
     assert NOTICE_ZH not in page
+
+
+async def test_chat_page_shows_the_message_form_itself_while_the_assistant_is_down(database_url: str) -> None:
+    app = create_app(Settings.from_env(_env(database_url, RASA_URL="http://127.0.0.1:9")))  # nothing listens
+    async with AsyncTestClient(app=app) as client:
+        page = (await client.get("/chat")).text
+        # the form is on the page (no click needed), posting where the message page posts
+        assert 'action="/chat/message"' in page and 'name="contact_phone"' in page and 'name="_key"' in page
+        assert 'id="chat-input"' not in page  # no chat box that nobody would answer
+        await client.get("/lang/en")
+        page = (await client.get("/chat")).text
+        assert 'action="/chat/message"' in page and "Contact phone" in page
+
+
+async def test_chat_page_has_no_message_form_when_the_assistant_answers(database_url: str, rasa_up: FakeRasa) -> None:
+    app = create_app(Settings.from_env(_env(database_url, RASA_URL=rasa_up.url)))
+    async with AsyncTestClient(app=app) as client:
+        page = (await client.get("/chat")).text
+    assert 'action="/chat/message"' not in page and 'id="chat-input"' in page
