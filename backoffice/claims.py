@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.departments import Department
@@ -129,6 +129,10 @@ async def claim_next(session: AsyncSession, principal: Principal, *, department:
     departments = departments_for(principal, department)
     if on_postgres(session):
         return await _claim_next_locked(session, principal, departments, now, lease_seconds)
+    # SQLite (WAL): a transaction that read first and then writes fails at once with "database is
+    # locked" when another claimer committed in between (its snapshot is stale; busy_timeout does
+    # not apply). A no-op write first takes the write lock, so claimers queue on busy_timeout.
+    await session.execute(update(WorkItem).where(false()).values(version=WorkItem.version))
     stmt = (
         select(WorkItem)
         .where(WorkItem.department.in_(departments), WorkItem.state.in_([s.value for s in QUEUE_STATES]),
