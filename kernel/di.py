@@ -58,7 +58,7 @@ async def resolve_dependencies(self: KwargsModel, connection: ASGIConnection[Any
                     for dependency in waiting:
                         task_group.start_soon(resolve_dependency, dependency, connection, kwargs, cleanup_group)
             except _ExceptionGroup as group:
-                raise group.exceptions[0] from group  # as Litestar does: the first error, not the group
+                raise group.exceptions[0] from group  # type: ignore[attr-defined]  # as Litestar does: the first error
     return cleanup_group
 
 

@@ -25,7 +25,8 @@ from title_transfer.models import Transfer
 
 
 async def test_demo_lots_cover_every_state_keep_the_rules_and_carry_photos(
-        session: AsyncSession, settings: Settings, tmp_path: Path) -> None:
+        app: Litestar, session: AsyncSession, settings: Settings, tmp_path: Path) -> None:
+    # ``app``: the portal's wiring (document subject guards), as `python -m portal seed` has it.
     store = LocalDocumentStore(tmp_path / "docs")
     created = await load_demo_data(session, settings.secret_key, store)
     await session.commit()
