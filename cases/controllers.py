@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body, FromPath, FromQuery, HeaderParameter
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -282,7 +282,7 @@ class CaseAPI(Controller):
               "wrong check digit is a 422 saying what to fix; repeated failures (per case and per chat client, "
               "X-Chat-Client) get 429 with Retry-After. Names the answer's language with `language` (zh/en)."))
     async def lookup(self, request: Request[Any, Any, Any], caller: Caller, db_session: DbSession,
-                     settings: Settings, throttle: ThrottleDep, data: LookupIn,
+                     settings: Settings, throttle: ThrottleDep, data: JSONBody[LookupIn],
                      chat_client: Annotated[str | None, HeaderParameter(name="X-Chat-Client")] = None,
                      ) -> CaseLookupOut:
         lang = _api_lang(request, data.language)
@@ -325,21 +325,21 @@ class CaseIngestAPI(Controller):
           description="Sends the whole case: parties (ID numbers are hashed on arrival), nodes, assets, auctions, "
                       "money and distribution plans. The same source_id again updates that record. 422 lists every "
                       "problem with its path. A new case without a query_code gets one, returned once.")
-    async def case(self, caller: Caller, db_session: DbSession, settings: Settings, data: CaseIn) -> Response[
+    async def case(self, caller: Caller, db_session: DbSession, settings: Settings, data: JSONBody[CaseIn]) -> Response[
             IngestResult]:
         result = await ingest_case(db_session, data, secret=settings.secret_key, actor_label=self._system(caller))
         await db_session.commit()
         return Response(result, status_code=201 if result.created else 200)
 
     @post("/cases/nodes", name="api.ingest.nodes", status_code=200, summary="Add progress nodes to a case")
-    async def nodes(self, caller: Caller, db_session: DbSession, settings: Settings, data: NodesIn) -> IngestResult:
+    async def nodes(self, caller: Caller, db_session: DbSession, settings: Settings, data: JSONBody[NodesIn]) -> IngestResult:
         result = await add_to_case(db_session, data.case_number, secret=settings.secret_key,
                                    actor_label=self._system(caller), nodes=data.nodes)
         await db_session.commit()
         return result
 
     @post("/cases/assets", name="api.ingest.assets", status_code=200, summary="Add or update assets of a case")
-    async def assets(self, caller: Caller, db_session: DbSession, settings: Settings, data: AssetsIn) -> IngestResult:
+    async def assets(self, caller: Caller, db_session: DbSession, settings: Settings, data: JSONBody[AssetsIn]) -> IngestResult:
         result = await add_to_case(db_session, data.case_number, secret=settings.secret_key,
                                    actor_label=self._system(caller), assets=data.assets)
         await db_session.commit()
@@ -347,7 +347,7 @@ class CaseIngestAPI(Controller):
 
     @post("/cases/auctions", name="api.ingest.auctions", status_code=200, summary="Add or update auctions of a case")
     async def auctions(self, caller: Caller, db_session: DbSession, settings: Settings,
-                       data: AuctionsIn) -> IngestResult:
+                       data: JSONBody[AuctionsIn]) -> IngestResult:
         result = await add_to_case(db_session, data.case_number, secret=settings.secret_key,
                                    actor_label=self._system(caller), auctions=data.auctions)
         await db_session.commit()
@@ -355,7 +355,7 @@ class CaseIngestAPI(Controller):
 
     @post("/cases/money", name="api.ingest.money", status_code=200, summary="Add money received or paid out")
     async def money(self, caller: Caller, db_session: DbSession, settings: Settings,
-                    data: MoneyListIn) -> IngestResult:
+                    data: JSONBody[MoneyListIn]) -> IngestResult:
         result = await add_to_case(db_session, data.case_number, secret=settings.secret_key,
                                    actor_label=self._system(caller), money=data.money)
         await db_session.commit()
@@ -363,7 +363,7 @@ class CaseIngestAPI(Controller):
 
     @post("/cases/plans", name="api.ingest.plans", status_code=200,
           summary="Add or update distribution plans and their payouts")
-    async def plans(self, caller: Caller, db_session: DbSession, settings: Settings, data: PlansIn) -> IngestResult:
+    async def plans(self, caller: Caller, db_session: DbSession, settings: Settings, data: JSONBody[PlansIn]) -> IngestResult:
         result = await add_to_case(db_session, data.case_number, secret=settings.secret_key,
                                    actor_label=self._system(caller), plans=data.plans)
         await db_session.commit()
