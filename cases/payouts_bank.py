@@ -39,7 +39,7 @@ from cases.payouts import (
     normalise_batch_code,
 )
 from cases.payouts_files import Column, PayoutFileError, Table, read_table
-from cases.payouts_import import NOTICES, parse_amount
+from cases.payouts_import import NOTICES, parse_amount, refused_audit
 from cases.payouts_report import Problem, pack
 from storage.audit import AuditEntry, record_audit
 from storage.db import utcnow
@@ -274,11 +274,14 @@ async def record_bank_results(session: AsyncSession, batch: PayoutBatch, actor: 
     except PayoutFileError as exc:
         session.add(_report(batch_id, actor, filename, digest, "-", 0,
                             [Problem(0, "", "file", "", {"zh": exc.message_zh, "en": exc.message_en})], {}, False))
+        refused_audit(session, actor, batch_id, "bank_results_refused", digest, 1, exc.code)
         await session.commit()
         raise
-    # Lock the batch, then read its payees: two result files for one batch apply one after the other.
-    locked = await session.scalar(select(PayoutBatch).where(PayoutBatch.id == batch_id).with_for_update())
-    if locked is None or locked.state != BatchState.paying.value:
+    # Lock the batch, then read its payees: two result files for one batch apply one after the other. A
+    # conditional UPDATE (changing nothing) locks the row on PostgreSQL and takes the write lock on SQLite.
+    locked = await session.execute(update(PayoutBatch).where(
+        PayoutBatch.id == batch_id, PayoutBatch.state == BatchState.paying.value).values(version=PayoutBatch.version))
+    if getattr(locked, "rowcount", 0) != 1:
         raise BankFileRefused("此批次已结束,不再记录银行结果。", "The batch is closed: no more results are recorded.")
     payees = await _payee_states(session, batch_id)
     now = utcnow()
@@ -295,6 +298,8 @@ async def record_bank_results(session: AsyncSession, batch: PayoutBatch, actor: 
                      after={**summary, "file_sha256": digest})
         await session.execute(update(PayoutBatch).where(PayoutBatch.id == batch_id)
                               .values(version=PayoutBatch.version + 1))
+    elif not out.accepted:
+        refused_audit(session, actor, batch_id, "bank_results_refused", digest, report.problem_count, None)
     session.add(report)
     await session.commit()
     return report

@@ -24,6 +24,7 @@ MIB = 1024 * 1024
 MAX_FILE_BYTES = 32 * MIB  # a 170,000-payee CSV is about 10 MB, its XLSX about 6 MB
 MAX_ROWS = 500_000  # well above any batch; bounds memory for a hostile file under the byte cap
 MAX_CELL_CHARS = 200
+MAX_XLSX_UNPACKED = 400 * MIB  # a 170,000-payee workbook unpacks to about 40 MB
 
 UTF8_BOM = b"\xef\xbb\xbf"
 XLSX_MAGIC = b"PK\x03\x04"
@@ -176,6 +177,15 @@ def _xlsx_records(data: bytes) -> Iterator[list[str]]:
     import openpyxl  # imported here: only staff uploads need it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        unpacked = 0  # openpyxl below says it cannot open the file
+    if unpacked > MAX_XLSX_UNPACKED:  # a workbook that unpacks to far more than any payee list (a zip bomb)
+        raise PayoutFileError(f"XLSX 文件解压后过大(超过 {MAX_XLSX_UNPACKED // MIB} MB)。请另存为 CSV UTF-8 后上传。",
+                              f"The XLSX file unpacks to more than {MAX_XLSX_UNPACKED // MIB} MB. Save it as CSV "
+                              "UTF-8 and upload that.")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

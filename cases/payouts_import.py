@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import anyio
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
@@ -235,23 +235,26 @@ async def import_payees(session: AsyncSession, batch: PayoutBatch, actor: Princi
         report = _report(batch_id, actor, filename, digest, "-", 0,
                          [Problem(0, "", "file", "", {"zh": exc.message_zh, "en": exc.message_en})], {}, False)
         session.add(report)
+        refused_audit(session, actor, batch_id, "payees_import_refused", digest, 1, exc.code)
         await session.commit()
         raise
     report = _report(batch_id, actor, filename, digest, checked.table.encoding, checked.counted, checked.problems,
                      summary_of(checked), checked.accepted)
     if not checked.accepted:
         session.add(report)
+        refused_audit(session, actor, batch_id, "payees_import_refused", digest, report.problem_count, None)
         await session.commit()
         return report
     records = await anyio.to_thread.run_sync(payee_records, checked.good, batch_id, secret)
-    # The batch row is locked and re-read: two staff importing at once load one list.
-    locked = await session.scalar(select(PayoutBatch).where(PayoutBatch.id == batch_id).with_for_update())
-    if locked is None or locked.state != BatchState.open.value:
+    # The batch is claimed first (a conditional UPDATE: it locks the row on PostgreSQL and takes the write
+    # lock on SQLite): of two staff importing at once, the second waits, then finds it taken.
+    now = utcnow()
+    claimed = await session.execute(update(PayoutBatch).where(
+        PayoutBatch.id == batch_id, PayoutBatch.state == BatchState.open.value).values(
+        state=BatchState.paying.value, imported_at=now, version=PayoutBatch.version + 1))
+    if getattr(claimed, "rowcount", 0) != 1:
         raise PayoutImportError("此批次刚刚已由他人导入。", "Someone else has just imported this batch's list.")
     await load_payees(session, records)
-    now = utcnow()
-    await session.execute(update(PayoutBatch).where(PayoutBatch.id == batch_id).values(
-        state=BatchState.paying.value, imported_at=now, version=PayoutBatch.version + 1))
     session.add(report)
     record_audit(session, actor_id=actor.user_id, actor_label=actor.label, subject_type="payout_batch",
                  subject_id=batch_id, action="payees_imported", before={"state": BatchState.open.value},
@@ -259,6 +262,14 @@ async def import_payees(session: AsyncSession, batch: PayoutBatch, actor: Princi
                         "file_sha256": digest, "encoding": checked.table.encoding})
     await session.commit()
     return report
+
+
+def refused_audit(session: AsyncSession, actor: Principal, batch_id: int, action: str, digest: str, problems: int,
+                   reason: str | None) -> None:
+    """A refused file changes nothing, but who sent what, and that it was refused, is kept."""
+    record_audit(session, actor_id=actor.user_id, actor_label=actor.label, subject_type="payout_batch",
+                 subject_id=batch_id, action=action,
+                 after={"file_sha256": digest, "problems": problems, **({"reason": reason} if reason else {})})
 
 
 def _report(batch_id: int, actor: Principal, filename: str, digest: str, encoding: str, rows: int,

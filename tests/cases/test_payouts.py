@@ -444,3 +444,28 @@ async def test_the_api_answers_refusals_in_the_language_asked_and_rejects_a_wron
     assert english.status_code == 422 and english.json()["message"].startswith("A batch code is")
     wrong = await client.post("/api/v1/payouts/lookup", json={"batch_code": "x", "id_number": "1", "language": [1]})
     assert wrong.status_code == 400
+
+
+async def test_a_refused_file_is_audited_with_its_digest(
+        client: AsyncTestClient[Litestar], staff: Any, session: AsyncSession) -> None:
+    rows = [person(i) for i in range(1, 3)]
+    code = await _batch(client, 3, total_of(rows))
+    await _upload(client, code, "import", payee_csv(rows).encode())
+    audit = await session.scalar(select(AuditEntry).where(AuditEntry.action == "payees_import_refused"))
+    assert audit is not None and audit.after is not None and audit.after["problems"] == 1
+    assert len(audit.after["file_sha256"]) == 64
+
+
+async def test_two_imports_at_once_load_one_list(
+        client: AsyncTestClient[Litestar], staff: Any, session: AsyncSession) -> None:
+    import asyncio
+
+    rows = [person(i) for i in range(1, 40)]
+    code = await _batch(client, len(rows), total_of(rows))
+    await client.get(f"/staff/payouts/{code}")
+    content = payee_csv(rows).encode()
+    answers = await asyncio.gather(*[
+        client.post(f"/staff/payouts/{code}/import", files={"file": ("p.csv", content, "text/csv")},
+                    data={"_csrf_token": csrf(client)}, follow_redirects=False) for _ in range(2)])
+    assert sorted(a.status_code for a in answers) == [303, 409]
+    assert await _payee_count(session) == len(rows)
