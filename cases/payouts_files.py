@@ -226,7 +226,8 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
         if "\x00" in text:
             raise PayoutFileError("文件中有空字符(NUL),不是文本表格。请重新导出为 CSV 或 XLSX。",
                                   "The file contains NUL characters: it is not a text table. Export it again.")
-        records = (list(map(_clean, r)) for r in _csv_records(text))
+        cap = MAX_CELL_CHARS + 1
+        records = ([cell.strip()[:cap] for cell in r] for r in _csv_records(text))  # CSV cells are text already
     header: list[str] | None = None
     header_row = 0
     row_no = 0
