@@ -12,6 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Body, FromPath, HeaderParameter, JSONBody, MultipartBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -38,7 +39,7 @@ from cases.payouts_service import (
 )
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import Caller, Lang, Settings, ThrottleDep, request_lang, set_request_lang
-from kernel.errors import BilingualError, db_session_of, error_view, is_htmx
+from kernel.errors import BilingualError, db_session_of, error_view, exception_handler, is_htmx
 from kernel.guards import checks_credentials, requires_staff
 from kernel.i18n import _
 from storage.context import DbSession
@@ -218,10 +219,24 @@ async def _batch_refused(request: Request[Any, Any, Any], exc: BilingualError) -
     return await _batch_page(request, request.path_params["code"], exc)
 
 
+def _upload_too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Response[Any]:
+    """A body past the route's limit is stopped before it is read: say so as clearly as a large file."""
+    try:
+        size = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        size = 0
+    try:
+        check_size(max(size, MAX_FILE_BYTES + 1))
+    except BilingualError as refusal:
+        return exception_handler(request, refusal, views=False)
+    raise AssertionError("check_size accepts nothing above the limit")  # pragma: no cover
+
+
 class StaffPayoutController(Controller):
     path = "/staff/payouts"
     include_in_schema = False
     guards = [requires_staff("court")]
+    exception_handlers = {RequestEntityTooLarge: _upload_too_large}
 
     @get("/", name="staff.payouts")
     async def batches(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:

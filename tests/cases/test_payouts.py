@@ -469,3 +469,11 @@ async def test_two_imports_at_once_load_one_list(
                     data={"_csrf_token": csrf(client)}, follow_redirects=False) for _ in range(2)])
     assert sorted(a.status_code for a in answers) == [303, 409]
     assert await _payee_count(session) == len(rows)
+
+
+async def test_a_body_past_the_upload_limit_is_refused_with_the_same_clear_message(
+        client: AsyncTestClient[Litestar], staff: Any) -> None:
+    code = await _batch(client, 1, "100.00")
+    resp = await _upload(client, code, "import", b"a" * (MAX_FILE_BYTES + 2 * 1024 * 1024))
+    assert resp.status_code == 413
+    assert f"最多 {MAX_FILE_BYTES // (1024 * 1024)} MB" in resp.text
