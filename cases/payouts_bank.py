@@ -82,6 +82,7 @@ class BankRow:
     paid_at: dt.datetime | None
     paid_at_problem: bool
     raw_paid_at: str
+    account_as_number: bool = False  # a workbook held the account as a number: its last digits are lost
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def read_bank_rows(data: bytes, filename: str, secret: str) -> tuple[Table, list
             amount_problem=amount_problem, raw_amount=cells.get("amount", "")[:30],
             result=_result(cells.get("result", "")), raw_result=cells.get("result", "")[:30],
             reason=cells.get("reason", "").strip()[:200], paid_at=paid_at,
-            paid_at_problem=bool(raw_time) and paid_at is None, raw_paid_at=raw_time[:30]))
+            paid_at_problem=bool(raw_time) and paid_at is None, raw_paid_at=raw_time[:30],
+            account_as_number=(row_no, "account") in table.long_numbers))
     return table, rows
 
 
@@ -172,8 +174,10 @@ def reconcile(table: Table, rows: list[BankRow], batch_code: str, payees: dict[s
             problems.append(Problem(r.row, "batch_code", "bank_other_batch", r.name,
                                     {"found": r.batch_code or "—", "expected": batch_code}))
             continue
-        payee = payees.get(r.account_hash) if r.account_ok else None
-        if payee is None:
+        payee = payees.get(r.account_hash) if r.account_ok and not r.account_as_number else None
+        if r.account_as_number:
+            problems.append(Problem(r.row, "account", "excel_number", r.name))
+        elif payee is None:
             problems.append(Problem(r.row, "account", "bank_unknown", r.name))
         elif r.account_hash in seen:
             problems.append(Problem(r.row, "account", "bank_duplicate", r.name, {"other": seen[r.account_hash]}))

@@ -24,6 +24,7 @@ MIB = 1024 * 1024
 MAX_FILE_BYTES = 32 * MIB  # a 170,000-payee CSV is about 10 MB, its XLSX about 6 MB
 MAX_ROWS = 500_000  # well above any batch; bounds memory for a hostile file under the byte cap
 MAX_CELL_CHARS = 200
+LONG_NUMBER = "\x00n:"  # marks a workbook cell that was a long number (see Table.long_numbers)
 MAX_XLSX_UNPACKED = 400 * MIB  # a 170,000-payee workbook unpacks to about 40 MB
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -80,6 +81,9 @@ class Table:
     rows: list[tuple[int, dict[str, str]]]
     empty_rows: list[int] = field(default_factory=list)  # rows with nothing in them: reported, not imported
     ignored_headings: list[str] = field(default_factory=list)
+    # (row, field) of workbook cells that held a number of 15+ digits: Excel keeps only 15 significant
+    # digits, so an ID number or account typed as a number has already lost its last digits.
+    long_numbers: set[tuple[int, str]] = field(default_factory=set)
 
 
 def check_size(size: int) -> None:
@@ -195,7 +199,11 @@ def _xlsx_records(data: bytes) -> Iterator[list[str]]:
     try:
         sheet = book.worksheets[0]  # the first sheet: say so in the docs and the form
         for values in sheet.iter_rows(values_only=True):
-            yield [_clean(v) for v in values]
+            cells = [_clean(v) for v in values]
+            for i, v in enumerate(values):
+                if isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= 1e14:
+                    cells[i] = LONG_NUMBER + cells[i]  # told apart below; never a real cell's text
+            yield cells
     finally:
         book.close()
 
@@ -248,6 +256,11 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
             raise PayoutFileError(f"行数过多:一个文件最多 {MAX_ROWS} 行。请分成几个批次。",
                                   f"Too many rows: at most {MAX_ROWS} in one file. Split it into several batches.")
         cells = {name: (record[i] if i < len(record) else "") for i, name in positions}
+        if kind == "xlsx":
+            for name, value in cells.items():
+                if value.startswith(LONG_NUMBER):
+                    cells[name] = value[len(LONG_NUMBER):]
+                    table.long_numbers.add((row_no, name))
         table.rows.append((row_no, cells))
     if header is None:
         raise PayoutFileError("文件中没有内容。第一行应为列名:" + "、".join(c.zh for c in columns) + "。",

@@ -49,6 +49,7 @@ PAYEE_COLUMNS = (
 )
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 _ACCOUNT = re.compile(r"^\d{8,32}$")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")  # 3.30106E+17: a spreadsheet's rendering of a long number
 MAX_AMOUNT = Decimal("100000000")  # ¥100 m for one payee: anything above is a typo
 CENT = Decimal("0.01")
 
@@ -109,6 +110,17 @@ def parse_amount(text: str) -> tuple[Decimal | None, str | None]:
     return amount.quantize(CENT), None
 
 
+def _parse_id(raw_id: str, row_no: int, name: str, problems: list[Problem]) -> str:
+    """The normalised ID number, or "" with the problem added (which part is wrong)."""
+    try:
+        return idnumbers.parse_id_number(raw_id)
+    except IdNumberInvalid as exc:
+        part = str(exc.details.get("part", "characters"))
+        params = {"length": len(idnumbers.normalise_id_number(raw_id))} if part == "length" else {}
+        problems.append(Problem(row_no, "id_number", f"id_{part}", name, params))
+        return ""
+
+
 def check_rows(table: Table, declared_count: int, declared_total: Decimal) -> Checked:
     """Every row's problems (none dropped), then the count and total against the batch's."""
     out = Checked(table=table)
@@ -127,15 +139,16 @@ def check_rows(table: Table, declared_count: int, declared_total: Decimal) -> Ch
             problems.append(Problem(row_no, "name", "name_missing"))
         elif len(name) > 100:
             problems.append(Problem(row_no, "name", "name_too_long", name[:20]))
-        try:
-            id_number = idnumbers.parse_id_number(raw_id)
-        except IdNumberInvalid as exc:
-            part = str(exc.details.get("part", "characters"))
-            params = {"length": len(idnumbers.normalise_id_number(raw_id))} if part == "length" else {}
-            problems.append(Problem(row_no, "id_number", f"id_{part}", name, params))
+        if (row_no, "id_number") in table.long_numbers or _SCIENTIFIC.match(raw_id.strip()):
+            problems.append(Problem(row_no, "id_number", "excel_number", name))
             id_number = ""
+        else:
+            id_number = _parse_id(raw_id, row_no, name, problems)
         account = normalise_account(raw_account)
-        if not account:
+        if (row_no, "account") in table.long_numbers or _SCIENTIFIC.match(raw_account.strip()):
+            problems.append(Problem(row_no, "account", "excel_number", name))
+            account = ""
+        elif not account:
             problems.append(Problem(row_no, "account", "account_missing", name))
         elif not _ACCOUNT.match(account):
             problems.append(Problem(row_no, "account", "account_malformed", name))

@@ -477,3 +477,17 @@ async def test_a_body_past_the_upload_limit_is_refused_with_the_same_clear_messa
     resp = await _upload(client, code, "import", b"a" * (MAX_FILE_BYTES + 2 * 1024 * 1024))
     assert resp.status_code == 413
     assert f"最多 {MAX_FILE_BYTES // (1024 * 1024)} MB" in resp.text
+
+
+async def test_ids_and_accounts_typed_as_numbers_in_excel_are_reported_as_such(
+        client: AsyncTestClient[Litestar], staff: Any, session: AsyncSession) -> None:
+    rows = [person(i) for i in range(1, 3)]
+    code = await _batch(client, 2, total_of(rows))
+    content = _xlsx([["姓名", "身份证号", "银行账号", "金额"],
+                     [rows[0][0], int(rows[0][1]), rows[0][2], float(rows[0][3])],  # the ID as a number
+                     [rows[1][0], rows[1][1], int(rows[1][2]), float(rows[1][3])]])  # the account as a number
+    resp = await _upload(client, code, "import", content, "payees.xlsx")
+    report = await _report_text(client, resp.headers["location"])
+    assert report.count("format the column as Text") == 2
+    assert "2,测试1,ID number," in report and "3,测试2,Bank account," in report
+    assert await _payee_count(session) == 0
