@@ -24,7 +24,7 @@ from cases.idnumbers import mask_id
 from cases.payouts import BatchState, PayeeStatus, PayoutReport, failure_catalogue, mask_account
 from cases.payouts_bank import record_bank_results
 from cases.payouts_chart import Part, progress_bar
-from cases.payouts_files import MAX_FILE_BYTES, MIB, check_size
+from cases.payouts_files import MAX_FILE_BYTES, MIB, FileTooLarge, PayoutFileError, check_size
 from cases.payouts_import import import_payees
 from cases.payouts_report import Problem, message, report_csv, unpack
 from cases.payouts_service import (
@@ -176,8 +176,8 @@ async def _batch_page(request: Request[Any, Any, Any], code: str, error: Bilingu
                                          .order_by(PayoutReport.created_at.desc()).limit(20)))
     shown_id = request.query_params.get("report")
     shown = next((r for r in reports if str(r.id) == shown_id), None) if shown_id else None
-    if error is not None and reports and not reports[0].accepted and shown is None:
-        shown = reports[0]  # the refusal's report, just committed
+    if isinstance(error, PayoutFileError) and not isinstance(error, FileTooLarge) and reports and shown is None:
+        shown = reports[0]  # a file that could not be read keeps a report before the refusal is raised
     labels = {"paid": _("Paid"), "pending": _("Pending"), "failed": _("Failed")}
     chart = progress_bar(_("Payout progress"), [
         Part(labels["paid"], tallies["paid"].count, "#1e7b34"),
