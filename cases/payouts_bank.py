@@ -39,7 +39,7 @@ from cases.payouts import (
     normalise_batch_code,
 )
 from cases.payouts_files import Column, PayoutFileError, Table, read_table
-from cases.payouts_import import NOTICES, parse_amount
+from cases.payouts_import import NOTICES, parse_amount, refused_audit
 from cases.payouts_report import Problem, pack
 from storage.audit import AuditEntry, record_audit
 from storage.db import utcnow
@@ -82,6 +82,7 @@ class BankRow:
     paid_at: dt.datetime | None
     paid_at_problem: bool
     raw_paid_at: str
+    account_as_number: bool = False  # a workbook held the account as a number: its last digits are lost
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def read_bank_rows(data: bytes, filename: str, secret: str) -> tuple[Table, list
             amount_problem=amount_problem, raw_amount=cells.get("amount", "")[:30],
             result=_result(cells.get("result", "")), raw_result=cells.get("result", "")[:30],
             reason=cells.get("reason", "").strip()[:200], paid_at=paid_at,
-            paid_at_problem=bool(raw_time) and paid_at is None, raw_paid_at=raw_time[:30]))
+            paid_at_problem=bool(raw_time) and paid_at is None, raw_paid_at=raw_time[:30],
+            account_as_number=(row_no, "account") in table.long_numbers))
     return table, rows
 
 
@@ -172,8 +174,10 @@ def reconcile(table: Table, rows: list[BankRow], batch_code: str, payees: dict[s
             problems.append(Problem(r.row, "batch_code", "bank_other_batch", r.name,
                                     {"found": r.batch_code or "—", "expected": batch_code}))
             continue
-        payee = payees.get(r.account_hash) if r.account_ok else None
-        if payee is None:
+        payee = payees.get(r.account_hash) if r.account_ok and not r.account_as_number else None
+        if r.account_as_number:
+            problems.append(Problem(r.row, "account", "excel_number", r.name))
+        elif payee is None:
             problems.append(Problem(r.row, "account", "bank_unknown", r.name))
         elif r.account_hash in seen:
             problems.append(Problem(r.row, "account", "bank_duplicate", r.name, {"other": seen[r.account_hash]}))
@@ -274,11 +278,14 @@ async def record_bank_results(session: AsyncSession, batch: PayoutBatch, actor: 
     except PayoutFileError as exc:
         session.add(_report(batch_id, actor, filename, digest, "-", 0,
                             [Problem(0, "", "file", "", {"zh": exc.message_zh, "en": exc.message_en})], {}, False))
+        refused_audit(session, actor, batch_id, "bank_results_refused", digest, 1, exc.code)
         await session.commit()
         raise
-    # Lock the batch, then read its payees: two result files for one batch apply one after the other.
-    locked = await session.scalar(select(PayoutBatch).where(PayoutBatch.id == batch_id).with_for_update())
-    if locked is None or locked.state != BatchState.paying.value:
+    # Lock the batch, then read its payees: two result files for one batch apply one after the other. A
+    # conditional UPDATE (changing nothing) locks the row on PostgreSQL and takes the write lock on SQLite.
+    locked = await session.execute(update(PayoutBatch).where(
+        PayoutBatch.id == batch_id, PayoutBatch.state == BatchState.paying.value).values(version=PayoutBatch.version))
+    if getattr(locked, "rowcount", 0) != 1:
         raise BankFileRefused("此批次已结束,不再记录银行结果。", "The batch is closed: no more results are recorded.")
     payees = await _payee_states(session, batch_id)
     now = utcnow()
@@ -295,6 +302,8 @@ async def record_bank_results(session: AsyncSession, batch: PayoutBatch, actor: 
                      after={**summary, "file_sha256": digest})
         await session.execute(update(PayoutBatch).where(PayoutBatch.id == batch_id)
                               .values(version=PayoutBatch.version + 1))
+    elif not out.accepted:
+        refused_audit(session, actor, batch_id, "bank_results_refused", digest, report.problem_count, None)
     session.add(report)
     await session.commit()
     return report

@@ -12,6 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Body, FromPath, HeaderParameter, JSONBody, MultipartBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from cases.idnumbers import mask_id
 from cases.payouts import BatchState, PayeeStatus, PayoutReport, failure_catalogue, mask_account
 from cases.payouts_bank import record_bank_results
 from cases.payouts_chart import Part, progress_bar
-from cases.payouts_files import MAX_FILE_BYTES, MIB, check_size
+from cases.payouts_files import MAX_FILE_BYTES, MIB, FileTooLarge, PayoutFileError, check_size
 from cases.payouts_import import import_payees
 from cases.payouts_report import Problem, message, report_csv, unpack
 from cases.payouts_service import (
@@ -38,7 +39,7 @@ from cases.payouts_service import (
 )
 from kernel.auth import Auth, auth_of, principal_of
 from kernel.deps import Caller, Lang, Settings, ThrottleDep, request_lang, set_request_lang
-from kernel.errors import BilingualError, db_session_of, error_view, is_htmx
+from kernel.errors import BilingualError, db_session_of, error_view, exception_handler, is_htmx
 from kernel.guards import checks_credentials, requires_staff
 from kernel.i18n import _
 from storage.context import DbSession
@@ -175,8 +176,8 @@ async def _batch_page(request: Request[Any, Any, Any], code: str, error: Bilingu
                                          .order_by(PayoutReport.created_at.desc()).limit(20)))
     shown_id = request.query_params.get("report")
     shown = next((r for r in reports if str(r.id) == shown_id), None) if shown_id else None
-    if error is not None and reports and not reports[0].accepted and shown is None:
-        shown = reports[0]  # the refusal's report, just committed
+    if isinstance(error, PayoutFileError) and not isinstance(error, FileTooLarge) and reports and shown is None:
+        shown = reports[0]  # a file that could not be read keeps a report before the refusal is raised
     labels = {"paid": _("Paid"), "pending": _("Pending"), "failed": _("Failed")}
     chart = progress_bar(_("Payout progress"), [
         Part(labels["paid"], tallies["paid"].count, "#1e7b34"),
@@ -218,10 +219,24 @@ async def _batch_refused(request: Request[Any, Any, Any], exc: BilingualError) -
     return await _batch_page(request, request.path_params["code"], exc)
 
 
+def _upload_too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Response[Any]:
+    """A body past the route's limit is stopped before it is read: say so as clearly as a large file."""
+    try:
+        size = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        size = 0
+    try:
+        check_size(max(size, MAX_FILE_BYTES + 1))
+    except BilingualError as refusal:
+        return exception_handler(request, refusal, views=False)
+    raise AssertionError("check_size accepts nothing above the limit")  # pragma: no cover
+
+
 class StaffPayoutController(Controller):
     path = "/staff/payouts"
     include_in_schema = False
     guards = [requires_staff("court")]
+    exception_handlers = {RequestEntityTooLarge: _upload_too_large}
 
     @get("/", name="staff.payouts")
     async def batches(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:

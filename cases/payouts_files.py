@@ -24,6 +24,8 @@ MIB = 1024 * 1024
 MAX_FILE_BYTES = 32 * MIB  # a 170,000-payee CSV is about 10 MB, its XLSX about 6 MB
 MAX_ROWS = 500_000  # well above any batch; bounds memory for a hostile file under the byte cap
 MAX_CELL_CHARS = 200
+LONG_NUMBER = "\x00n:"  # marks a workbook cell that was a long number (see Table.long_numbers)
+MAX_XLSX_UNPACKED = 400 * MIB  # a 170,000-payee workbook unpacks to about 40 MB
 
 UTF8_BOM = b"\xef\xbb\xbf"
 XLSX_MAGIC = b"PK\x03\x04"
@@ -79,6 +81,9 @@ class Table:
     rows: list[tuple[int, dict[str, str]]]
     empty_rows: list[int] = field(default_factory=list)  # rows with nothing in them: reported, not imported
     ignored_headings: list[str] = field(default_factory=list)
+    # (row, field) of workbook cells that held a number of 15+ digits: Excel keeps only 15 significant
+    # digits, so an ID number or account typed as a number has already lost its last digits.
+    long_numbers: set[tuple[int, str]] = field(default_factory=set)
 
 
 def check_size(size: int) -> None:
@@ -177,6 +182,15 @@ def _xlsx_records(data: bytes) -> Iterator[list[str]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        unpacked = 0  # openpyxl below says it cannot open the file
+    if unpacked > MAX_XLSX_UNPACKED:  # a workbook that unpacks to far more than any payee list (a zip bomb)
+        raise PayoutFileError(f"XLSX 文件解压后过大(超过 {MAX_XLSX_UNPACKED // MIB} MB)。请另存为 CSV UTF-8 后上传。",
+                              f"The XLSX file unpacks to more than {MAX_XLSX_UNPACKED // MIB} MB. Save it as CSV "
+                              "UTF-8 and upload that.")
+    try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise PayoutFileError("XLSX 文件无法打开(文件可能已损坏或不是 Excel 工作簿)。请重新导出。",
@@ -185,7 +199,11 @@ def _xlsx_records(data: bytes) -> Iterator[list[str]]:
     try:
         sheet = book.worksheets[0]  # the first sheet: say so in the docs and the form
         for values in sheet.iter_rows(values_only=True):
-            yield [_clean(v) for v in values]
+            cells = [_clean(v) for v in values]
+            for i, v in enumerate(values):
+                if isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= 1e14:
+                    cells[i] = LONG_NUMBER + cells[i]  # told apart below; never a real cell's text
+            yield cells
     finally:
         book.close()
 
@@ -216,7 +234,8 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
         if "\x00" in text:
             raise PayoutFileError("文件中有空字符(NUL),不是文本表格。请重新导出为 CSV 或 XLSX。",
                                   "The file contains NUL characters: it is not a text table. Export it again.")
-        records = (list(map(_clean, r)) for r in _csv_records(text))
+        cap = MAX_CELL_CHARS + 1
+        records = ([cell.strip()[:cap] for cell in r] for r in _csv_records(text))  # CSV cells are text already
     header: list[str] | None = None
     header_row = 0
     row_no = 0
@@ -237,6 +256,11 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
             raise PayoutFileError(f"行数过多:一个文件最多 {MAX_ROWS} 行。请分成几个批次。",
                                   f"Too many rows: at most {MAX_ROWS} in one file. Split it into several batches.")
         cells = {name: (record[i] if i < len(record) else "") for i, name in positions}
+        if kind == "xlsx":
+            for name, value in cells.items():
+                if value.startswith(LONG_NUMBER):
+                    cells[name] = value[len(LONG_NUMBER):]
+                    table.long_numbers.add((row_no, name))
         table.rows.append((row_no, cells))
     if header is None:
         raise PayoutFileError("文件中没有内容。第一行应为列名:" + "、".join(c.zh for c in columns) + "。",

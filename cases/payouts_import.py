@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import anyio
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
@@ -49,6 +49,7 @@ PAYEE_COLUMNS = (
 )
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 _ACCOUNT = re.compile(r"^\d{8,32}$")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")  # 3.30106E+17: a spreadsheet's rendering of a long number
 MAX_AMOUNT = Decimal("100000000")  # ¥100 m for one payee: anything above is a typo
 CENT = Decimal("0.01")
 
@@ -109,6 +110,17 @@ def parse_amount(text: str) -> tuple[Decimal | None, str | None]:
     return amount.quantize(CENT), None
 
 
+def _parse_id(raw_id: str, row_no: int, name: str, problems: list[Problem]) -> str:
+    """The normalised ID number, or "" with the problem added (which part is wrong)."""
+    try:
+        return idnumbers.parse_id_number(raw_id)
+    except IdNumberInvalid as exc:
+        part = str(exc.details.get("part", "characters"))
+        params = {"length": len(idnumbers.normalise_id_number(raw_id))} if part == "length" else {}
+        problems.append(Problem(row_no, "id_number", f"id_{part}", name, params))
+        return ""
+
+
 def check_rows(table: Table, declared_count: int, declared_total: Decimal) -> Checked:
     """Every row's problems (none dropped), then the count and total against the batch's."""
     out = Checked(table=table)
@@ -127,15 +139,16 @@ def check_rows(table: Table, declared_count: int, declared_total: Decimal) -> Ch
             problems.append(Problem(row_no, "name", "name_missing"))
         elif len(name) > 100:
             problems.append(Problem(row_no, "name", "name_too_long", name[:20]))
-        try:
-            id_number = idnumbers.parse_id_number(raw_id)
-        except IdNumberInvalid as exc:
-            part = str(exc.details.get("part", "characters"))
-            params = {"length": len(idnumbers.normalise_id_number(raw_id))} if part == "length" else {}
-            problems.append(Problem(row_no, "id_number", f"id_{part}", name, params))
+        if (row_no, "id_number") in table.long_numbers or _SCIENTIFIC.match(raw_id.strip()):
+            problems.append(Problem(row_no, "id_number", "excel_number", name))
             id_number = ""
+        else:
+            id_number = _parse_id(raw_id, row_no, name, problems)
         account = normalise_account(raw_account)
-        if not account:
+        if (row_no, "account") in table.long_numbers or _SCIENTIFIC.match(raw_account.strip()):
+            problems.append(Problem(row_no, "account", "excel_number", name))
+            account = ""
+        elif not account:
             problems.append(Problem(row_no, "account", "account_missing", name))
         elif not _ACCOUNT.match(account):
             problems.append(Problem(row_no, "account", "account_malformed", name))
@@ -235,23 +248,26 @@ async def import_payees(session: AsyncSession, batch: PayoutBatch, actor: Princi
         report = _report(batch_id, actor, filename, digest, "-", 0,
                          [Problem(0, "", "file", "", {"zh": exc.message_zh, "en": exc.message_en})], {}, False)
         session.add(report)
+        refused_audit(session, actor, batch_id, "payees_import_refused", digest, 1, exc.code)
         await session.commit()
         raise
     report = _report(batch_id, actor, filename, digest, checked.table.encoding, checked.counted, checked.problems,
                      summary_of(checked), checked.accepted)
     if not checked.accepted:
         session.add(report)
+        refused_audit(session, actor, batch_id, "payees_import_refused", digest, report.problem_count, None)
         await session.commit()
         return report
     records = await anyio.to_thread.run_sync(payee_records, checked.good, batch_id, secret)
-    # The batch row is locked and re-read: two staff importing at once load one list.
-    locked = await session.scalar(select(PayoutBatch).where(PayoutBatch.id == batch_id).with_for_update())
-    if locked is None or locked.state != BatchState.open.value:
+    # The batch is claimed first (a conditional UPDATE: it locks the row on PostgreSQL and takes the write
+    # lock on SQLite): of two staff importing at once, the second waits, then finds it taken.
+    now = utcnow()
+    claimed = await session.execute(update(PayoutBatch).where(
+        PayoutBatch.id == batch_id, PayoutBatch.state == BatchState.open.value).values(
+        state=BatchState.paying.value, imported_at=now, version=PayoutBatch.version + 1))
+    if getattr(claimed, "rowcount", 0) != 1:
         raise PayoutImportError("此批次刚刚已由他人导入。", "Someone else has just imported this batch's list.")
     await load_payees(session, records)
-    now = utcnow()
-    await session.execute(update(PayoutBatch).where(PayoutBatch.id == batch_id).values(
-        state=BatchState.paying.value, imported_at=now, version=PayoutBatch.version + 1))
     session.add(report)
     record_audit(session, actor_id=actor.user_id, actor_label=actor.label, subject_type="payout_batch",
                  subject_id=batch_id, action="payees_imported", before={"state": BatchState.open.value},
@@ -259,6 +275,14 @@ async def import_payees(session: AsyncSession, batch: PayoutBatch, actor: Princi
                         "file_sha256": digest, "encoding": checked.table.encoding})
     await session.commit()
     return report
+
+
+def refused_audit(session: AsyncSession, actor: Principal, batch_id: int, action: str, digest: str, problems: int,
+                   reason: str | None) -> None:
+    """A refused file changes nothing, but who sent what, and that it was refused, is kept."""
+    record_audit(session, actor_id=actor.user_id, actor_label=actor.label, subject_type="payout_batch",
+                 subject_id=batch_id, action=action,
+                 after={"file_sha256": digest, "problems": problems, **({"reason": reason} if reason else {})})
 
 
 def _report(batch_id: int, actor: Principal, filename: str, digest: str, encoding: str, rows: int,

@@ -72,6 +72,8 @@ def message(problem: Problem) -> str:
         "id_birth_date": _("Characters 7–14 of the ID number are not a real date of birth."),
         "id_check_digit": _("The ID number's last character (check digit) does not match: "
                             "compare each digit with the ID card."),
+        "excel_number": _("The cell holds a number, and spreadsheets keep only 15 digits of a number: format the "
+                          "column as Text and type the ID number or account again."),
         "account_missing": _("The bank account is empty."),
         "account_malformed": _("The bank account must be 8 to 32 digits (spaces and dashes are allowed)."),
         "amount_missing": _("The amount is empty."),

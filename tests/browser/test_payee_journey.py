@@ -105,3 +105,20 @@ async def test_the_staff_batch_page_shows_progress_and_passes_axe(desktop, porta
     rows = await desktop.locator("#progress-table tbody tr").all_inner_texts()
     assert rows[-1].split("\t")[1].strip() == "3,000"
     assert await _serious_axe_findings(desktop) == []
+
+
+async def test_staff_pages_fit_a_phone_and_closing_asks_first(phone, portal_url: str) -> None:  # type: ignore[no-untyped-def]
+    await phone.goto(f"{portal_url}/login")
+    await phone.fill("input[name=email]", "court@demo.local")
+    await phone.fill("input[name=password]", "demo-pass-2026")
+    await phone.click("form.stack button[type=submit]")
+    await phone.wait_for_load_state()
+    for path in ("/staff/payouts", f"/staff/payouts/{BATCH}", f"/staff/payouts/{BATCH}/close"):
+        await phone.goto(f"{portal_url}{path}")
+        assert await phone.evaluate("document.documentElement.scrollWidth") <= 375, path
+        assert await _serious_axe_findings(phone) == [], path
+    # The confirmation page is where closing happens; leaving it keeps the batch open.
+    assert await phone.locator("button.danger").count() == 1
+    await phone.click("text=不,暂不结束")
+    await phone.wait_for_load_state()
+    assert "发放中" in await phone.locator("main").inner_text()

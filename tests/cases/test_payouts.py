@@ -444,3 +444,50 @@ async def test_the_api_answers_refusals_in_the_language_asked_and_rejects_a_wron
     assert english.status_code == 422 and english.json()["message"].startswith("A batch code is")
     wrong = await client.post("/api/v1/payouts/lookup", json={"batch_code": "x", "id_number": "1", "language": [1]})
     assert wrong.status_code == 400
+
+
+async def test_a_refused_file_is_audited_with_its_digest(
+        client: AsyncTestClient[Litestar], staff: Any, session: AsyncSession) -> None:
+    rows = [person(i) for i in range(1, 3)]
+    code = await _batch(client, 3, total_of(rows))
+    await _upload(client, code, "import", payee_csv(rows).encode())
+    audit = await session.scalar(select(AuditEntry).where(AuditEntry.action == "payees_import_refused"))
+    assert audit is not None and audit.after is not None and audit.after["problems"] == 1
+    assert len(audit.after["file_sha256"]) == 64
+
+
+async def test_two_imports_at_once_load_one_list(
+        client: AsyncTestClient[Litestar], staff: Any, session: AsyncSession) -> None:
+    import asyncio
+
+    rows = [person(i) for i in range(1, 40)]
+    code = await _batch(client, len(rows), total_of(rows))
+    await client.get(f"/staff/payouts/{code}")
+    content = payee_csv(rows).encode()
+    answers = await asyncio.gather(*[
+        client.post(f"/staff/payouts/{code}/import", files={"file": ("p.csv", content, "text/csv")},
+                    data={"_csrf_token": csrf(client)}, follow_redirects=False) for _ in range(2)])
+    assert sorted(a.status_code for a in answers) == [303, 409]
+    assert await _payee_count(session) == len(rows)
+
+
+async def test_a_body_past_the_upload_limit_is_refused_with_the_same_clear_message(
+        client: AsyncTestClient[Litestar], staff: Any) -> None:
+    code = await _batch(client, 1, "100.00")
+    resp = await _upload(client, code, "import", b"a" * (MAX_FILE_BYTES + 2 * 1024 * 1024))
+    assert resp.status_code == 413
+    assert f"最多 {MAX_FILE_BYTES // (1024 * 1024)} MB" in resp.text
+
+
+async def test_ids_and_accounts_typed_as_numbers_in_excel_are_reported_as_such(
+        client: AsyncTestClient[Litestar], staff: Any, session: AsyncSession) -> None:
+    rows = [person(i) for i in range(1, 3)]
+    code = await _batch(client, 2, total_of(rows))
+    content = _xlsx([["姓名", "身份证号", "银行账号", "金额"],
+                     [rows[0][0], int(rows[0][1]), rows[0][2], float(rows[0][3])],  # the ID as a number
+                     [rows[1][0], rows[1][1], int(rows[1][2]), float(rows[1][3])]])  # the account as a number
+    resp = await _upload(client, code, "import", content, "payees.xlsx")
+    report = await _report_text(client, resp.headers["location"])
+    assert report.count("format the column as Text") == 2
+    assert "2,测试1,ID number," in report and "3,测试2,Bank account," in report
+    assert await _payee_count(session) == 0

@@ -140,3 +140,10 @@ def test_the_demo_payees_are_the_same_every_run_with_valid_unique_ids() -> None:
     assert len({p[1] for p in first}) == len({p[2] for p in first}) == 500
     assert first[0][:2] == (DEMO_PAID[0], "330106198503151238") and first[1][1] == "330108199207082466"
     assert first[1][0] == DEMO_FAILED[0]
+
+
+def test_an_id_number_shown_in_scientific_notation_is_explained() -> None:
+    table = Table("csv", "UTF-8", ["name", "id_number", "account", "amount"], [
+        (2, {"name": "甲", "id_number": "3.30106E+17", "account": "6.22202E+18", "amount": "1"})])
+    checked = check_rows(table, 1, Decimal("1"))
+    assert [(p.column, p.code) for p in checked.problems] == [("id_number", "excel_number"), ("account", "excel_number")]
