@@ -43,7 +43,9 @@ async def test_demo_lots_cover_every_state_keep_the_rules_and_carry_photos(
             assert problems == [], (lot.lot_no, problems)
 
     photos = (await session.scalars(select(Document).where(Document.subject_type == "lot"))).all()
-    assert len(photos) == 2 * len(lots) and all(p.visibility == "public" and p.thumbnail_key for p in photos)
+    # The dashboards' finished transfers (portal/demo.py PAST_TRANSFERS) are history, not listings: no photos.
+    listed = [lot for lot in lots if not lot.lot_no.startswith("ZJ-DEMO-PAST-")]
+    assert len(photos) == 2 * len(listed) and all(p.visibility == "public" and p.thumbnail_key for p in photos)
     assert await store.exists(photos[0].thumbnail_key or "")
 
     sold = await session.scalar(select(Sale).join(Lot).where(Lot.lot_no == "ZJ-0681-2026-0142"))
