@@ -161,7 +161,7 @@ async def test_completing_a_pre_review_item_before_signing_the_finding_is_refuse
     page = await client.get(f"/staff/items/{item.reference}")
     await _post(client, f"/staff/items/{item.reference}/claim", version=_version(page.text))
     page = await client.get(f"/staff/items/{item.reference}")
-    resp = await _post(client, f"/staff/items/{item.reference}/complete", version=_version(page.text), note="ok")
+    resp = await _post(client, f"/staff/items/{item.reference}/complete", version=_version(page.text), note="ok", confirm="yes")  # the final action ticked, as the staff page asks
     assert resp.status_code == 409 and "请先" in resp.text
     item_id = item.id
     session.expire_all()

@@ -27,8 +27,8 @@ async def _staff_does(client: Client, ref: str, action: str, data: dict[str, obj
         await post(client, f"/staff/items/{ref}/claim", {"version": form_value(page, f"{ref}/claim", "version")})
         page = (await client.get(f"/staff/items/{ref}")).text
     resp = await post(client, f"/staff/items/{ref}/{action}",
-                      {"version": form_value(page, f"{ref}/{action}", "version"), **data})
-    assert resp.status_code == 303, resp.text
+                      {"version": form_value(page, f"{ref}/{action}", "version"), "confirm": "yes", **data})
+    assert resp.status_code == 303, resp.text  # (final actions carry the staff page's ticked confirmation)
 
 
 async def test_the_confirmation_says_who_has_it_by_when_and_where_the_sms_goes(client: Client, factory: Factory) -> None:
