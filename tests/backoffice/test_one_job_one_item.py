@@ -49,7 +49,7 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     # The buyer sees the request beside the step, in the step's state.
     await sign_in(client, buyer)
     page = (await client.get(f"/track/{no}")).text
-    block = page.split('id="step-water_handover"', 1)[1].split("</li>", 1)[0]
+    block = page.split('id="step-water_handover"', 1)[1].split("\n    </li>", 1)[0]  # the step's own closing tag
     assert step.reference in block and "可办理" in block
 
     # A water-company clerk takes the request and completes it.
@@ -64,7 +64,7 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     assert (await fresh(session, step.id)).state == "done"
     await sign_in(client, buyer)
     page = (await client.get(f"/track/{no}")).text
-    block = page.split('id="step-water_handover"', 1)[1].split("</li>", 1)[0]
+    block = page.split('id="step-water_handover"', 1)[1].split("\n    </li>", 1)[0]  # the step's own closing tag
     assert "已完成" in block and step.reference in block and "已完成过户" in block
     api = (await client.get(f"/api/v1/transfers/{no}")).json()
     water_view = next(s for s in api["steps"] if s["key"] == "water_handover")
