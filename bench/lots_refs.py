@@ -130,7 +130,8 @@ def _template_config() -> TemplateConfig[Any]:
 
 def _sample() -> list[str]:
     with open(os.environ["BENCH_SAMPLE_FILE"], encoding="utf-8") as fh:
-        return [item["lot_no"] for item in json.load(fh)]
+        items = [item["lot_no"] for item in json.load(fh)]
+    return items[:int(os.environ.get("BENCH_SAMPLE_LIMIT") or len(items))]
 
 
 def portal_etag(lot_no: str, version: int) -> str:
