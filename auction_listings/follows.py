@@ -26,6 +26,8 @@ Index("ix_lot_status_price", Lot.status, Lot.starting_price)
 Index("ix_lot_city_kind_status_price", Lot.city, Lot.asset_kind, Lot.status, Lot.starting_price)
 OPEN_WHERE = text("status IN ('announced', 'bidding')")
 Index("ix_lot_open_starts", Lot.bidding_starts_at, Lot.id, postgresql_where=OPEN_WHERE, sqlite_where=OPEN_WHERE)
+Index("ix_lot_open_city_kind_price", Lot.city, Lot.asset_kind, Lot.starting_price, Lot.id,
+      postgresql_where=OPEN_WHERE, sqlite_where=OPEN_WHERE)
 
 
 class LotFollow(Base):

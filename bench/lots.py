@@ -102,7 +102,7 @@ def run_lots_bench(pg_url: str, *, lots: int = 100_000, sample: int = 10_000, co
     if problem:
         raise SystemExit(problem)
     db_url = asyncio.run(support.create_database(pg_url, "bench_lots"))
-    log(f"· lots benchmark: database {db_url.rsplit('/', 1)[1]} (dropped at the end{'; --keep keeps it' if not keep else ''})")
+    log(f"· lots benchmark: database {db_url.rsplit('/', 1)[1]} ({'kept' if keep else 'dropped at the end; --keep keeps it'})")
     result: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": _machine(),
         "load": {"connections": connections, "duration_s": duration, "warmup_s": warmup, "sample_lots": sample},

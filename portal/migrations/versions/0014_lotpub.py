@@ -40,9 +40,12 @@ def upgrade() -> None:
     op.create_index("ix_lot_city_kind_status_price", "lot", ["city", "asset_kind", "status", "starting_price"])
     op.create_index("ix_lot_open_starts", "lot", ["bidding_starts_at", "id"],
                     postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
+    op.create_index("ix_lot_open_city_kind_price", "lot", ["city", "asset_kind", "starting_price", "id"],
+                    postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_lot_open_city_kind_price", table_name="lot")
     op.drop_index("ix_lot_open_starts", table_name="lot")
     op.drop_index("ix_lot_city_kind_status_price", table_name="lot")
     op.drop_index("ix_lot_status_price", table_name="lot")
