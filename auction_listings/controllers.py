@@ -199,7 +199,7 @@ class StaffLotsController(Controller):
                    lot_no: FromPath[str]) -> Template:
         lot = await service.load_lot(db_session, request.user, lot_no)
         if lot.status not in service.EDITABLE:
-            raise service._not_editable(lot)
+            raise service.not_editable(lot)
         return _form_page(request, lot=lot, values=_as_form(lot), errors={})
 
     @post("/{lot_no:str}/edit", name="lots.staff.update", opt=error_view(_form_refused))

@@ -217,3 +217,36 @@ async def test_other_courts_and_other_departments_do_not_see_the_lot(client: Cli
     client.cookies.clear()
     await login(client, tax.email)
     assert (await client.get("/staff/lots")).status_code == 403
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (200, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_photo_on_a_lot_gets_a_thumbnail_and_raises_its_version_and_a_fake_one_is_refused(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    lot_no = await _new_lot(client)
+    lot = await session.scalar(select(Lot).where(Lot.lot_no == lot_no))
+    assert lot is not None
+    lot_id, before = lot.id, lot.version
+    form = {"subject_type": "lot", "subject_id": str(lot_id), "kind": "lot_photo", "visibility": "public",
+            "department": "court", "next": f"/staff/lots/{lot_no}", "_csrf_token": csrf(client)}
+    sent = await client.post("/documents", data=form, files={"file": ("front.png", _png(), "image/png")},
+                             follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    page = await client.get(f"/staff/lots/{lot_no}")
+    assert "front.png" in page.text and "/thumbnail" in page.text
+    session.expire_all()
+    fresh = await session.get(Lot, lot_id, populate_existing=True)
+    assert fresh is not None and fresh.version > before
+    fake = await client.post("/documents", data=form, files={"file": ("back.jpg", b"not an image at all", "image/jpeg")},
+                             headers={"Accept": "application/json"}, follow_redirects=False)
+    assert 400 <= fake.status_code < 500
+    assert "back.jpg" not in (await client.get(f"/staff/lots/{lot_no}")).text
