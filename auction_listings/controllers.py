@@ -159,9 +159,10 @@ class StaffLotsController(Controller):
         court_code = await service.staff_court(db_session, who)
         chosen = status if status in {s.value for s in LotStatus} else None
         lots = await service.lots_for(db_session, who, status=chosen)
+        waiting = await service.unanswered_counts(db_session, [lot.id for lot in lots])
         template = "auction_listings/_staff_rows.html" if request.headers.get("hx-request") else \
             "auction_listings/staff_list.html"
-        return Template(template, context={**PAGE_HELPERS, "lots": lots, "status": chosen, "court": catalogue.court(court_code),
+        return Template(template, context={**PAGE_HELPERS, "lots": lots, "waiting": waiting, "status": chosen, "court": catalogue.court(court_code),
                                            "statuses": [s.value for s in LotStatus]})
 
     @get("/new", name="lots.staff.new")

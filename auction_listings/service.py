@@ -45,7 +45,7 @@ NEXT_ROUND = {Round.first.value: Round.second.value, Round.second.value: Round.f
 _FIELDS = tuple(f for f in LotInput.__struct_fields__)
 
 __all__ = ["SUBJECT", "EDITABLE", "expect_version", "record_change", "snapshot", "wrong_status", "not_editable",
-           "staff_court", "lots_for", "load_lot", "create_lot", "update_lot",
+           "staff_court", "lots_for", "unanswered_counts", "load_lot", "create_lot", "update_lot",
            "publish", "start_bidding", "suspend", "resume", "withdraw", "record_unsold", "touch", "lot_input",
            "previous_round", "save", "changed_event", "assign_court"]
 
@@ -100,6 +100,17 @@ async def load_lot(session: AsyncSession, who: Principal, lot_no: str, *, for_up
     if lot is None or (court is not None and lot.court_code != court):
         raise LotNotFound(lot_no)
     return lot
+
+
+async def unanswered_counts(session: AsyncSession, lot_ids: list[int]) -> dict[int, int]:
+    """Per lot, how many departments asked have not answered yet (lots with none are left out)."""
+    if not lot_ids:
+        return {}
+    rows = (await session.execute(
+        select(ReviewRequest.lot_id, func.count()).where(ReviewRequest.lot_id.in_(lot_ids),
+                                                         ReviewRequest.answered_at.is_(None))
+        .group_by(ReviewRequest.lot_id))).all()
+    return {int(lot_id): int(n) for lot_id, n in rows}
 
 
 # --- entering and editing ------------------------------------------------------------------------

@@ -250,3 +250,19 @@ async def test_a_photo_on_a_lot_gets_a_thumbnail_and_raises_its_version_and_a_fa
                              headers={"Accept": "application/json"}, follow_redirects=False)
     assert 400 <= fake.status_code < 500
     assert "back.jpg" not in (await client.get(f"/staff/lots/{lot_no}")).text
+
+
+async def test_the_list_shows_the_courts_lots_with_who_is_yet_to_answer_and_filters_by_status(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    reviewed = await _new_lot(client)
+    draft = await _new_lot(client, title="另一处商铺")
+    page = await client.get(f"/staff/lots/{reviewed}")
+    await _post(client, f"/staff/lots/{reviewed}/act/request_review", version=_version(page.text))
+    listing = await client.get("/staff/lots")
+    assert reviewed in listing.text and draft in listing.text and "7 个部门待答复" in listing.text
+    only = await client.get("/staff/lots?status=draft", headers={"HX-Request": "true"})
+    assert only.status_code == 200 and "<html" not in only.text
+    assert draft in only.text and reviewed not in only.text
+    nonsense = await client.get("/staff/lots?status=everything")
+    assert nonsense.status_code == 200 and reviewed in nonsense.text
