@@ -29,10 +29,11 @@ from auction_listings.attachments import set_document_lister
 from auction_listings.errors import ReviewRefused
 from auction_listings.events import ReviewAnswered, ReviewRequested, SaleRecorded
 from auction_listings.sales import note_transfer, sale_for_transfer
+from auction_listings.stats import review_times
 from backoffice import service as queue
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
-from backoffice.registry import Fact, Link, SourceAdapter, registry
+from backoffice.registry import Fact, Figure, Link, MetricsSection, SourceAdapter, registry
 from documents import Subject, SubjectType, list_documents
 from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
@@ -101,6 +102,19 @@ class LotReviewAdapter(SourceAdapter):
                     "签署后本事项自动办结;公告后修改会作为新版本公示,并通知关注者。",
                     "Signing completes this item; a change after the announcement is published as a new "
                     "version and followers are told.")
+
+    async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
+        times = await review_times(session)
+        return [MetricsSection(
+            heading_zh="联审:从请求到签署意见", heading_en="Joint pre-review: from request to signed finding",
+            hint_zh="改革的衡量标准之一:诸暨法院发出联审943件、收到答复860件(2022年报道)。按近一年的联审请求统计。",
+            hint_en="One of the reform's measures: Zhuji court sent 943 joint pre-reviews and had 860 answers "
+                    "(reported 2022). Requests of the last year.",
+            chart_title_zh="各部门答复用时(中位数,天)", chart_title_en="Days to answer, per department (median)",
+            figures=[Figure(d.name_zh, d.name_en, d.median_days, d.count) for d in times.per_department],
+            counted_zh=f"联审请求 {times.requested} 件,已答复:", counted_en=f"Requests: {times.requested}; answered:",
+            counted=times.answered,
+        )]
 
 
 # The secret the transfer's verification codes are digested with (the app's; one module-level
