@@ -12,7 +12,9 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -33,7 +35,7 @@ from auction_listings.rules import (
     check,
     parse_form,
 )
-from kernel.auth import Auth
+from kernel.auth import Auth, principal_of
 from kernel.deps import request_lang
 from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_staff
@@ -162,7 +164,7 @@ class StaffLotsController(Controller):
         waiting = await service.unanswered_counts(db_session, [lot.id for lot in lots])
         template = "auction_listings/_staff_rows.html" if request.headers.get("hx-request") else \
             "auction_listings/staff_list.html"
-        return Template(template, context={**PAGE_HELPERS, "lots": lots, "waiting": waiting, "status": chosen, "court": catalogue.court(court_code),
+        return Template(template, context={**PAGE_HELPERS, "principal": who, "lots": lots, "waiting": waiting, "status": chosen, "court": catalogue.court(court_code),
                                            "statuses": [s.value for s in LotStatus]})
 
     @get("/new", name="lots.staff.new")
@@ -320,5 +322,36 @@ class PreReviewController(Controller):
         return Redirect(f"/staff/lots/{lot_no}/review/{department}?done=signed", status_code=303)
 
 
-route_handlers = [StaffLotsController, PreReviewController]
-__all__ = ["StaffLotsController", "PreReviewController", "route_handlers"]
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    who = principal_of(connection)
+    if who is None:
+        raise NotAuthorizedException(detail="sign in first")
+    if not who.is_admin:
+        raise PermissionDeniedException(detail="administrators only")
+
+
+class CourtStaffController(Controller):
+    """Administrators say which court each member of the court enforcement bureau works at."""
+
+    path = "/admin/courts"
+    include_in_schema = False
+    guards = [requires_admin]
+
+    @get("/", name="lots.admin.courts")
+    async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:
+        return Template("auction_listings/admin_courts.html", context={
+            "clerks": await service.court_clerks(db_session), "done": request.query_params.get("done"),
+            "court_labels": {code: c.name(_lang(request)) for code, c in catalogue.courts().items()}})
+
+    @post("/", name="lots.admin.assign")
+    async def assign(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Redirect:
+        form = await _form(request)
+        raw = form.get("user", "")
+        await service.assign_clerk(db_session, request.user, int(raw) if raw.isdigit() and len(raw) < 19 else 0,
+                                   form.get("court_code", ""))
+        await db_session.commit()
+        return Redirect("/admin/courts?done=1", status_code=303)
+
+
+route_handlers = [StaffLotsController, PreReviewController, CourtStaffController]
+__all__ = ["StaffLotsController", "PreReviewController", "CourtStaffController", "route_handlers"]

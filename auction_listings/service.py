@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from accounts.models import User
 from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings.errors import (
@@ -45,7 +46,7 @@ NEXT_ROUND = {Round.first.value: Round.second.value, Round.second.value: Round.f
 _FIELDS = tuple(f for f in LotInput.__struct_fields__)
 
 __all__ = ["SUBJECT", "EDITABLE", "expect_version", "record_change", "snapshot", "wrong_status", "not_editable",
-           "staff_court", "lots_for", "unanswered_counts", "load_lot", "create_lot", "update_lot",
+           "staff_court", "court_clerks", "assign_clerk", "lots_for", "unanswered_counts", "load_lot", "create_lot", "update_lot",
            "publish", "start_bidding", "suspend", "resume", "withdraw", "record_unsold", "touch", "lot_input",
            "previous_round", "save", "changed_event", "assign_court"]
 
@@ -76,6 +77,28 @@ async def assign_court(session: AsyncSession, user_id: int, court_code: str) -> 
     else:
         row.court_code = court_code
     await session.flush()
+
+
+async def court_clerks(session: AsyncSession) -> list[tuple[User, str | None]]:
+    """Every active member of the court enforcement bureau, with the court they work at (if set)."""
+    rows = (await session.execute(
+        select(User, CourtStaff.court_code).outerjoin(CourtStaff, CourtStaff.user_id == User.id)
+        .where(User.department == "court", User.role == "staff", User.is_active.is_(True))
+        .order_by(User.display_name, User.id))).all()
+    return [(user, code) for user, code in rows]
+
+
+async def assign_clerk(session: AsyncSession, who: Principal, user_id: int, court_code: str) -> None:
+    """An administrator sets a clerk's court; audited."""
+    user = await session.get(User, user_id) if user_id else None
+    if user is None or user.department != "court" or user.role != "staff":
+        raise LotNotFound()
+    if catalogue.court(court_code) is None:
+        raise WrongStatus("请从列表中选择法院。", "Choose the court from the list.", field="court_code")
+    before = await session.scalar(select(CourtStaff.court_code).where(CourtStaff.user_id == user_id))
+    await assign_court(session, user_id, court_code)
+    record_audit(session, actor_id=who.user_id, actor_label=who.label, subject_type="user", subject_id=user_id,
+                 action="lot.assign_court", before={"court_code": before}, after={"court_code": court_code})
 
 
 async def lots_for(session: AsyncSession, who: Principal, *, status: str | None = None, limit: int = 200) -> list[Lot]:

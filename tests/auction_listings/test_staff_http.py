@@ -266,3 +266,27 @@ async def test_the_list_shows_the_courts_lots_with_who_is_yet_to_answer_and_filt
     assert draft in only.text and reviewed not in only.text
     nonsense = await client.get("/staff/lots?status=everything")
     assert nonsense.status_code == 200 and reviewed in nonsense.text
+
+
+async def test_the_administrator_assigns_a_clerk_to_a_court_and_the_clerk_then_sees_its_lots(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    clerk = await factory.user("staff", "court")
+    await login(client, clerk.email)
+    refused = await client.get("/staff/lots")
+    assert refused.status_code == 403 and "管理员" in refused.text
+    admin = await factory.user("admin")
+    client.cookies.clear()
+    await login(client, admin.email)
+    page = await client.get("/admin/courts")
+    assert page.status_code == 200 and clerk.display_name in page.text
+    bad = await _post(client, "/admin/courts", user=str(clerk.id), court_code="浙9999")
+    assert bad.status_code == 409
+    done = await _post(client, "/admin/courts", user=str(clerk.id), court_code="浙0105")
+    assert done.status_code == 303
+    client.cookies.clear()
+    await login(client, clerk.email)
+    mine = await client.get("/staff/lots")
+    assert mine.status_code == 200 and "杭州市拱墅区人民法院" in mine.text
+    client.cookies.clear()
+    await login(client, clerk.email)
+    assert (await client.get("/admin/courts")).status_code == 403
