@@ -153,6 +153,7 @@ class StaffLotsController(Controller):
     path = "/staff/lots"
     include_in_schema = False
     guards = [requires_staff("court")]
+    opt = {"error_back": "/staff/lots"}  # refusals without a form of their own: back to the list
 
     @get("/", name="lots.staff.list")
     async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession,
@@ -307,6 +308,7 @@ class PreReviewController(Controller):
     path = "/staff/lots/{lot_no:str}/review/{department:str}"
     include_in_schema = False
     guards = [requires_staff()]
+    opt = {"error_back": "/staff"}
 
     @get("/", name="lots.review.form")
     async def form(self, request: Request[Principal, Auth, Any], db_session: DbSession, lot_no: FromPath[str],

@@ -290,3 +290,25 @@ async def test_the_administrator_assigns_a_clerk_to_a_court_and_the_clerk_then_s
     client.cookies.clear()
     await login(client, clerk.email)
     assert (await client.get("/admin/courts")).status_code == 403
+
+
+async def test_unsold_relists_from_the_confirmation_page_and_a_stale_button_is_told(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    lot_no = await _new_lot(client)
+    page = await client.get(f"/staff/lots/{lot_no}")
+    old_version = _version(page.text)
+    await _post(client, f"/staff/lots/{lot_no}/act/publish", version=old_version)
+    stale = await _post(client, f"/staff/lots/{lot_no}/act/publish", version=old_version)
+    assert stale.status_code == 409 and 'href="/staff/lots"' in stale.text
+    page = await client.get(f"/staff/lots/{lot_no}")
+    await _post(client, f"/staff/lots/{lot_no}/act/start_bidding", version=_version(page.text))
+    confirm = await client.get(f"/staff/lots/{lot_no}/confirm/unsold")
+    assert 'name="relist" value="yes" checked' in confirm.text
+    resp = await _post(client, f"/staff/lots/{lot_no}/confirm/unsold", version=_version(confirm.text), relist="yes",
+                       confirm="yes")
+    assert resp.status_code == 303
+    following = resp.headers["location"].split("/staff/lots/", 1)[1].split("?", 1)[0]
+    assert following != lot_no
+    page = await client.get(f"/staff/lots/{following}")
+    assert "二拍" in page.text and f'href="/staff/lots/{lot_no}"' in page.text and "联审中" in page.text
