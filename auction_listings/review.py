@@ -22,7 +22,7 @@ from accounts.departments import DEPARTMENT_NAMES, Department
 from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings.errors import FindingInvalid, LotNotFound, ReviewRefused
-from auction_listings.events import FindingChanged, ReviewAnswered, ReviewRequested
+from auction_listings.events import FindingChanged, ReviewAnswered, ReviewClosed, ReviewRequested
 from auction_listings.models import PUBLIC_STATUSES, Finding, Lot, LotStatus, ReviewRequest
 from auction_listings.service import (
     SUBJECT,
@@ -277,16 +277,19 @@ async def pending_requests(session: AsyncSession, *, exclude: set[int] | None = 
             for r in rows if r[0] not in skip]
 
 
-async def settled_requests(session: AsyncSession, request_ids: list[int]) -> list[ReviewAnswered]:
+async def settled_requests(session: AsyncSession, request_ids: list[int]) -> list[ReviewAnswered | ReviewClosed]:
     """Of these requests, those answered (or whose lot's round ended): their queue items are done."""
     if not request_ids:
         return []
     rows = (await session.execute(
         select(ReviewRequest.id, ReviewRequest.department, ReviewRequest.answered_at, Lot.id, Lot.lot_no, Lot.status)
         .join(Lot, Lot.id == ReviewRequest.lot_id).where(ReviewRequest.id.in_(request_ids[:5000])))).all()
-    out: list[ReviewAnswered] = []
+    out: list[ReviewAnswered | ReviewClosed] = []
     for req_id, dept, answered_at, lot_id, lot_no, status in rows:
         if answered_at is None and status in OPEN_FOR_FINDINGS:
+            continue
+        if answered_at is None:
+            out.append(ReviewClosed(request_id=req_id, lot_id=lot_id, lot_no=lot_no, department=dept, status=status))
             continue
         latest = await session.scalar(select(Finding).where(Finding.lot_id == lot_id, Finding.department == dept)
                                       .order_by(Finding.version.desc()).limit(1))

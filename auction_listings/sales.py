@@ -25,7 +25,15 @@ from auction_listings.errors import AlreadySold, LotRulesBroken
 from auction_listings.events import LotResult, SaleRecorded
 from auction_listings.models import LotStatus, Sale
 from auction_listings.rules import CHINA, Violation, china_date
-from auction_listings.service import expect_version, load_lot, record_change, save, snapshot, wrong_status
+from auction_listings.service import (
+    close_reviews,
+    expect_version,
+    load_lot,
+    record_change,
+    save,
+    snapshot,
+    wrong_status,
+)
 from storage.events import hub
 
 HOME_COUNTS = ("only_home", "second_home", "other")
@@ -130,6 +138,7 @@ async def record_sale(session: AsyncSession, who: Principal, lot_no: str, form: 
     lot.status = LotStatus.sold.value
     lot.closed_at = now
     await save(session, lot)
+    await close_reviews(session, lot)
     sale.lot = lot
     receipt = SaleReceipt()
     await hub.publish(session, SaleRecorded(sale_id=sale.id, lot_id=lot.id, lot_no=lot.lot_no, buyer_id=sale.buyer_id,

@@ -32,7 +32,7 @@ from auction_listings.errors import (
     StaleLot,
     WrongStatus,
 )
-from auction_listings.events import LotChanged, LotResult
+from auction_listings.events import LotChanged, LotResult, ReviewClosed, ReviewRequested
 from auction_listings.models import CourtStaff, Finding, Lot, LotStatus, ReviewRequest, Round
 from auction_listings.rules import LotInput, Previous, check, china_date, parse_form
 from storage.audit import record_audit
@@ -48,7 +48,7 @@ _FIELDS = tuple(f for f in LotInput.__struct_fields__)
 __all__ = ["SUBJECT", "EDITABLE", "expect_version", "record_change", "snapshot", "wrong_status", "not_editable",
            "staff_court", "court_clerks", "assign_clerk", "lots_for", "unanswered_counts", "load_lot", "create_lot", "update_lot",
            "publish", "start_bidding", "suspend", "resume", "withdraw", "record_unsold", "touch", "lot_input",
-           "previous_round", "save", "changed_event", "assign_court"]
+           "previous_round", "save", "changed_event", "close_reviews", "assign_court"]
 
 
 # --- who sees which lots -------------------------------------------------------------------------
@@ -196,6 +196,15 @@ async def save(session: AsyncSession, lot: Lot) -> None:
 def expect_version(lot: Lot, expected_version: int | None) -> None:
     if expected_version is not None and lot.version != expected_version:
         raise StaleLot()
+
+
+async def close_reviews(session: AsyncSession, lot: Lot) -> None:
+    """The round ended: the departments that have not answered have nothing left to answer."""
+    pending = (await session.scalars(select(ReviewRequest).where(ReviewRequest.lot_id == lot.id,
+                                                                 ReviewRequest.answered_at.is_(None)))).all()
+    for req in pending:
+        await hub.publish(session, ReviewClosed(request_id=req.id, lot_id=lot.id, lot_no=lot.lot_no,
+                                                department=req.department, status=lot.status))
 
 
 def changed_event(lot: Lot, action: str) -> LotChanged:
@@ -411,6 +420,7 @@ async def withdraw(session: AsyncSession, who: Principal, lot_no: str, reason: s
     lot.status_before_suspension = None
     lot.closed_at = now
     await save(session, lot)
+    await close_reviews(session, lot)
     await record_change(session, who, lot, "withdraw", before, reason=text)
     if lot.published_at is not None:
         await hub.publish(session, LotResult(lot_id=lot.id, lot_no=lot.lot_no, title=lot.title, status=lot.status,
@@ -438,6 +448,7 @@ async def record_unsold(session: AsyncSession, who: Principal, lot_no: str, *, r
     lot.status = LotStatus.unsold.value
     lot.closed_at = now
     await save(session, lot)
+    await close_reviews(session, lot)
     following: Lot | None = None
     if next_round is not None:
         following = await _relist(session, lot, next_round, now)
@@ -480,9 +491,9 @@ async def _relist(session: AsyncSession, lot: Lot, next_round: str, now: dt.date
             continue
     # The departments' findings carry over: the same answers, signed as they were.
     requests = (await session.scalars(select(ReviewRequest).where(ReviewRequest.lot_id == lot.id))).all()
-    for req in requests:
-        session.add(ReviewRequest(lot_id=following.id, department=req.department, requested_at=req.requested_at,
-                                  requested_by_id=req.requested_by_id, answered_at=req.answered_at))
+    copies = [ReviewRequest(lot_id=following.id, department=req.department, requested_at=req.requested_at,
+                            requested_by_id=req.requested_by_id, answered_at=req.answered_at) for req in requests]
+    session.add_all(copies)
     latest = (await session.execute(
         select(Finding.department, func.max(Finding.version)).where(Finding.lot_id == lot.id)
         .group_by(Finding.department))).all()
@@ -494,6 +505,11 @@ async def _relist(session: AsyncSession, lot: Lot, next_round: str, now: dt.date
                                 note=f.note, signed_by_id=f.signed_by_id, signed_by_name=f.signed_by_name,
                                 signed_at=f.signed_at, public=False, after_publication=False, changed=None))
     await session.flush()
+    for req in copies:  # departments that had not answered are asked again, about the new round
+        if req.answered_at is None:
+            await hub.publish(session, ReviewRequested(request_id=req.id, lot_id=following.id,
+                                                       lot_no=following.lot_no, title=following.title,
+                                                       department=req.department, asset_kind=following.asset_kind))
     return following
 
 

@@ -27,7 +27,7 @@ from auction_listings import review as reviews
 from auction_listings import service as lots
 from auction_listings.attachments import set_document_lister
 from auction_listings.errors import ReviewRefused
-from auction_listings.events import ReviewAnswered, ReviewRequested, SaleRecorded
+from auction_listings.events import ReviewAnswered, ReviewClosed, ReviewRequested, SaleRecorded
 from auction_listings.sales import note_transfer, sale_for_transfer
 from auction_listings.stats import review_times
 from backoffice import service as queue
@@ -63,6 +63,14 @@ async def on_review_answered(session: AsyncSession, event: ReviewAnswered) -> No
     await queue.follow_source(
         session, source_type=SOURCE, source_id=event.request_id, kind=KIND, department=event.department, open_=False,
         note_zh=f"联审意见已签署(第 {event.version} 版)", note_en=f"finding signed (version {event.version})",
+    )
+
+
+async def on_review_closed(session: AsyncSession, event: ReviewClosed) -> None:
+    await queue.follow_source(
+        session, source_type=SOURCE, source_id=event.request_id, kind=KIND, department=event.department, open_=False,
+        note_zh="该标的本轮已结束(成交、流拍或撤回),无需再答复", note_en="the lot's round ended (sold, unsold or withdrawn): "
+                                                            "no finding is needed",
     )
 
 
@@ -153,8 +161,11 @@ async def reconcile_reviews(ctx: AppContext) -> int:
         settled = await reviews.settled_requests(session, open_items)
         for event in missing:
             await on_review_requested(session, event)
-        for answered in settled:
-            await on_review_answered(session, answered)
+        for settled_event in settled:
+            if isinstance(settled_event, ReviewClosed):
+                await on_review_closed(session, settled_event)
+            else:
+                await on_review_answered(session, settled_event)
         try:
             await session.commit()
         except IntegrityError:  # another portal process did the same at the same moment
@@ -169,6 +180,7 @@ def wire_lots(ctx: AppContext) -> Hook:
     catalogue.check()  # the courts, rules and pre-review areas: a typo stops the start, not a request
     hub.subscribe(ReviewRequested, on_review_requested)
     hub.subscribe(ReviewAnswered, on_review_answered)
+    hub.subscribe(ReviewClosed, on_review_closed)
     _wired["secret"] = ctx.settings.secret_key
     hub.subscribe(SaleRecorded, on_sale_recorded)
     hub.subscribe(DOCUMENT_ATTACHED, _document_changed)

@@ -3,6 +3,7 @@ per-field refusals, confirmed final actions, and the sale that opens the buyer's
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from litestar import Litestar
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction_listings.models import Finding, Lot, Sale
+from auction_listings.rules import CHINA
 from auction_listings.service import assign_court
 from backoffice.models import WorkItem
 from tests.auction_listings.helpers import ANSWERS, lot_form
@@ -35,9 +37,15 @@ async def _court_clerk(factory: Factory, session: AsyncSession, client: Client, 
     return clerk.email
 
 
+def _days_ahead(days: int) -> str:
+    """A bidding time ``days`` from today (China time): the pages announce with today's date."""
+    return (dt.datetime.now(CHINA).date() + dt.timedelta(days=days)).isoformat() + "T10:00"
+
+
 async def _new_lot(client: Client, **over: str) -> str:
     await client.get("/staff/lots/new")
-    resp = await _post(client, "/staff/lots/new", **lot_form(**over))
+    dates = {"bidding_starts_at": _days_ahead(40), "bidding_ends_at": _days_ahead(41)}
+    resp = await _post(client, "/staff/lots/new", **lot_form(**{**dates, **over}))
     assert resp.status_code == 303, resp.text
     return resp.headers["location"].split("/staff/lots/", 1)[1].split("?", 1)[0]
 
@@ -312,3 +320,35 @@ async def test_unsold_relists_from_the_confirmation_page_and_a_stale_button_is_t
     assert following != lot_no
     page = await client.get(f"/staff/lots/{following}")
     assert "二拍" in page.text and f'href="/staff/lots/{lot_no}"' in page.text and "联审中" in page.text
+
+
+async def test_when_a_round_ends_unanswered_items_close_and_the_next_round_asks_again(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    lot_no = await _new_lot(client, asset_kind="vehicle", area_m2="0", bidding_starts_at=_days_ahead(28),
+                            bidding_ends_at=_days_ahead(29))
+    page = await client.get(f"/staff/lots/{lot_no}")
+    await _post(client, f"/staff/lots/{lot_no}/act/request_review", version=_version(page.text))
+    for action in ("publish", "start_bidding"):
+        page = await client.get(f"/staff/lots/{lot_no}")
+        assert (await _post(client, f"/staff/lots/{lot_no}/act/{action}",
+                            version=_version(page.text))).status_code == 303
+    confirm = await client.get(f"/staff/lots/{lot_no}/confirm/unsold")
+    resp = await _post(client, f"/staff/lots/{lot_no}/confirm/unsold", version=_version(confirm.text), relist="yes",
+                       confirm="yes")
+    following = resp.headers["location"].split("/staff/lots/", 1)[1].split("?", 1)[0]
+    items = (await session.scalars(select(WorkItem).where(WorkItem.kind == "pre_review")
+                                   .order_by(WorkItem.id))).all()
+    by_lot: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        by_lot.setdefault(item.data["lot_no"], []).append((item.department, item.state))
+    assert sorted(by_lot[lot_no]) == [("court", "done"), ("tax", "done"), ("vehicles", "done")]
+    assert sorted(by_lot[following]) == [("court", "new"), ("tax", "new"), ("vehicles", "new")]
+    page = await client.get(f"/staff/lots/{following}")
+    confirm = await client.get(f"/staff/lots/{following}/confirm/withdraw")
+    await _post(client, f"/staff/lots/{following}/confirm/withdraw", version=_version(confirm.text),
+                reason="已和解", confirm="yes")
+    session.expire_all()
+    states = {i.state for i in (await session.scalars(select(WorkItem).where(WorkItem.kind == "pre_review")
+                                                      .execution_options(populate_existing=True))).all()}
+    assert states == {"done"}
