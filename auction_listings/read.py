@@ -20,7 +20,7 @@ from auction_listings import catalogue
 from auction_listings.models import PUBLIC_STATUSES, Finding, Lot, ReviewRequest, Sale
 
 __all__ = ["LotView", "FindingRow", "FindingView", "DepartmentFindings", "RoundView", "SaleView", "LotDetail",
-           "get_lot", "lot_version", "lot_view", "finding_rows", "display_value", "rounds_of"]
+           "get_lot", "lot_version", "lot_view", "finding_rows", "finding_view", "display_value", "rounds_of"]
 
 
 class LotView(msgspec.Struct, frozen=True, kw_only=True):
@@ -190,7 +190,7 @@ def finding_rows(answers: dict[str, Any], changed: list[str] | None = None) -> l
     return rows
 
 
-def _finding_view(f: Finding) -> FindingView:
+def finding_view(f: Finding) -> FindingView:
     return FindingView(id=f.id, department=f.department, version=f.version, answers=dict(f.answers or {}),
                        rows=finding_rows(f.answers or {}, f.changed), note=f.note, signed_by_name=f.signed_by_name,
                        signed_at=f.signed_at, public=f.public, after_publication=f.after_publication,
@@ -244,7 +244,7 @@ async def get_lot(session: AsyncSession, lot_no: str, *, public: bool = True) ->
     for dept in order:
         if dept not in asked and dept not in found:
             continue
-        versions = [_finding_view(f) for f in found.get(dept, [])]
+        versions = [finding_view(f) for f in found.get(dept, [])]
         zh, en = DEPARTMENT_NAMES.get(Department(dept), (dept, dept))
         findings.append(DepartmentFindings(department=dept, name_zh=zh, name_en=en, asked=dept in asked,
                                            current=versions[0] if versions else None, earlier=versions[1:]))

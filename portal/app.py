@@ -31,7 +31,11 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from accounts.sessions import SessionChecker
+<<<<<<< HEAD
 from auction_listings.public import LotAPI, LotPageController, LotSearchController
+=======
+from auction_listings.controllers import route_handlers as lot_staff_routes
+>>>>>>> lots
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
@@ -156,6 +160,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         LotPageController,
         LotAPI,
         *backoffice_routes,
+        *lot_staff_routes,
         ChatController,
         ChatMessageController,
         DocumentController,

@@ -76,7 +76,10 @@ async def seed(settings: Settings) -> list[str]:
     engine = create_async_engine(settings.database.url)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            created = await load_demo_data(session, settings.secret_key)
+            from documents import build_document_store_from_settings
+
+            store = build_document_store_from_settings(settings.documents)
+            created = await load_demo_data(session, settings.secret_key, store)
             await session.commit()
         return created
     finally:

@@ -17,6 +17,8 @@ from accounts.models import Role, User
 from accounts.passwords import hash_password
 from accounts.principal import Principal
 from auction_listings.models import Lot, Sale
+from documents import DocumentStore
+from portal.demo_lots import load_demo_lots
 from portal.sales import confirmed_sale
 from title_transfer import codes
 from title_transfer.models import Transfer
@@ -63,7 +65,7 @@ async def _lot(session: AsyncSession, **fields: object) -> Lot:
     return lot
 
 
-async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
+async def load_demo_data(session: AsyncSession, secret: str, store: DocumentStore | None = None) -> list[str]:
     """Create what is missing; returns a line per thing created (empty when nothing was)."""
     created: list[str] = []
     pw_hash = hash_password(DEMO_PASSWORD)
@@ -132,4 +134,5 @@ async def load_demo_data(session: AsyncSession, secret: str) -> list[str]:
             else:
                 step = next(s for s in t.steps if s.key == "balance_paid")
                 await move_step(session, t, "balance_paid", "complete", court, expected_revision=step.revision)
+    created += await load_demo_lots(session, users, store)  # lots in every state, findings, photos
     return created

@@ -15,21 +15,27 @@ The SQL stays in the owning domains; this file only connects them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings import review as reviews
 from auction_listings import service as lots
+from auction_listings.attachments import set_document_lister
 from auction_listings.errors import ReviewRefused
-from auction_listings.events import ReviewAnswered, ReviewRequested, SaleRecorded
+from auction_listings.events import ReviewAnswered, ReviewClosed, ReviewRequested, SaleRecorded
 from auction_listings.sales import note_transfer, sale_for_transfer
+from auction_listings.stats import review_times
 from backoffice import service as queue
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
-from backoffice.registry import Fact, Link, SourceAdapter, registry
+from backoffice.registry import Fact, Figure, Link, MetricsSection, SourceAdapter, registry
+from documents import Subject, SubjectType, list_documents
+from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
 from portal.sales import confirmed_sale
 from storage.context import AppContext
@@ -40,6 +46,7 @@ from title_transfer.workflow import AssetKind
 log = logging.getLogger("portal.lots")
 SOURCE = "lot_review"
 KIND = "pre_review"
+Hook = Callable[[], Awaitable[None]]
 KIND_WORDS = {"real_estate": ("不动产", "Real estate"), "vehicle": ("车辆", "Vehicle"), "other": ("其他财产", "Other")}
 
 
@@ -56,6 +63,14 @@ async def on_review_answered(session: AsyncSession, event: ReviewAnswered) -> No
     await queue.follow_source(
         session, source_type=SOURCE, source_id=event.request_id, kind=KIND, department=event.department, open_=False,
         note_zh=f"联审意见已签署(第 {event.version} 版)", note_en=f"finding signed (version {event.version})",
+    )
+
+
+async def on_review_closed(session: AsyncSession, event: ReviewClosed) -> None:
+    await queue.follow_source(
+        session, source_type=SOURCE, source_id=event.request_id, kind=KIND, department=event.department, open_=False,
+        note_zh="该标的本轮已结束(成交、流拍或撤回),无需再答复", note_en="the lot's round ended (sold, unsold or withdrawn): "
+                                                            "no finding is needed",
     )
 
 
@@ -96,6 +111,19 @@ class LotReviewAdapter(SourceAdapter):
                     "Signing completes this item; a change after the announcement is published as a new "
                     "version and followers are told.")
 
+    async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
+        times = await review_times(session)
+        return [MetricsSection(
+            heading_zh="联审:从请求到签署意见", heading_en="Joint pre-review: from request to signed finding",
+            hint_zh="改革的衡量标准之一:诸暨法院发出联审943件、收到答复860件(2022年报道)。按近一年的联审请求统计。",
+            hint_en="One of the reform's measures: Zhuji court sent 943 joint pre-reviews and had 860 answers "
+                    "(reported 2022). Requests of the last year.",
+            chart_title_zh="各部门答复用时(中位数,天)", chart_title_en="Days to answer, per department (median)",
+            figures=[Figure(d.name_zh, d.name_en, d.median_days, d.count) for d in times.per_department],
+            counted_zh=f"联审请求 {times.requested} 件,已答复:", counted_en=f"Requests: {times.requested}; answered:",
+            counted=times.answered,
+        )]
+
 
 # The secret the transfer's verification codes are digested with (the app's; one module-level
 # handler, so an app built twice in one process does not subscribe twice).
@@ -119,13 +147,52 @@ async def _document_changed(session: AsyncSession, payload: dict[str, Any]) -> N
         await lots.touch(session, int(payload["subject_id"]), "document")
 
 
-def wire_lots(ctx: AppContext) -> None:
+async def _lot_documents(session: AsyncSession, lot_id: int, principal: Principal | None) -> list[Document]:
+    return await list_documents(session, Subject(SubjectType.lot, lot_id), principal)
+
+
+async def reconcile_reviews(ctx: AppContext) -> int:
+    """Open items for unanswered pre-review requests that have none (e.g. demo data loaded without
+    the portal running); close open items whose finding is signed. Returns how many changed."""
+    async with AsyncSession(ctx.engine, expire_on_commit=False) as session:
+        have = await queue.followed_sources(session, SOURCE)
+        missing = await reviews.pending_requests(session, exclude=set(have))
+        open_items = [source_id for source_id, is_open in have.items() if is_open]
+        settled = await reviews.settled_requests(session, open_items)
+        for event in missing:
+            await on_review_requested(session, event)
+        for settled_event in settled:
+            if isinstance(settled_event, ReviewClosed):
+                await on_review_closed(session, settled_event)
+            else:
+                await on_review_answered(session, settled_event)
+        try:
+            await session.commit()
+        except IntegrityError:  # another portal process did the same at the same moment
+            await session.rollback()
+            return 0
+    if missing or settled:
+        log.info("lots: brought %d pre-review item(s) in line with their requests", len(missing) + len(settled))
+    return len(missing) + len(settled)
+
+
+def wire_lots(ctx: AppContext) -> Hook:
     catalogue.check()  # the courts, rules and pre-review areas: a typo stops the start, not a request
     hub.subscribe(ReviewRequested, on_review_requested)
     hub.subscribe(ReviewAnswered, on_review_answered)
+    hub.subscribe(ReviewClosed, on_review_closed)
     _wired["secret"] = ctx.settings.secret_key
     hub.subscribe(SaleRecorded, on_sale_recorded)
     hub.subscribe(DOCUMENT_ATTACHED, _document_changed)
     hub.subscribe(DOCUMENT_REMOVED, _document_changed)
     registry.on_complete(KIND, complete_review_item)
     registry.register(LotReviewAdapter())
+    set_document_lister(_lot_documents)
+
+    async def reconcile() -> None:
+        try:
+            await reconcile_reviews(ctx)
+        except Exception:  # noqa: BLE001 - the portal still serves; the next start tries again
+            log.exception("lots: reconciling pre-review items failed")
+
+    return reconcile

@@ -190,7 +190,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
-    wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
+    reconcile_lots = wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
     drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
     ctx.outbox_drainer = drainer
 
@@ -200,4 +200,4 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
         except Exception:  # noqa: BLE001 - the portal still serves; the next start tries again
             log.exception("queue: reconciling transfer-step items failed")
 
-    return [reconcile, drainer.start], [drainer.stop]
+    return [reconcile, reconcile_lots, drainer.start], [drainer.stop]
