@@ -31,11 +31,8 @@ from sqlalchemy import event, select
 
 from accounts.models import User
 from accounts.sessions import SessionChecker
-<<<<<<< HEAD
-from auction_listings.public import LotAPI, LotPageController, LotSearchController
-=======
 from auction_listings.controllers import route_handlers as lot_staff_routes
->>>>>>> lots
+from auction_listings.public import LotAPI, LotPageController, LotSearchController
 from backoffice.controllers import route_handlers as backoffice_routes
 from documents import build_document_store_from_settings, wait_for_cleanups
 from documents.routes import DocumentController
