@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from accounts.departments import DEPARTMENT_NAMES, Department
 from auction_listings import catalogue
 from auction_listings.models import PUBLIC_STATUSES, Finding, Lot, ReviewRequest, Sale
-from auction_listings.read import DepartmentFindings, LotDetail, RoundView, SaleView, _finding_view, lot_view
+from auction_listings.read import DepartmentFindings, LotDetail, RoundView, SaleView, finding_view, lot_view
 
 
 def _t(model: Any) -> Table:
@@ -71,7 +71,7 @@ async def public_lot(conn: AsyncConnection, lot_no: str) -> LotDetail | None:
     for dept in order:
         if dept not in asked and dept not in found:
             continue
-        versions = [_finding_view(f) for f in found.get(dept, [])]
+        versions = [finding_view(f) for f in found.get(dept, [])]
         zh, en = DEPARTMENT_NAMES.get(Department(dept), (dept, dept))
         findings.append(DepartmentFindings(department=dept, name_zh=zh, name_en=en, asked=dept in asked,
                                            current=versions[0] if versions else None, earlier=versions[1:]))
