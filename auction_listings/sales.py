@@ -90,6 +90,8 @@ async def parse_sale(session: AsyncSession, form: dict[str, Any], *, now: dt.dat
     if raw_at:
         try:
             parsed = dt.datetime.fromisoformat(raw_at)
+            if not 2000 <= parsed.year <= 2100:
+                raise ValueError(raw_at)
             sold_at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)).astimezone(dt.UTC)
         except ValueError:
             out.append(Violation("sold_at", "datetime", "成交时间请按 2026-12-01 10:00 的格式填写(北京时间)。",

@@ -43,6 +43,8 @@ async def review_times(session: AsyncSession, days: int = 365, now: dt.datetime 
         .where(ReviewRequest.requested_at >= since, ReviewRequest.answered_at.is_not(None)))).all()
     by_dept: dict[str, list[float]] = {}
     for dept, asked, answered in rows:
+        if answered is None:
+            continue
         by_dept.setdefault(dept, []).append(max(0.0, (answered - asked).total_seconds() / 86400))
     per = []
     for dept in Department:
