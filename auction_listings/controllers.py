@@ -12,7 +12,9 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -33,7 +35,7 @@ from auction_listings.rules import (
     check,
     parse_form,
 )
-from kernel.auth import Auth
+from kernel.auth import Auth, principal_of
 from kernel.deps import request_lang
 from kernel.errors import BilingualError, db_session_of, error_view
 from kernel.guards import requires_staff
@@ -151,6 +153,7 @@ class StaffLotsController(Controller):
     path = "/staff/lots"
     include_in_schema = False
     guards = [requires_staff("court")]
+    opt = {"error_back": "/staff/lots"}  # refusals without a form of their own: back to the list
 
     @get("/", name="lots.staff.list")
     async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession,
@@ -159,9 +162,10 @@ class StaffLotsController(Controller):
         court_code = await service.staff_court(db_session, who)
         chosen = status if status in {s.value for s in LotStatus} else None
         lots = await service.lots_for(db_session, who, status=chosen)
+        waiting = await service.unanswered_counts(db_session, [lot.id for lot in lots])
         template = "auction_listings/_staff_rows.html" if request.headers.get("hx-request") else \
             "auction_listings/staff_list.html"
-        return Template(template, context={**PAGE_HELPERS, "lots": lots, "status": chosen, "court": catalogue.court(court_code),
+        return Template(template, context={**PAGE_HELPERS, "principal": who, "lots": lots, "waiting": waiting, "status": chosen, "court": catalogue.court(court_code),
                                            "statuses": [s.value for s in LotStatus]})
 
     @get("/new", name="lots.staff.new")
@@ -199,7 +203,7 @@ class StaffLotsController(Controller):
                    lot_no: FromPath[str]) -> Template:
         lot = await service.load_lot(db_session, request.user, lot_no)
         if lot.status not in service.EDITABLE:
-            raise service._not_editable(lot)
+            raise service.not_editable(lot)
         return _form_page(request, lot=lot, values=_as_form(lot), errors={})
 
     @post("/{lot_no:str}/edit", name="lots.staff.update", opt=error_view(_form_refused))
@@ -304,6 +308,7 @@ class PreReviewController(Controller):
     path = "/staff/lots/{lot_no:str}/review/{department:str}"
     include_in_schema = False
     guards = [requires_staff()]
+    opt = {"error_back": "/staff"}
 
     @get("/", name="lots.review.form")
     async def form(self, request: Request[Principal, Auth, Any], db_session: DbSession, lot_no: FromPath[str],
@@ -319,5 +324,36 @@ class PreReviewController(Controller):
         return Redirect(f"/staff/lots/{lot_no}/review/{department}?done=signed", status_code=303)
 
 
-route_handlers = [StaffLotsController, PreReviewController]
-__all__ = ["StaffLotsController", "PreReviewController", "route_handlers"]
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    who = principal_of(connection)
+    if who is None:
+        raise NotAuthorizedException(detail="sign in first")
+    if not who.is_admin:
+        raise PermissionDeniedException(detail="administrators only")
+
+
+class CourtStaffController(Controller):
+    """Administrators say which court each member of the court enforcement bureau works at."""
+
+    path = "/admin/courts"
+    include_in_schema = False
+    guards = [requires_admin]
+
+    @get("/", name="lots.admin.courts")
+    async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Template:
+        return Template("auction_listings/admin_courts.html", context={
+            "clerks": await service.court_clerks(db_session), "done": request.query_params.get("done"),
+            "court_labels": {code: c.name(_lang(request)) for code, c in catalogue.courts().items()}})
+
+    @post("/", name="lots.admin.assign")
+    async def assign(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Redirect:
+        form = await _form(request)
+        raw = form.get("user", "")
+        await service.assign_clerk(db_session, request.user, int(raw) if raw.isdigit() and len(raw) < 19 else 0,
+                                   form.get("court_code", ""))
+        await db_session.commit()
+        return Redirect("/admin/courts?done=1", status_code=303)
+
+
+route_handlers = [StaffLotsController, PreReviewController, CourtStaffController]
+__all__ = ["StaffLotsController", "PreReviewController", "CourtStaffController", "route_handlers"]

@@ -35,6 +35,17 @@ class ReviewAnswered(Event, frozen=True, kw_only=True):
     version: int
 
 
+class ReviewClosed(Event, frozen=True, kw_only=True):
+    """The lot's round ended (sold, unsold, withdrawn) before this department answered: its
+    queue item is closed, nothing is left to answer."""
+
+    request_id: int
+    lot_id: int
+    lot_no: str
+    department: str
+    status: str
+
+
 class FindingChanged(Event, frozen=True, kw_only=True):
     """A published lot's finding changed: a new version beside the old one. Followers are told."""
 
@@ -83,4 +94,4 @@ class SaleRecorded(Event, frozen=True, kw_only=True):
     sold_at: dt.datetime
 
 
-__all__ = ["ReviewRequested", "ReviewAnswered", "FindingChanged", "LotChanged", "LotResult", "SaleRecorded"]
+__all__ = ["ReviewRequested", "ReviewAnswered", "ReviewClosed", "FindingChanged", "LotChanged", "LotResult", "SaleRecorded"]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auction_listings.events import LotChanged
 from auction_listings.models import PUBLIC_STATUSES, Lot
+from auction_listings.public_read import public_lot
 from auction_listings.read import LotDetail, get_lot
 from auction_listings.seams import LotDocuments, PublicDocument
 from kernel.caching import RenderCache, VersionClock
@@ -62,16 +63,19 @@ class LotPublicCache:
         hit = self.lots.get((lot_no, version))
         if hit is not None:
             return hit
-        if session is None:
-            async with AsyncSession(self.engine) as own:
-                return await self._load(own, lot_no, documents)
-        return await self._load(session, lot_no, documents)
-
-    async def _load(self, session: AsyncSession, lot_no: str, documents: LotDocuments) -> PublicLot | None:
-        detail = await get_lot(session, lot_no, public=True)
+        if session is not None:  # a request that has its session already (e.g. following)
+            detail = await get_lot(session, lot_no, public=True)
+            docs = await documents(session, detail.lot.id) if detail is not None else []
+        else:  # the hot path: one plain connection, Core reads, the documents in a session joined to it
+            async with self.engine.connect() as conn:
+                detail = await public_lot(conn, lot_no)
+                docs = []
+                if detail is not None:
+                    async with AsyncSession(bind=conn) as joined:
+                        docs = await documents(joined, detail.lot.id)
         if detail is None:
             return None
-        found = PublicLot(detail=detail, documents=await documents(session, detail.lot.id))
+        found = PublicLot(detail=detail, documents=docs)
         self.clock.bump(lot_no, detail.lot.version)
         return self.lots.put((lot_no, detail.lot.version), found)
 

@@ -22,9 +22,18 @@ from accounts.departments import DEPARTMENT_NAMES, Department
 from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings.errors import FindingInvalid, LotNotFound, ReviewRefused
-from auction_listings.events import FindingChanged, ReviewAnswered, ReviewRequested
+from auction_listings.events import FindingChanged, ReviewAnswered, ReviewClosed, ReviewRequested
 from auction_listings.models import PUBLIC_STATUSES, Finding, Lot, LotStatus, ReviewRequest
-from auction_listings.service import SUBJECT, _expect, _record, _snapshot, _wrong, load_lot, save, touch
+from auction_listings.service import (
+    SUBJECT,
+    expect_version,
+    load_lot,
+    record_change,
+    save,
+    snapshot,
+    touch,
+    wrong_status,
+)
 from storage.audit import record_audit
 from storage.db import utcnow
 from storage.events import hub
@@ -45,12 +54,12 @@ async def request_review(session: AsyncSession, who: Principal, lot_no: str, *, 
     now = now or utcnow()
     lot = await load_lot(session, who, lot_no)
     if lot.status not in (LotStatus.draft, LotStatus.pre_review):
-        raise _wrong(lot, "发起联审", "sent for pre-review", LotStatus.draft, LotStatus.pre_review)
-    _expect(lot, expected_version)
+        raise wrong_status(lot, "发起联审", "sent for pre-review", LotStatus.draft, LotStatus.pre_review)
+    expect_version(lot, expected_version)
     asked = set((await session.scalars(select(ReviewRequest.department).where(ReviewRequest.lot_id == lot.id))).all())
     new = [ReviewRequest(lot_id=lot.id, department=d, requested_at=now, requested_by_id=who.user_id)
            for d in catalogue.departments_for(lot.asset_kind) if d not in asked]
-    before = _snapshot(lot)
+    before = snapshot(lot)
     session.add_all(new)
     lot.status = LotStatus.pre_review.value
     await save(session, lot)
@@ -58,7 +67,7 @@ async def request_review(session: AsyncSession, who: Principal, lot_no: str, *, 
         await hub.publish(session, ReviewRequested(request_id=req.id, lot_id=lot.id, lot_no=lot.lot_no,
                                                    title=lot.title, department=req.department,
                                                    asset_kind=lot.asset_kind))
-    await _record(session, who, lot, "request_review", before, departments=[r.department for r in new])
+    await record_change(session, who, lot, "request_review", before, departments=[r.department for r in new])
     return new
 
 
@@ -188,7 +197,7 @@ async def answer(session: AsyncSession, who: Principal, lot_no: str, department:
     target = await review_target(session, who, lot_no, department)
     lot = target.lot
     if not target.open:
-        raise _wrong(lot, "提交联审意见", "given a finding", *sorted(OPEN_FOR_FINDINGS, key=list(LotStatus).index))
+        raise wrong_status(lot, "提交联审意见", "given a finding", *sorted(OPEN_FOR_FINDINGS, key=list(LotStatus).index))
     answers, note = parse_answers(target.areas, form)
     latest = target.latest
     if latest is not None and latest.answers == answers and (latest.note or None) == note:
@@ -268,16 +277,19 @@ async def pending_requests(session: AsyncSession, *, exclude: set[int] | None = 
             for r in rows if r[0] not in skip]
 
 
-async def settled_requests(session: AsyncSession, request_ids: list[int]) -> list[ReviewAnswered]:
+async def settled_requests(session: AsyncSession, request_ids: list[int]) -> list[ReviewAnswered | ReviewClosed]:
     """Of these requests, those answered (or whose lot's round ended): their queue items are done."""
     if not request_ids:
         return []
     rows = (await session.execute(
         select(ReviewRequest.id, ReviewRequest.department, ReviewRequest.answered_at, Lot.id, Lot.lot_no, Lot.status)
         .join(Lot, Lot.id == ReviewRequest.lot_id).where(ReviewRequest.id.in_(request_ids[:5000])))).all()
-    out: list[ReviewAnswered] = []
+    out: list[ReviewAnswered | ReviewClosed] = []
     for req_id, dept, answered_at, lot_id, lot_no, status in rows:
         if answered_at is None and status in OPEN_FOR_FINDINGS:
+            continue
+        if answered_at is None:
+            out.append(ReviewClosed(request_id=req_id, lot_id=lot_id, lot_no=lot_no, department=dept, status=status))
             continue
         latest = await session.scalar(select(Finding).where(Finding.lot_id == lot_id, Finding.department == dept)
                                       .order_by(Finding.version.desc()).limit(1))

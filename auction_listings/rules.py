@@ -125,16 +125,22 @@ def _money(raw: str, field: str, out: list[Violation]) -> Decimal | None:
     return value
 
 
+YEARS = range(1950, 2101)  # dates outside are typing slips (and would overflow date arithmetic)
+
+
 def _date(raw: str, field: str, out: list[Violation]) -> dt.date | None:
     text = raw.strip()
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        value = dt.date.fromisoformat(text)
+        if value.year in YEARS:
+            return value
     except ValueError:
-        zh, en = _LABELS[field]
-        out.append(_v(field, "date", f"{zh}请按 2026-12-01 的格式填写。", f"Give the {en} as a date, e.g. 2026-12-01."))
-        return None
+        pass
+    zh, en = _LABELS[field]
+    out.append(_v(field, "date", f"{zh}请按 2026-12-01 的格式填写。", f"Give the {en} as a date, e.g. 2026-12-01."))
+    return None
 
 
 def _moment(raw: str, field: str, out: list[Violation]) -> dt.datetime | None:
@@ -144,6 +150,8 @@ def _moment(raw: str, field: str, out: list[Violation]) -> dt.datetime | None:
         return None
     try:
         value = dt.datetime.fromisoformat(text)
+        if value.year not in YEARS:
+            raise ValueError(text)
     except ValueError:
         zh, en = _LABELS[field]
         out.append(_v(field, "datetime", f"{zh}请按 2026-12-01 10:00 的格式填写(北京时间)。",

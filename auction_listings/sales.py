@@ -25,7 +25,15 @@ from auction_listings.errors import AlreadySold, LotRulesBroken
 from auction_listings.events import LotResult, SaleRecorded
 from auction_listings.models import LotStatus, Sale
 from auction_listings.rules import CHINA, Violation, china_date
-from auction_listings.service import _expect, _record, _snapshot, _wrong, load_lot, save
+from auction_listings.service import (
+    close_reviews,
+    expect_version,
+    load_lot,
+    record_change,
+    save,
+    snapshot,
+    wrong_status,
+)
 from storage.events import hub
 
 HOME_COUNTS = ("only_home", "second_home", "other")
@@ -82,6 +90,8 @@ async def parse_sale(session: AsyncSession, form: dict[str, Any], *, now: dt.dat
     if raw_at:
         try:
             parsed = dt.datetime.fromisoformat(raw_at)
+            if not 2000 <= parsed.year <= 2100:
+                raise ValueError(raw_at)
             sold_at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)).astimezone(dt.UTC)
         except ValueError:
             out.append(Violation("sold_at", "datetime", "成交时间请按 2026-12-01 10:00 的格式填写(北京时间)。",
@@ -109,8 +119,8 @@ async def record_sale(session: AsyncSession, who: Principal, lot_no: str, form: 
     if lot.status == LotStatus.sold:
         raise AlreadySold(lot.lot_no, await session.scalar(select(Sale.tracking_no).where(Sale.lot_id == lot.id)))
     if lot.status != LotStatus.bidding:
-        raise _wrong(lot, "登记成交", "recorded as sold", LotStatus.bidding)
-    _expect(lot, expected_version)
+        raise wrong_status(lot, "登记成交", "recorded as sold", LotStatus.bidding)
+    expect_version(lot, expected_version)
     data = await parse_sale(session, form, now=now)
     if data.price < Decimal(lot.starting_price):
         raise LotRulesBroken([Violation("price", "below_start",
@@ -126,10 +136,11 @@ async def record_sale(session: AsyncSession, who: Principal, lot_no: str, form: 
             await session.flush()
     except IntegrityError:  # the other clerk's sale is in: theirs stands, this one is refused whole
         raise AlreadySold(lot.lot_no) from None
-    before = _snapshot(lot)
+    before = snapshot(lot)
     lot.status = LotStatus.sold.value
     lot.closed_at = now
     await save(session, lot)
+    await close_reviews(session, lot)
     sale.lot = lot
     receipt = SaleReceipt()
     await hub.publish(session, SaleRecorded(sale_id=sale.id, lot_id=lot.id, lot_no=lot.lot_no, buyer_id=sale.buyer_id,
@@ -137,7 +148,7 @@ async def record_sale(session: AsyncSession, who: Principal, lot_no: str, form: 
     tracking = await session.scalar(select(Sale.tracking_no).where(Sale.id == sale.id))
     receipt.tracking_no = tracking
     receipt.code = _codes.pop(sale.id, None)
-    await _record(session, who, lot, "sold", before, price=str(data.price), buyer_id=data.buyer.id,
+    await record_change(session, who, lot, "sold", before, price=str(data.price), buyer_id=data.buyer.id,
                   sold_at=data.sold_at.isoformat(), tracking_no=tracking)
     await hub.publish(session, LotResult(lot_id=lot.id, lot_no=lot.lot_no, title=lot.title, status=lot.status,
                                          price=data.price, lot_version=lot.version))

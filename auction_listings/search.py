@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction_listings.models import PUBLIC_STATUSES, Lot, LotKind, LotStatus
@@ -196,7 +196,10 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _where(f: LotFilters) -> list[Any]:
     statuses = OPEN_STATUSES if f.status == "open" else (
         sorted(s.value for s in PUBLIC_STATUSES) if f.status == "all" else (f.status,))
-    clauses: list[Any] = [Lot.status.in_(statuses) if len(statuses) > 1 else Lot.status == statuses[0]]
+    # Statuses as literals (a fixed set): the planner can then match the partial index of open lots
+    # even under a prepared statement's generic plan.
+    named = [literal(s, literal_execute=True) for s in statuses]
+    clauses: list[Any] = [Lot.status.in_(named) if len(named) > 1 else Lot.status == named[0]]
     if f.city:
         clauses.append(Lot.city == f.city)
     if f.district:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from accounts.models import User
 from accounts.principal import Principal
 from auction_listings import catalogue
 from auction_listings.errors import (
@@ -31,7 +32,7 @@ from auction_listings.errors import (
     StaleLot,
     WrongStatus,
 )
-from auction_listings.events import LotChanged, LotResult
+from auction_listings.events import LotChanged, LotResult, ReviewClosed, ReviewRequested
 from auction_listings.models import CourtStaff, Finding, Lot, LotStatus, ReviewRequest, Round
 from auction_listings.rules import LotInput, Previous, check, china_date, parse_form
 from storage.audit import record_audit
@@ -44,9 +45,10 @@ EDITABLE = frozenset({LotStatus.draft, LotStatus.pre_review, LotStatus.announced
 NEXT_ROUND = {Round.first.value: Round.second.value, Round.second.value: Round.fixed_price.value}
 _FIELDS = tuple(f for f in LotInput.__struct_fields__)
 
-__all__ = ["SUBJECT", "EDITABLE", "staff_court", "lots_for", "load_lot", "create_lot", "update_lot",
+__all__ = ["SUBJECT", "EDITABLE", "expect_version", "record_change", "snapshot", "wrong_status", "not_editable",
+           "staff_court", "court_clerks", "assign_clerk", "lots_for", "unanswered_counts", "load_lot", "create_lot", "update_lot",
            "publish", "start_bidding", "suspend", "resume", "withdraw", "record_unsold", "touch", "lot_input",
-           "previous_round", "save", "changed_event", "assign_court"]
+           "previous_round", "save", "changed_event", "close_reviews", "assign_court"]
 
 
 # --- who sees which lots -------------------------------------------------------------------------
@@ -77,6 +79,28 @@ async def assign_court(session: AsyncSession, user_id: int, court_code: str) -> 
     await session.flush()
 
 
+async def court_clerks(session: AsyncSession) -> list[tuple[User, str | None]]:
+    """Every active member of the court enforcement bureau, with the court they work at (if set)."""
+    rows = (await session.execute(
+        select(User, CourtStaff.court_code).outerjoin(CourtStaff, CourtStaff.user_id == User.id)
+        .where(User.department == "court", User.role == "staff", User.is_active.is_(True))
+        .order_by(User.display_name, User.id))).all()
+    return [(user, code) for user, code in rows]
+
+
+async def assign_clerk(session: AsyncSession, who: Principal, user_id: int, court_code: str) -> None:
+    """An administrator sets a clerk's court; audited."""
+    user = await session.get(User, user_id) if user_id else None
+    if user is None or user.department != "court" or user.role != "staff":
+        raise LotNotFound()
+    if catalogue.court(court_code) is None:
+        raise WrongStatus("请从列表中选择法院。", "Choose the court from the list.", field="court_code")
+    before = await session.scalar(select(CourtStaff.court_code).where(CourtStaff.user_id == user_id))
+    await assign_court(session, user_id, court_code)
+    record_audit(session, actor_id=who.user_id, actor_label=who.label, subject_type="user", subject_id=user_id,
+                 action="lot.assign_court", before={"court_code": before}, after={"court_code": court_code})
+
+
 async def lots_for(session: AsyncSession, who: Principal, *, status: str | None = None, limit: int = 200) -> list[Lot]:
     """The lots of the caller's court (every court for an administrator), newest first."""
     court = await staff_court(session, who)
@@ -99,6 +123,17 @@ async def load_lot(session: AsyncSession, who: Principal, lot_no: str, *, for_up
     if lot is None or (court is not None and lot.court_code != court):
         raise LotNotFound(lot_no)
     return lot
+
+
+async def unanswered_counts(session: AsyncSession, lot_ids: list[int]) -> dict[int, int]:
+    """Per lot, how many departments asked have not answered yet (lots with none are left out)."""
+    if not lot_ids:
+        return {}
+    rows = (await session.execute(
+        select(ReviewRequest.lot_id, func.count()).where(ReviewRequest.lot_id.in_(lot_ids),
+                                                         ReviewRequest.answered_at.is_(None))
+        .group_by(ReviewRequest.lot_id))).all()
+    return {int(lot_id): int(n) for lot_id, n in rows}
 
 
 # --- entering and editing ------------------------------------------------------------------------
@@ -125,7 +160,7 @@ async def _next_lot_no(session: AsyncSession, court_code: str, year: int) -> str
     return f"{prefix}{number:04d}"
 
 
-def _snapshot(lot: Lot) -> dict[str, Any]:
+def snapshot(lot: Lot) -> dict[str, Any]:
     out: dict[str, Any] = {"status": lot.status, "version": lot.version}
     for name in _FIELDS:
         value = getattr(lot, name)
@@ -158,16 +193,25 @@ async def save(session: AsyncSession, lot: Lot) -> None:
         raise StaleLot() from None
 
 
-def _expect(lot: Lot, expected_version: int | None) -> None:
+def expect_version(lot: Lot, expected_version: int | None) -> None:
     if expected_version is not None and lot.version != expected_version:
         raise StaleLot()
+
+
+async def close_reviews(session: AsyncSession, lot: Lot) -> None:
+    """The round ended: the departments that have not answered have nothing left to answer."""
+    pending = (await session.scalars(select(ReviewRequest).where(ReviewRequest.lot_id == lot.id,
+                                                                 ReviewRequest.answered_at.is_(None)))).all()
+    for req in pending:
+        await hub.publish(session, ReviewClosed(request_id=req.id, lot_id=lot.id, lot_no=lot.lot_no,
+                                                department=req.department, status=lot.status))
 
 
 def changed_event(lot: Lot, action: str) -> LotChanged:
     return LotChanged(lot_id=lot.id, lot_no=lot.lot_no, version=lot.version, status=lot.status, action=action)
 
 
-async def _record(session: AsyncSession, who: Principal, lot: Lot, action: str, before: dict[str, Any] | None,
+async def record_change(session: AsyncSession, who: Principal, lot: Lot, action: str, before: dict[str, Any] | None,
                   **after: Any) -> None:
     record_audit(session, actor_id=who.user_id, actor_label=who.label, subject_type=SUBJECT, subject_id=lot.id,
                  action=f"lot.{action}", before=before, after={"status": lot.status, "version": lot.version, **after})
@@ -208,7 +252,7 @@ async def create_lot(session: AsyncSession, who: Principal, form: dict[str, Any]
             continue
     else:  # pragma: no cover - three collisions in a row
         raise StaleLot()
-    await _record(session, who, lot, "create", None, lot_no=lot.lot_no)
+    await record_change(session, who, lot, "create", None, lot_no=lot.lot_no)
     return lot
 
 
@@ -218,8 +262,8 @@ async def update_lot(session: AsyncSession, who: Principal, lot_no: str, form: d
     after publication the announcement's rules must all hold."""
     lot = await load_lot(session, who, lot_no)
     if lot.status not in EDITABLE:
-        raise _not_editable(lot)
-    _expect(lot, expected_version)
+        raise not_editable(lot)
+    expect_version(lot, expected_version)
     court = await staff_court(session, who)
     data, problems = parse_form(form)
     data.round = lot.round
@@ -231,16 +275,16 @@ async def update_lot(session: AsyncSession, who: Principal, lot_no: str, form: d
                       announcing_on=lot.announced_on if published else None)
     if problems:
         raise LotRulesBroken(problems)
-    before = _snapshot(lot)
+    before = snapshot(lot)
     changed = _apply(lot, data)
     if not changed:
         return lot
     await save(session, lot)
-    await _record(session, who, lot, "edit", before, changed=changed)
+    await record_change(session, who, lot, "edit", before, changed=changed)
     return lot
 
 
-def _not_editable(lot: Lot) -> WrongStatus:
+def not_editable(lot: Lot) -> WrongStatus:
     if lot.status == LotStatus.sold:
         return WrongStatus("该标的已成交,不能再修改。如成交信息有误,请联系系统管理员更正。",
                            "This lot is sold and can no longer be edited. If the sale record is wrong, ask the "
@@ -263,7 +307,7 @@ STATUS_WORDS = {
 }
 
 
-def _wrong(lot: Lot, zh_action: str, en_action: str, *allowed: LotStatus) -> WrongStatus:
+def wrong_status(lot: Lot, zh_action: str, en_action: str, *allowed: LotStatus) -> WrongStatus:
     now_zh, now_en = STATUS_WORDS[lot.status]
     ok_zh = "、".join(STATUS_WORDS[a.value][0] for a in allowed)
     ok_en = " or ".join(STATUS_WORDS[a.value][1] for a in allowed)
@@ -279,19 +323,19 @@ async def publish(session: AsyncSession, who: Principal, lot_no: str, *, expecte
     now = now or utcnow()
     lot = await load_lot(session, who, lot_no)
     if lot.status not in (LotStatus.draft, LotStatus.pre_review):
-        raise _wrong(lot, "公告", "announced", LotStatus.draft, LotStatus.pre_review)
-    _expect(lot, expected_version)
+        raise wrong_status(lot, "公告", "announced", LotStatus.draft, LotStatus.pre_review)
+    expect_version(lot, expected_version)
     today = china_date(now)
     problems = check(lot_input(lot), await previous_round(session, lot), complete=True, announcing_on=today)
     if problems:
         raise LotRulesBroken(problems)
-    before = _snapshot(lot)
+    before = snapshot(lot)
     lot.status = LotStatus.announced.value
     lot.announced_on = today
     lot.published_at = now
     await _publish_findings(session, lot)
     await save(session, lot)
-    await _record(session, who, lot, "publish", before)
+    await record_change(session, who, lot, "publish", before)
     return lot
 
 
@@ -310,12 +354,12 @@ async def start_bidding(session: AsyncSession, who: Principal, lot_no: str, *,
                         expected_version: int | None = None) -> Lot:
     lot = await load_lot(session, who, lot_no)
     if lot.status != LotStatus.announced:
-        raise _wrong(lot, "开始竞价", "opened for bidding", LotStatus.announced)
-    _expect(lot, expected_version)
-    before = _snapshot(lot)
+        raise wrong_status(lot, "开始竞价", "opened for bidding", LotStatus.announced)
+    expect_version(lot, expected_version)
+    before = snapshot(lot)
     lot.status = LotStatus.bidding.value
     await save(session, lot)
-    await _record(session, who, lot, "start_bidding", before)
+    await record_change(session, who, lot, "start_bidding", before)
     return lot
 
 
@@ -334,29 +378,29 @@ async def suspend(session: AsyncSession, who: Principal, lot_no: str, reason: st
     """Suspend (中止) an announced lot or its bidding, with a reason bidders see."""
     lot = await load_lot(session, who, lot_no)
     if lot.status not in (LotStatus.announced, LotStatus.bidding):
-        raise _wrong(lot, "中止", "suspended", LotStatus.announced, LotStatus.bidding)
-    _expect(lot, expected_version)
+        raise wrong_status(lot, "中止", "suspended", LotStatus.announced, LotStatus.bidding)
+    expect_version(lot, expected_version)
     text = _reason(reason, "中止", "suspending")
-    before = _snapshot(lot)
+    before = snapshot(lot)
     lot.status_before_suspension = lot.status
     lot.status = LotStatus.suspended.value
     lot.status_reason = text
     await save(session, lot)
-    await _record(session, who, lot, "suspend", before, reason=text)
+    await record_change(session, who, lot, "suspend", before, reason=text)
     return lot
 
 
 async def resume(session: AsyncSession, who: Principal, lot_no: str, *, expected_version: int | None = None) -> Lot:
     lot = await load_lot(session, who, lot_no)
     if lot.status != LotStatus.suspended:
-        raise _wrong(lot, "恢复", "resumed", LotStatus.suspended)
-    _expect(lot, expected_version)
-    before = _snapshot(lot)
+        raise wrong_status(lot, "恢复", "resumed", LotStatus.suspended)
+    expect_version(lot, expected_version)
+    before = snapshot(lot)
     lot.status = lot.status_before_suspension or LotStatus.announced.value
     lot.status_before_suspension = None
     lot.status_reason = None
     await save(session, lot)
-    await _record(session, who, lot, "resume", before)
+    await record_change(session, who, lot, "resume", before)
     return lot
 
 
@@ -366,17 +410,18 @@ async def withdraw(session: AsyncSession, who: Principal, lot_no: str, reason: s
     now = now or utcnow()
     lot = await load_lot(session, who, lot_no)
     if lot.status in (LotStatus.sold, LotStatus.unsold, LotStatus.withdrawn):
-        raise _wrong(lot, "撤回", "withdrawn", LotStatus.draft, LotStatus.pre_review, LotStatus.announced,
+        raise wrong_status(lot, "撤回", "withdrawn", LotStatus.draft, LotStatus.pre_review, LotStatus.announced,
                      LotStatus.bidding, LotStatus.suspended)
-    _expect(lot, expected_version)
+    expect_version(lot, expected_version)
     text = _reason(reason, "撤回", "withdrawing")
-    before = _snapshot(lot)
+    before = snapshot(lot)
     lot.status = LotStatus.withdrawn.value
     lot.status_reason = text
     lot.status_before_suspension = None
     lot.closed_at = now
     await save(session, lot)
-    await _record(session, who, lot, "withdraw", before, reason=text)
+    await close_reviews(session, lot)
+    await record_change(session, who, lot, "withdraw", before, reason=text)
     if lot.published_at is not None:
         await hub.publish(session, LotResult(lot_id=lot.id, lot_no=lot.lot_no, title=lot.title, status=lot.status,
                                              lot_version=lot.version))
@@ -392,21 +437,22 @@ async def record_unsold(session: AsyncSession, who: Principal, lot_no: str, *, r
     now = now or utcnow()
     lot = await load_lot(session, who, lot_no)
     if lot.status != LotStatus.bidding:
-        raise _wrong(lot, "登记流拍", "recorded as unsold", LotStatus.bidding)
-    _expect(lot, expected_version)
+        raise wrong_status(lot, "登记流拍", "recorded as unsold", LotStatus.bidding)
+    expect_version(lot, expected_version)
     next_round = NEXT_ROUND.get(lot.round) if relist else None
     if relist and next_round is None:
         raise WrongStatus("变卖未成交后不再转入下一轮(可依法以物抵债),请不勾选“转入下一轮”。",
                           "A fixed-price sale that did not sell has no next round (the asset may go to the creditor "
                           "in lieu of the debt): record it unsold without relisting.", status=lot.status)
-    before = _snapshot(lot)
+    before = snapshot(lot)
     lot.status = LotStatus.unsold.value
     lot.closed_at = now
     await save(session, lot)
+    await close_reviews(session, lot)
     following: Lot | None = None
     if next_round is not None:
         following = await _relist(session, lot, next_round, now)
-    await _record(session, who, lot, "unsold", before, next_lot_no=following.lot_no if following else None)
+    await record_change(session, who, lot, "unsold", before, next_lot_no=following.lot_no if following else None)
     await hub.publish(session, LotResult(lot_id=lot.id, lot_no=lot.lot_no, title=lot.title, status=lot.status,
                                          next_lot_no=following.lot_no if following else None,
                                          lot_version=lot.version))
@@ -445,9 +491,9 @@ async def _relist(session: AsyncSession, lot: Lot, next_round: str, now: dt.date
             continue
     # The departments' findings carry over: the same answers, signed as they were.
     requests = (await session.scalars(select(ReviewRequest).where(ReviewRequest.lot_id == lot.id))).all()
-    for req in requests:
-        session.add(ReviewRequest(lot_id=following.id, department=req.department, requested_at=req.requested_at,
-                                  requested_by_id=req.requested_by_id, answered_at=req.answered_at))
+    copies = [ReviewRequest(lot_id=following.id, department=req.department, requested_at=req.requested_at,
+                            requested_by_id=req.requested_by_id, answered_at=req.answered_at) for req in requests]
+    session.add_all(copies)
     latest = (await session.execute(
         select(Finding.department, func.max(Finding.version)).where(Finding.lot_id == lot.id)
         .group_by(Finding.department))).all()
@@ -459,6 +505,11 @@ async def _relist(session: AsyncSession, lot: Lot, next_round: str, now: dt.date
                                 note=f.note, signed_by_id=f.signed_by_id, signed_by_name=f.signed_by_name,
                                 signed_at=f.signed_at, public=False, after_publication=False, changed=None))
     await session.flush()
+    for req in copies:  # departments that had not answered are asked again, about the new round
+        if req.answered_at is None:
+            await hub.publish(session, ReviewRequested(request_id=req.id, lot_id=following.id,
+                                                       lot_no=following.lot_no, title=following.title,
+                                                       department=req.department, asset_kind=following.asset_kind))
     return following
 
 

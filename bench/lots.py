@@ -40,13 +40,14 @@ SCENARIOS = [
     ("search", "portal", "search", "Lot search · portal, 3 filters + sort (HTML)"),
     ("lot_uncached", "portal-uncached", "lot", "Lot page · portal, caches off (every request reads and renders)"),
     ("lot_asyncpg", "ref-asyncpg", "lot", "Lot page · reference: bare Litestar + asyncpg, same reads and templates"),
-    ("lot_memory", "ref-memory", "lot", "Lot page · reference: bare Litestar, lots in memory, rendered per request"),
+    ("lot_memory", "ref-memory", "lot_1k", "Lot page · reference: bare Litestar, 1,000 lots in memory, rendered per request"),
     ("lot_cached", "portal", "hot", "Lot page · portal as deployed (version clock 1 s, cached body), 100 popular lots"),
     ("lot_cached_wide", "portal", "lot", "Lot page · portal as deployed, the whole 10,000-lot sample (mostly misses)"),
     ("lot_304", "portal", "hot_304", "Lot page · portal, If-None-Match → 304, 100 popular lots"),
     ("lot_memory_304", "ref-memory", "hot_304", "Lot page · reference in memory, If-None-Match → 304, same lots"),
 ]
 HOT = 100  # popular lots: where a million viewers go
+MEMORY_LOTS = 1000  # what the in-memory reference loads at start (the first of the sample; HOT among them)
 
 
 def _request_files(workdir: Path, sample: list[dict[str, Any]], searches: list[str]) -> dict[str, Path]:
@@ -62,6 +63,7 @@ def _request_files(workdir: Path, sample: list[dict[str, Any]], searches: list[s
         specs["lot_304"].append({"path": f"/lots/{no}", "headers": {
             "Accept": "text/html", "If-None-Match": portal_etag(no, item["version"])}, "expect": None})
     specs["hot"], specs["hot_304"] = specs["lot"][:HOT], specs["lot_304"][:HOT]
+    specs["lot_1k"] = specs["lot"][:MEMORY_LOTS]
     files = {}
     for name, items in specs.items():
         path = workdir / f"requests-lots-{name}.json"
@@ -79,7 +81,8 @@ def _server(kind: str, db_url: str, sample_file: Path, workdir: Path, sample_siz
             env.update({"LOT_VERSION_TTL_MS": "0", "LOT_CACHE_ENTRIES": "0"})
         return support.Server(kind, "portal.asgi:app", env=env)
     app = {"ref-asyncpg": "bench.lots_refs:asyncpg_app", "ref-memory": "bench.lots_refs:memory_app"}[kind]
-    return support.Server(kind, app, factory=True, env={"BENCH_DSN": db_url, "BENCH_SAMPLE_FILE": str(sample_file)})
+    return support.Server(kind, app, factory=True, env={"BENCH_DSN": db_url, "BENCH_SAMPLE_FILE": str(sample_file),
+                                                        "BENCH_SAMPLE_LIMIT": str(MEMORY_LOTS)})
 
 
 def _ok(report: dict[str, Any], key: str) -> int:
@@ -99,7 +102,7 @@ def run_lots_bench(pg_url: str, *, lots: int = 100_000, sample: int = 10_000, co
     if problem:
         raise SystemExit(problem)
     db_url = asyncio.run(support.create_database(pg_url, "bench_lots"))
-    log(f"· lots benchmark: database {db_url.rsplit('/', 1)[1]} (dropped at the end{'; --keep keeps it' if not keep else ''})")
+    log(f"· lots benchmark: database {db_url.rsplit('/', 1)[1]} ({'kept' if keep else 'dropped at the end; --keep keeps it'})")
     result: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": _machine(),
         "load": {"connections": connections, "duration_s": duration, "warmup_s": warmup, "sample_lots": sample},

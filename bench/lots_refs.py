@@ -33,7 +33,7 @@ from accounts.departments import DEPARTMENT_NAMES, Department
 from auction_listings import catalogue
 from auction_listings.public_cache import PublicLot
 from auction_listings.public_views import comparisons, estimable, result_of, tax_params
-from auction_listings.read import DepartmentFindings, LotDetail, RoundView, SaleView, _finding_view, lot_view
+from auction_listings.read import DepartmentFindings, LotDetail, RoundView, SaleView, finding_view, lot_view
 from kernel.caching import etag
 from portal.templating import build_environment
 from title_transfer.tax_inputs import estimate_from_params
@@ -89,7 +89,7 @@ async def load(conn: Any, lot_no: str) -> PublicLot | None:
     for dept in order:
         if dept not in asked and dept not in found:
             continue
-        versions = [_finding_view(f) for f in found.get(dept, [])]
+        versions = [finding_view(f) for f in found.get(dept, [])]
         zh, en = DEPARTMENT_NAMES.get(Department(dept), (dept, dept))
         findings.append(DepartmentFindings(department=dept, name_zh=zh, name_en=en, asked=dept in asked,
                                            current=versions[0] if versions else None, earlier=versions[1:]))
@@ -130,7 +130,8 @@ def _template_config() -> TemplateConfig[Any]:
 
 def _sample() -> list[str]:
     with open(os.environ["BENCH_SAMPLE_FILE"], encoding="utf-8") as fh:
-        return [item["lot_no"] for item in json.load(fh)]
+        items = [item["lot_no"] for item in json.load(fh)]
+    return items[:int(os.environ.get("BENCH_SAMPLE_LIMIT") or len(items))]
 
 
 def portal_etag(lot_no: str, version: int) -> str:

@@ -49,6 +49,20 @@ FLAT_FINDINGS: dict[str, dict[str, Any]] = {
     "electricity": {"utilities": {"arrears": "0", "account_no": "3301-8876-5521"}},
     "gas": {"utilities": {"arrears": "0", "account_no": None}},
 }
+SHOP_FINDINGS: dict[str, dict[str, Any]] = {
+    **FLAT_FINDINGS,
+    "court": {"occupancy": {"occupied_by": "tenant", "lease_ends_on": "2027-03-31"},
+              "property_fees": {"arrears": "0", "manager": None},
+              "defects": {"defects": "租户在租期内,买受人须继续履行租赁合同至期满。"}},
+}
+LAND_FINDINGS: dict[str, dict[str, Any]] = {
+    **{k: v for k, v in FLAT_FINDINGS.items() if k != "gas"},
+    "court": {"occupancy": {"occupied_by": "other", "lease_ends_on": None},
+              "property_fees": {"arrears": "0", "manager": None},
+              "defects": {"defects": "2号厂房屋面彩钢板局部锈蚀渗漏;厂区内存放被执行人设备,由法院负责腾退。"}},
+    "registry": {"land_use": {"land_use": "industrial", "right_type": "granted", "term_ends_on": "2056-12-31"},
+                 "encumbrances": {"mortgaged": True, "mortgage_amount": "6000000.00", "other_seizures": 0}},
+}
 CAR_FINDINGS: dict[str, dict[str, Any]] = {
     "court": {"defects": {"defects": "左后车门有刮痕,钥匙一把。"}},
     "vehicles": {"encumbrances": {"mortgaged": False, "mortgage_amount": None, "other_seizures": 0},
@@ -133,12 +147,7 @@ def _plans(today: dt.date) -> list[dict[str, Any]]:
                        announced_on=today - dt.timedelta(days=4), bidding_starts_at=_at(ahead),
                        bidding_ends_at=_at(ahead + dt.timedelta(days=1)),
                        description="工业用地 12.6 亩,钢结构厂房两幢,配电房一座。"),
-             status="announced", findings={**{k: v for k, v in FLAT_FINDINGS.items() if k != "gas"},
-                                           "registry": {"land_use": {"land_use": "industrial", "right_type": "granted",
-                                                                     "term_ends_on": "2056-12-31"},
-                                                        "encumbrances": {"mortgaged": True,
-                                                                         "mortgage_amount": "6000000.00",
-                                                                         "other_seizures": 0}}},
+             status="announced", findings=LAND_FINDINGS,
              changed_after={"registry": {"land_use": {"land_use": "industrial", "right_type": "granted",
                                                       "term_ends_on": "2056-12-31"},
                                          "encumbrances": {"mortgaged": True, "mortgage_amount": "6000000.00",
@@ -156,7 +165,7 @@ def _plans(today: dt.date) -> list[dict[str, Any]]:
                        announced_on=today - dt.timedelta(days=20), bidding_starts_at=_at(today + dt.timedelta(days=12)),
                        bidding_ends_at=_at(today + dt.timedelta(days=13)),
                        status_reason="申请执行人与被执行人已达成和解,撤回拍卖。"),
-             status="withdrawn", findings=FLAT_FINDINGS, photo="shop"),
+             status="withdrawn", findings=SHOP_FINDINGS, photo="shop"),
         dict(lot=_base(GONGSHU, "杭州市", "拱墅区", lot_no="ZJ-0105-2026-0081", title="2021年 宝马 530Li 浙A·3M8K2",
                        asset_kind="vehicle", address="杭州市拱墅区 法院车辆保管场", appraisal="286000",
                        property_use="non_residential", has_gas=False, platform="jd", case_number="(2026)浙0105执88号",
@@ -181,7 +190,7 @@ def _plans(today: dt.date) -> list[dict[str, Any]]:
                        property_use="non_residential", area_m2=Decimal("210.00"), case_number="(2025)浙05执644号",
                        announced_on=today - dt.timedelta(days=33), bidding_starts_at=_at(today),
                        bidding_ends_at=_at(today + dt.timedelta(days=1))),
-             status="bidding", findings=FLAT_FINDINGS, photo="shop"),
+             status="bidding", findings=SHOP_FINDINGS, photo="shop"),
     ]
 
 

@@ -27,12 +27,13 @@ from auction_listings import review as reviews
 from auction_listings import service as lots
 from auction_listings.attachments import set_document_lister
 from auction_listings.errors import ReviewRefused
-from auction_listings.events import ReviewAnswered, ReviewRequested, SaleRecorded
+from auction_listings.events import ReviewAnswered, ReviewClosed, ReviewRequested, SaleRecorded
 from auction_listings.sales import note_transfer, sale_for_transfer
+from auction_listings.stats import review_times
 from backoffice import service as queue
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
-from backoffice.registry import Fact, Link, SourceAdapter, registry
+from backoffice.registry import Fact, Figure, Link, MetricsSection, SourceAdapter, registry
 from documents import Subject, SubjectType, list_documents
 from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
@@ -62,6 +63,14 @@ async def on_review_answered(session: AsyncSession, event: ReviewAnswered) -> No
     await queue.follow_source(
         session, source_type=SOURCE, source_id=event.request_id, kind=KIND, department=event.department, open_=False,
         note_zh=f"联审意见已签署(第 {event.version} 版)", note_en=f"finding signed (version {event.version})",
+    )
+
+
+async def on_review_closed(session: AsyncSession, event: ReviewClosed) -> None:
+    await queue.follow_source(
+        session, source_type=SOURCE, source_id=event.request_id, kind=KIND, department=event.department, open_=False,
+        note_zh="该标的本轮已结束(成交、流拍或撤回),无需再答复", note_en="the lot's round ended (sold, unsold or withdrawn): "
+                                                            "no finding is needed",
     )
 
 
@@ -102,6 +111,19 @@ class LotReviewAdapter(SourceAdapter):
                     "Signing completes this item; a change after the announcement is published as a new "
                     "version and followers are told.")
 
+    async def metrics(self, session: AsyncSession) -> list[MetricsSection]:
+        times = await review_times(session)
+        return [MetricsSection(
+            heading_zh="联审:从请求到签署意见", heading_en="Joint pre-review: from request to signed finding",
+            hint_zh="改革的衡量标准之一:诸暨法院发出联审943件、收到答复860件(2022年报道)。按近一年的联审请求统计。",
+            hint_en="One of the reform's measures: Zhuji court sent 943 joint pre-reviews and had 860 answers "
+                    "(reported 2022). Requests of the last year.",
+            chart_title_zh="各部门答复用时(中位数,天)", chart_title_en="Days to answer, per department (median)",
+            figures=[Figure(d.name_zh, d.name_en, d.median_days, d.count) for d in times.per_department],
+            counted_zh=f"联审请求 {times.requested} 件,已答复:", counted_en=f"Requests: {times.requested}; answered:",
+            counted=times.answered,
+        )]
+
 
 # The secret the transfer's verification codes are digested with (the app's; one module-level
 # handler, so an app built twice in one process does not subscribe twice).
@@ -139,8 +161,11 @@ async def reconcile_reviews(ctx: AppContext) -> int:
         settled = await reviews.settled_requests(session, open_items)
         for event in missing:
             await on_review_requested(session, event)
-        for answered in settled:
-            await on_review_answered(session, answered)
+        for settled_event in settled:
+            if isinstance(settled_event, ReviewClosed):
+                await on_review_closed(session, settled_event)
+            else:
+                await on_review_answered(session, settled_event)
         try:
             await session.commit()
         except IntegrityError:  # another portal process did the same at the same moment
@@ -155,6 +180,7 @@ def wire_lots(ctx: AppContext) -> Hook:
     catalogue.check()  # the courts, rules and pre-review areas: a typo stops the start, not a request
     hub.subscribe(ReviewRequested, on_review_requested)
     hub.subscribe(ReviewAnswered, on_review_answered)
+    hub.subscribe(ReviewClosed, on_review_closed)
     _wired["secret"] = ctx.settings.secret_key
     hub.subscribe(SaleRecorded, on_sale_recorded)
     hub.subscribe(DOCUMENT_ATTACHED, _document_changed)

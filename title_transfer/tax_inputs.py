@@ -187,12 +187,34 @@ def sale_facts(q: EstimateQuery, today: dt.date | None = None) -> SaleFacts:
     )
 
 
+class EstimateLine(msgspec.Struct, frozen=True):
+    """One tax of the estimate: amount, rate and the rule behind it (zh and en), who pays."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    base: Decimal
+    rate: Decimal | None
+    amount: Decimal
+    legal_payer: str  # who the law names: buyer / seller
+    payer: str  # who pays under the lot's clause: buyer / seller
+    rule_zh: str
+    rule_en: str
+    exempt: bool = False
+    assessed_only: bool = False
+
+
+def _line(t: TaxLine) -> EstimateLine:
+    return EstimateLine(t.key, t.name_zh, t.name_en, t.base, t.rate, t.amount, str(t.legal_payer), t.payer,
+                        t.rule_zh, t.rule_en, t.exempt, t.assessed_only)
+
+
 class EstimateAnswer(msgspec.Struct, frozen=True):
     """What ``GET /api/v1/tax/estimate`` answers: the inputs as understood, each line with its rule, totals."""
 
     inputs: EstimateQuery
     sale_date: dt.date
-    lines: list[TaxLine]
+    lines: list[EstimateLine]
     buyer_total: Decimal
     seller_total: Decimal
     clause: TaxClause
@@ -205,7 +227,7 @@ class EstimateAnswer(msgspec.Struct, frozen=True):
 def answer(q: EstimateQuery, today: dt.date | None = None) -> EstimateAnswer:
     facts = sale_facts(q, today)
     est: TaxEstimate = estimate(facts)
-    return EstimateAnswer(q, facts.sale_date, list(est.lines), est.buyer_total, est.seller_total, est.clause,
+    return EstimateAnswer(q, facts.sale_date, [_line(t) for t in est.lines], est.buyer_total, est.seller_total, est.clause,
                           est.rates_effective_from, est.rates_source)
 
 

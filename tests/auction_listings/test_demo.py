@@ -74,3 +74,16 @@ async def test_the_portal_opens_the_pre_review_items_the_demo_lot_still_waits_fo
     items = (await session.scalars(select(WorkItem).where(WorkItem.kind == "pre_review"))).all()
     assert sorted(i.department for i in items) == ["electricity", "gas", "urban_management", "water"]
     assert all(i.data["lot_no"] == "ZJ-0681-2026-0148" and i.is_open for i in items)
+
+
+async def test_the_dashboard_shows_how_long_departments_take_to_answer(
+        session: AsyncSession, settings: Settings, app: Litestar) -> None:
+    from tests.conftest import login
+
+    await load_demo_data(session, settings.secret_key, None)
+    await session.commit()
+    async with AsyncTestClient(app=app) as client:
+        await login(client, "admin@demo.local", "demo-pass-2026")
+        page = await client.get("/staff/dashboard")
+    assert page.status_code == 200
+    assert "联审:从请求到签署意见" in page.text and "不动产登记中心" in page.text

@@ -246,3 +246,22 @@ async def test_following_needs_sign_in(client: Client, session: AsyncSession) ->
     resp = await client.post(f"/lots/{lot.lot_no}/follow", data={"_csrf_token": csrf(client)},
                              follow_redirects=False)
     assert resp.status_code in (303, 401) and "/login" in resp.headers.get("location", "/login")
+
+
+async def test_lot_page_is_private_and_its_etag_follows_the_person(
+        client: Client, session: AsyncSession, factory: Factory) -> None:
+    lot = await make_lot(session)
+    anon = await client.get(f"/lots/{lot.lot_no}")
+    assert anon.headers["cache-control"] == "private, no-cache"
+    vary = ", ".join(v for k, v in anon.headers.multi_items() if k.lower() == "vary")
+    assert "HX-Request" in vary and "Cookie" in vary and "Accept-Language" in vary
+    en = await client.get(f"/lots/{lot.lot_no}", params={"lang": "en"})
+    assert en.headers["etag"] != anon.headers["etag"]  # the language is part of it
+    user = await factory.user("buyer")
+    await login(client, user.email)
+    signed_in = await client.get(f"/lots/{lot.lot_no}", headers={"If-None-Match": anon.headers["etag"]})
+    assert signed_in.status_code == 200  # a page kept for someone else is not theirs
+    await client.post(f"/lots/{lot.lot_no}/follow", data={"action": "follow", "_csrf_token": csrf(client)})
+    after = await client.get(f"/lots/{lot.lot_no}", headers={"If-None-Match": signed_in.headers["etag"]})
+    assert after.status_code == 200 and "Stop following" in (await client.get(
+        f"/lots/{lot.lot_no}", params={"lang": "en"})).text

@@ -145,3 +145,21 @@ async def test_no_finding_once_the_round_has_ended(factory: Factory, session: As
     await service.withdraw(session, who, lot.lot_no, "已和解", now=NOW)
     with pytest.raises(WrongStatus):
         await review.answer(session, tax, lot.lot_no, "tax", ANSWERS["tax"], now=NOW)
+
+
+async def test_the_dashboard_figure_is_each_departments_median_days_to_answer(
+        factory: Factory, session: AsyncSession, heard: Heard) -> None:
+    import datetime as dt
+
+    from auction_listings.stats import review_times
+
+    who = await clerk(factory, session)
+    tax = factory.principal(await factory.user("staff", "tax"))
+    for later in (1, 3, 5):
+        lot = await service.create_lot(session, who, lot_form(title=f"房产 {later}"), now=NOW)
+        await review.request_review(session, who, lot.lot_no, now=NOW)
+        await review.answer(session, tax, lot.lot_no, "tax", ANSWERS["tax"], now=NOW + dt.timedelta(days=later))
+    await session.commit()
+    times = await review_times(session, now=NOW + dt.timedelta(days=6))
+    assert times.requested == 21 and times.answered == 3
+    assert [(d.department, d.median_days, d.count) for d in times.per_department] == [("tax", 3.0, 3)]

@@ -117,3 +117,12 @@ def test_a_draft_needs_only_what_identifies_it() -> None:
     assert _rules({"title": "t", "address": "a", "court_code": "浙0681", "appraisal": "100", "starting_price": "70"},
                   complete=False) == {}
     assert set(_rules({}, complete=False)) == {"required"}
+
+
+
+def test_dates_out_of_any_sensible_range_are_named_not_overflowed() -> None:
+    data, problems = parse_form(lot_form(announced_on="9999-12-31", bidding_starts_at="0001-01-01T00:00",
+                                         bidding_ends_at="9999-12-31T23:59", seller_acquired_on="0001-01-01"))
+    problems += check(data, complete=True, announcing_on=None)
+    named = {p.field for p in problems if p.rule in ("date", "datetime")}
+    assert named == {"announced_on", "bidding_starts_at", "bidding_ends_at", "seller_acquired_on"}

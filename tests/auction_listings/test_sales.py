@@ -80,6 +80,7 @@ async def test_two_clerks_recording_the_same_sale_at_once_make_one_sale_and_one_
     buyer = await factory.user("buyer")
     lot = await _bidding(session, one)
     start = asyncio.Event()
+    paths: list[str | None] = []
 
     async def record(who: Principal) -> str:
         async with AsyncSession(engine, expire_on_commit=False) as own:
@@ -89,8 +90,9 @@ async def test_two_clerks_recording_the_same_sale_at_once_make_one_sale_and_one_
                 await sales.record_sale(own, who, lot.lot_no, {"price": "2400000", "buyer": buyer.email}, now=NOW)
                 await own.commit()
                 return "sold"
-            except AlreadySold:
+            except AlreadySold as exc:
                 await own.rollback()
+                paths.append(exc.details.get("tracking_no"))
                 return "already sold"
 
     tasks = [asyncio.create_task(record(one)), asyncio.create_task(record(two))]
@@ -98,6 +100,8 @@ async def test_two_clerks_recording_the_same_sale_at_once_make_one_sale_and_one_
     start.set()
     results = await asyncio.gather(*tasks)
     assert sorted(results) == ["already sold", "sold"]
+    # Both read the lot under bidding and inserted: the unique key, not the status check, refused one.
+    assert paths == [None]
     assert await session.scalar(select(func.count()).select_from(Sale).where(Sale.lot_id == lot.id)) == 1
     sale_id = await session.scalar(select(Sale.id).where(Sale.lot_id == lot.id))
     assert await session.scalar(select(func.count()).select_from(Transfer).where(Transfer.sale_id == sale_id)) == 1

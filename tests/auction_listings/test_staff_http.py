@@ -3,6 +3,7 @@ per-field refusals, confirmed final actions, and the sale that opens the buyer's
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from litestar import Litestar
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction_listings.models import Finding, Lot, Sale
+from auction_listings.rules import CHINA
 from auction_listings.service import assign_court
 from backoffice.models import WorkItem
 from tests.auction_listings.helpers import ANSWERS, lot_form
@@ -35,9 +37,15 @@ async def _court_clerk(factory: Factory, session: AsyncSession, client: Client, 
     return clerk.email
 
 
+def _days_ahead(days: int) -> str:
+    """A bidding time ``days`` from today (China time): the pages announce with today's date."""
+    return (dt.datetime.now(CHINA).date() + dt.timedelta(days=days)).isoformat() + "T10:00"
+
+
 async def _new_lot(client: Client, **over: str) -> str:
     await client.get("/staff/lots/new")
-    resp = await _post(client, "/staff/lots/new", **lot_form(**over))
+    dates = {"bidding_starts_at": _days_ahead(40), "bidding_ends_at": _days_ahead(41)}
+    resp = await _post(client, "/staff/lots/new", **lot_form(**{**dates, **over}))
     assert resp.status_code == 303, resp.text
     return resp.headers["location"].split("/staff/lots/", 1)[1].split("?", 1)[0]
 
@@ -217,3 +225,130 @@ async def test_other_courts_and_other_departments_do_not_see_the_lot(client: Cli
     client.cookies.clear()
     await login(client, tax.email)
     assert (await client.get("/staff/lots")).status_code == 403
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (200, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_photo_on_a_lot_gets_a_thumbnail_and_raises_its_version_and_a_fake_one_is_refused(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    lot_no = await _new_lot(client)
+    lot = await session.scalar(select(Lot).where(Lot.lot_no == lot_no))
+    assert lot is not None
+    lot_id, before = lot.id, lot.version
+    form = {"subject_type": "lot", "subject_id": str(lot_id), "kind": "lot_photo", "visibility": "public",
+            "department": "court", "next": f"/staff/lots/{lot_no}", "_csrf_token": csrf(client)}
+    sent = await client.post("/documents", data=form, files={"file": ("front.png", _png(), "image/png")},
+                             follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    page = await client.get(f"/staff/lots/{lot_no}")
+    assert "front.png" in page.text and "/thumbnail" in page.text
+    session.expire_all()
+    fresh = await session.get(Lot, lot_id, populate_existing=True)
+    assert fresh is not None and fresh.version > before
+    fake = await client.post("/documents", data=form, files={"file": ("back.jpg", b"not an image at all", "image/jpeg")},
+                             headers={"Accept": "application/json"}, follow_redirects=False)
+    assert 400 <= fake.status_code < 500
+    assert "back.jpg" not in (await client.get(f"/staff/lots/{lot_no}")).text
+
+
+async def test_the_list_shows_the_courts_lots_with_who_is_yet_to_answer_and_filters_by_status(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    reviewed = await _new_lot(client)
+    draft = await _new_lot(client, title="另一处商铺")
+    page = await client.get(f"/staff/lots/{reviewed}")
+    await _post(client, f"/staff/lots/{reviewed}/act/request_review", version=_version(page.text))
+    listing = await client.get("/staff/lots")
+    assert reviewed in listing.text and draft in listing.text and "7 个部门待答复" in listing.text
+    only = await client.get("/staff/lots?status=draft", headers={"HX-Request": "true"})
+    assert only.status_code == 200 and "<html" not in only.text
+    assert draft in only.text and reviewed not in only.text
+    nonsense = await client.get("/staff/lots?status=everything")
+    assert nonsense.status_code == 200 and reviewed in nonsense.text
+
+
+async def test_the_administrator_assigns_a_clerk_to_a_court_and_the_clerk_then_sees_its_lots(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    clerk = await factory.user("staff", "court")
+    await login(client, clerk.email)
+    refused = await client.get("/staff/lots")
+    assert refused.status_code == 403 and "管理员" in refused.text
+    admin = await factory.user("admin")
+    client.cookies.clear()
+    await login(client, admin.email)
+    page = await client.get("/admin/courts")
+    assert page.status_code == 200 and clerk.display_name in page.text
+    bad = await _post(client, "/admin/courts", user=str(clerk.id), court_code="浙9999")
+    assert bad.status_code == 409
+    done = await _post(client, "/admin/courts", user=str(clerk.id), court_code="浙0105")
+    assert done.status_code == 303
+    client.cookies.clear()
+    await login(client, clerk.email)
+    mine = await client.get("/staff/lots")
+    assert mine.status_code == 200 and "杭州市拱墅区人民法院" in mine.text
+    client.cookies.clear()
+    await login(client, clerk.email)
+    assert (await client.get("/admin/courts")).status_code == 403
+
+
+async def test_unsold_relists_from_the_confirmation_page_and_a_stale_button_is_told(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    lot_no = await _new_lot(client)
+    page = await client.get(f"/staff/lots/{lot_no}")
+    old_version = _version(page.text)
+    await _post(client, f"/staff/lots/{lot_no}/act/publish", version=old_version)
+    stale = await _post(client, f"/staff/lots/{lot_no}/act/publish", version=old_version)
+    assert stale.status_code == 409 and 'href="/staff/lots"' in stale.text
+    page = await client.get(f"/staff/lots/{lot_no}")
+    await _post(client, f"/staff/lots/{lot_no}/act/start_bidding", version=_version(page.text))
+    confirm = await client.get(f"/staff/lots/{lot_no}/confirm/unsold")
+    assert 'name="relist" value="yes" checked' in confirm.text
+    resp = await _post(client, f"/staff/lots/{lot_no}/confirm/unsold", version=_version(confirm.text), relist="yes",
+                       confirm="yes")
+    assert resp.status_code == 303
+    following = resp.headers["location"].split("/staff/lots/", 1)[1].split("?", 1)[0]
+    assert following != lot_no
+    page = await client.get(f"/staff/lots/{following}")
+    assert "二拍" in page.text and f'href="/staff/lots/{lot_no}"' in page.text and "联审中" in page.text
+
+
+async def test_when_a_round_ends_unanswered_items_close_and_the_next_round_asks_again(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    await _court_clerk(factory, session, client)
+    lot_no = await _new_lot(client, asset_kind="vehicle", area_m2="0", bidding_starts_at=_days_ahead(28),
+                            bidding_ends_at=_days_ahead(29))
+    page = await client.get(f"/staff/lots/{lot_no}")
+    await _post(client, f"/staff/lots/{lot_no}/act/request_review", version=_version(page.text))
+    for action in ("publish", "start_bidding"):
+        page = await client.get(f"/staff/lots/{lot_no}")
+        assert (await _post(client, f"/staff/lots/{lot_no}/act/{action}",
+                            version=_version(page.text))).status_code == 303
+    confirm = await client.get(f"/staff/lots/{lot_no}/confirm/unsold")
+    resp = await _post(client, f"/staff/lots/{lot_no}/confirm/unsold", version=_version(confirm.text), relist="yes",
+                       confirm="yes")
+    following = resp.headers["location"].split("/staff/lots/", 1)[1].split("?", 1)[0]
+    items = (await session.scalars(select(WorkItem).where(WorkItem.kind == "pre_review")
+                                   .order_by(WorkItem.id))).all()
+    by_lot: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        by_lot.setdefault(item.data["lot_no"], []).append((item.department, item.state))
+    assert sorted(by_lot[lot_no]) == [("court", "done"), ("tax", "done"), ("vehicles", "done")]
+    assert sorted(by_lot[following]) == [("court", "new"), ("tax", "new"), ("vehicles", "new")]
+    page = await client.get(f"/staff/lots/{following}")
+    confirm = await client.get(f"/staff/lots/{following}/confirm/withdraw")
+    await _post(client, f"/staff/lots/{following}/confirm/withdraw", version=_version(confirm.text),
+                reason="已和解", confirm="yes")
+    session.expire_all()
+    states = {i.state for i in (await session.scalars(select(WorkItem).where(WorkItem.kind == "pre_review")
+                                                      .execution_options(populate_existing=True))).all()}
+    assert states == {"done"}

@@ -16,6 +16,8 @@ down_revision = "0012_texts_in_language"
 branch_labels = None
 depends_on = None
 
+OPEN = "status IN ('announced', 'bidding')"  # what the search lists by default
+
 
 def upgrade() -> None:
     op.create_table(
@@ -35,9 +37,17 @@ def upgrade() -> None:
     op.create_index("ix_lot_follow_lot_id", "lot_follow", ["lot_id"])
     op.create_index("ix_lot_kind_status_starts", "lot", ["asset_kind", "status", "bidding_starts_at"])
     op.create_index("ix_lot_status_price", "lot", ["status", "starting_price"])
+    op.create_index("ix_lot_city_kind_status_price", "lot", ["city", "asset_kind", "status", "starting_price"])
+    op.create_index("ix_lot_open_starts", "lot", ["bidding_starts_at", "id"],
+                    postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
+    op.create_index("ix_lot_open_city_kind_price", "lot", ["city", "asset_kind", "starting_price", "id"],
+                    postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_lot_open_city_kind_price", table_name="lot")
+    op.drop_index("ix_lot_open_starts", table_name="lot")
+    op.drop_index("ix_lot_city_kind_status_price", table_name="lot")
     op.drop_index("ix_lot_status_price", table_name="lot")
     op.drop_index("ix_lot_kind_status_starts", table_name="lot")
     op.drop_index("ix_lot_follow_lot_id", table_name="lot_follow")
