@@ -142,7 +142,7 @@ async def viewer_for(session: AsyncSession, case: EnforcementCase, principal: Pr
     return None
 
 
-def grants_of(auth: Any, cookie_names: list[str], case: EnforcementCase) -> dict[str, bool]:
+def grants_of(auth: Any, cookie_names: list[str], case: Any) -> dict[str, bool]:
     """Which parties of the case this browser holds a valid grant for (``auth`` is ``request.auth``)."""
     return {str(pid): auth.holds(CASE_GRANT, grant_subject(case.id, pid), case.query_code_version)
             for pid in granted_parties(case.id, cookie_names)}

@@ -35,7 +35,7 @@ from cases.ingest import add_to_case, ingest_case
 from cases.labels import PAYOUT_STATES, label
 from cases.models import EnforcementCase
 from cases.numbers import normalise_case_number, parse_case_number
-from cases.read import CaseView, Viewer, build_view
+from cases.read import CaseRows, CaseView, Viewer, build_view, load_rows, viewer_from
 from cases.schemas import (
     AssetOut,
     AssetsIn,
@@ -89,14 +89,16 @@ async def _lookup_refused(request: Request[Any, Any, Any], exc: BilingualError) 
                         headers=exc.headers)
 
 
-async def case_for(request: Request[Any, Any, Any], session: AsyncSession, case_id: int) -> tuple[EnforcementCase,
-                                                                                                    Viewer] | None:
-    case = await session.get(EnforcementCase, case_id) if 0 < case_id < 2**63 else None
-    if case is None:
+async def case_for(request: Request[Any, Any, Any], session: AsyncSession,
+                   case_id: int) -> tuple[CaseRows, Viewer] | None:
+    """The case's rows and how this caller (a party: linked account or grant cookie) sees it; None: they may not."""
+    rows = await load_rows(session, case_id) if 0 < case_id < 2**63 else None
+    if rows is None:
         return None
-    viewer = await viewer_for(session, case, principal_of(request),
-                              grants_of(auth_of(request), list(request.cookies), case))
-    return (case, viewer) if viewer is not None else None
+    principal = principal_of(request)
+    viewer = viewer_from(rows.parties, principal.user_id if principal else None,
+                         grants_of(auth_of(request), list(request.cookies), rows.case))
+    return (rows, viewer) if viewer is not None else None
 
 
 def _page_context(view: CaseView, request: Request[Any, Any, Any], poll_seconds: int, **extra: Any) -> dict[str, Any]:
@@ -141,8 +143,9 @@ class CasesController(Controller):
         found = await case_for(request, db_session, case_id)
         if found is None:
             return Redirect("/cases", status_code=303)
-        case, viewer = found
-        view = await build_view(db_session, case, viewer, lang)
+        rows, viewer = found
+        case = rows.case
+        view = await build_view(db_session, case.id, viewer, lang, rows=rows)
         following = principal is not None and await is_following(db_session, case.id, principal.user_id)
         documents = await case_documents(db_session, case.id)
         proof = clue_proof(settings.secret_key, case.id, viewer.party_id) if viewer.party_id else ""
@@ -156,11 +159,12 @@ class CasesController(Controller):
         found = await case_for(request, db_session, case_id)
         if found is None:
             raise NotFoundException()
-        case, viewer = found
+        rows, viewer = found
+        case = rows.case
         etag = f'W/"c{case.id}-{case.version}-{viewer.kind}{viewer.party_id or 0}-{lang}"'
         if request.headers.get("if-none-match") == etag:
             return Response(content=b"", status_code=304, headers={"ETag": etag})
-        view = await build_view(db_session, case, viewer, lang)
+        view = await build_view(db_session, case.id, viewer, lang, rows=rows)
         return Template("cases/_live.html", context=_page_context(view, request, settings.poll_seconds),
                         headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
@@ -170,8 +174,9 @@ class CasesController(Controller):
         found = await case_for(request, db_session, case_id)
         if found is None:
             raise NotFoundException()
-        case, viewer = found
-        view = await build_view(db_session, case, viewer, lang)
+        rows, viewer = found
+        case = rows.case
+        view = await build_view(db_session, case.id, viewer, lang, rows=rows)
         body = ics.calendar(view.case_number, view.dates, uid_seed=f"case-{case.id}")
         return Response(content=body, media_type="text/calendar; charset=utf-8", headers={
             "Content-Disposition": f"attachment; filename=\"case-{case.id}.ics\"; filename*=UTF-8''"
