@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-transfers", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
     parser.add_argument("--skip-chat", action="store_true", help="skip the chat run (portal → Rasa → actions)")
+    parser.add_argument("--skip-cases", action="store_true", help="skip the case progress page run (bench/cases.py)")
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases to generate, 30 nodes each (default 1000000)")
     parser.add_argument("--chat-conversations", type=int, default=20, help="concurrent conversations (default 20)")
     parser.add_argument("--chat-think", default="1-2",
                         help="typing time before each turn in the paced chat scenario, seconds (default 1-2)")
@@ -108,6 +110,20 @@ def main(argv: list[str] | None = None) -> int:
             if any(s["non_2xx"] or s["unexpected_body"] or s["disconnects"] for s in res["scenarios"].values()):
                 print("bench: some requests failed (see non-2xx / problems above)", file=sys.stderr)
                 failed = True
+
+    if not args.skip_cases:
+        from bench.cases import markdown as cases_markdown
+        from bench.cases import run_cases_bench
+
+        try:
+            cases = run_cases_bench(pg_url, cases=args.cases, connections=args.connections, duration=args.duration,
+                                    warmup=args.warmup, keep=args.keep)
+        except Exception:  # noqa: BLE001 - report and carry on with the other benchmarks
+            traceback.print_exc()
+            failed = True
+        else:
+            results["cases"] = cases
+            markdown_parts.append("### Case progress page\n\n" + cases_markdown(cases))
 
     if not args.skip_queue:
         try:
