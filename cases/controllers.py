@@ -7,12 +7,13 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.principal import Principal
 from cases import ics
@@ -35,7 +36,7 @@ from cases.ingest import add_to_case, ingest_case
 from cases.labels import PAYOUT_STATES, label
 from cases.models import EnforcementCase
 from cases.numbers import normalise_case_number, parse_case_number
-from cases.read import CaseRows, CaseView, Viewer, build_view, load_rows, viewer_from
+from cases.read import CaseRows, CaseView, Viewer, build_view, load_rows, reader, viewer_from
 from cases.schemas import (
     AssetOut,
     AssetsIn,
@@ -89,7 +90,7 @@ async def _lookup_refused(request: Request[Any, Any, Any], exc: BilingualError) 
                         headers=exc.headers)
 
 
-async def case_for(request: Request[Any, Any, Any], session: AsyncSession,
+async def case_for(request: Request[Any, Any, Any], session: Any,
                    case_id: int) -> tuple[CaseRows, Viewer] | None:
     """The case's rows and how this caller (a party: linked account or grant cookie) sees it; None: they may not."""
     rows = await load_rows(session, case_id) if 0 < case_id < 2**63 else None
@@ -138,33 +139,36 @@ class CasesController(Controller):
                         cookies=CASE_GRANT.deletions(request.cookies, secure=settings.secure_cookies))
 
     @get("/{case_id:int}", name="cases.page")
-    async def page(self, request: Request[Any, Any, Any], db_session: DbSession, lang: Lang, settings: Settings,
-                   principal: CurrentPrincipal, case_id: FromPath[int]) -> Response[Any]:
-        found = await case_for(request, db_session, case_id)
-        if found is None:
-            return Redirect("/cases", status_code=303)
-        rows, viewer = found
-        case = rows.case
-        view = await build_view(db_session, case.id, viewer, lang, rows=rows)
-        following = principal is not None and await is_following(db_session, case.id, principal.user_id)
-        documents = await case_documents(db_session, case.id)
+    async def page(self, request: Request[Any, Any, Any], engine: NamedDependency[AsyncEngine], lang: Lang,
+                   settings: Settings, principal: CurrentPrincipal, case_id: FromPath[int]) -> Response[Any]:
+        # Read-only: every statement on one autocommit connection (no transaction around them).
+        async with reader(engine).connect() as conn:
+            found = await case_for(request, conn, case_id)
+            if found is None:
+                return Redirect("/cases", status_code=303)
+            rows, viewer = found
+            case = rows.case
+            view = await build_view(conn, case.id, viewer, lang, rows=rows)
+            following = principal is not None and await is_following(conn, case.id, principal.user_id)
+            documents = await case_documents(conn, case.id)
         proof = clue_proof(settings.secret_key, case.id, viewer.party_id) if viewer.party_id else ""
         return Template("cases/page.html", context=_page_context(
             view, request, settings.poll_seconds, following=following, documents=documents,
             signed_in=principal is not None, proof=proof))
 
     @get("/{case_id:int}/live", name="cases.live")
-    async def live(self, request: Request[Any, Any, Any], db_session: DbSession, lang: Lang, settings: Settings,
-                   case_id: FromPath[int]) -> Response[Any]:
-        found = await case_for(request, db_session, case_id)
-        if found is None:
-            raise NotFoundException()
-        rows, viewer = found
-        case = rows.case
-        etag = f'W/"c{case.id}-{case.version}-{viewer.kind}{viewer.party_id or 0}-{lang}"'
-        if request.headers.get("if-none-match") == etag:
-            return Response(content=b"", status_code=304, headers={"ETag": etag})
-        view = await build_view(db_session, case.id, viewer, lang, rows=rows)
+    async def live(self, request: Request[Any, Any, Any], engine: NamedDependency[AsyncEngine], lang: Lang,
+                   settings: Settings, case_id: FromPath[int]) -> Response[Any]:
+        async with reader(engine).connect() as conn:
+            found = await case_for(request, conn, case_id)
+            if found is None:
+                raise NotFoundException()
+            rows, viewer = found
+            case = rows.case
+            etag = f'W/"c{case.id}-{case.version}-{viewer.kind}{viewer.party_id or 0}-{lang}"'
+            if request.headers.get("if-none-match") == etag:
+                return Response(content=b"", status_code=304, headers={"ETag": etag})
+            view = await build_view(conn, case.id, viewer, lang, rows=rows)
         return Template("cases/_live.html", context=_page_context(view, request, settings.poll_seconds),
                         headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 

@@ -12,13 +12,14 @@ Other parties' names and ID numbers are always masked for parties (张*, ****123
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalogue import Court, Node, catalogue
 from cases.idnumbers import mask_id, mask_name
@@ -251,8 +252,21 @@ class CaseRows:
     lines: Sequence[Any]
 
 
-async def load_rows(session: AsyncSession, case_id: int) -> CaseRows | None:
-    """The case's rows (None: no such case), one statement per part on the session's connection."""
+_readers: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The engine in autocommit mode (same pool): the page's SELECTs need no transaction, so no
+    BEGIN/COMMIT round trips around them."""
+    found = _readers.get(engine)
+    if found is None:
+        found = _readers[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
+async def load_rows(session: Any, case_id: int) -> CaseRows | None:
+    """The case's rows (None: no such case), one statement per part on ``session`` (an AsyncSession
+    or an AsyncConnection, e.g. of :func:`reader`)."""
     case = (await session.execute(STATEMENTS["case"], {"case_id": case_id})).first()
     if case is None:
         return None
@@ -319,7 +333,7 @@ def transitions_of(rows: Sequence[Any]) -> dict[str, Transition]:
     return {r[0]: Transition(r[1], r[2], r[3], r[4]) for r in rows}
 
 
-async def build_view(session: AsyncSession, case: EnforcementCase | int, viewer: Viewer, lang: str,
+async def build_view(session: Any, case: EnforcementCase | int, viewer: Viewer, lang: str,
                      rows: CaseRows | None = None) -> CaseView:
     """The case as ``viewer`` may see it, in ``lang`` (rows loaded here unless given)."""
     rows = rows or await load_rows(session, case if isinstance(case, int) else case.id)
