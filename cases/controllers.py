@@ -15,11 +15,13 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from accounts.models import User
 from accounts.principal import Principal
 from cases import ics
 from cases.access import (
     CASE_GRANT,
     CaseChecker,
+    assign_court,
     cases_of,
     clue_proof,
     grant_subject,
@@ -34,7 +36,7 @@ from cases.errors import CaseForbidden
 from cases.follow import is_following, set_following
 from cases.ingest import add_to_case, ingest_case
 from cases.labels import PAYOUT_STATES, label
-from cases.models import EnforcementCase
+from cases.models import CourtStaff, EnforcementCase
 from cases.numbers import normalise_case_number, parse_case_number
 from cases.read import CaseRows, CaseView, Viewer, build_view, load_rows, reader, viewer_from
 from cases.schemas import (
@@ -222,9 +224,30 @@ class StaffCasesController(Controller):
             total_stmt = total_stmt.where(EnforcementCase.court_code.in_(sorted(courts) or [""]))
         total = await db_session.scalar(total_stmt)
         cat = catalogue()
+        clerks: list[Any] = []
+        assigned: dict[int, list[str]] = {}
+        if request.user.is_admin:
+            clerks = list((await db_session.scalars(select(User).where(
+                User.role == "staff", User.department == "court", User.is_active.is_(True))
+                .order_by(User.display_name))).all())
+            for uid, code in (await db_session.execute(select(CourtStaff.user_id, CourtStaff.court_code))).all():
+                assigned.setdefault(uid, []).append(code)
         return Template("cases/staff_list.html", context={
             "cases": rows, "number": wanted, "total": total or 0, "courts": cat.courts, "stages": cat,
-            "no_court": courts is not None and not courts})
+            "no_court": courts is not None and not courts, "clerks": clerks, "assigned": assigned})
+
+    @post("/courts", name="staff.cases.courts", status_code=303)
+    async def assign(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Redirect:
+        """An administrator adds court staff to a court (or removes them): a plain form."""
+        form = await request.form()
+        try:
+            user_id = int(str(form.get("user_id", "")))
+        except ValueError:
+            user_id = 0
+        await assign_court(db_session, request.user, user_id, str(form.get("court_code", "")),
+                           form.get("assigned") != "0")
+        await db_session.commit()
+        return Redirect("/staff/cases#courts", status_code=303)
 
     @get("/find", name="staff.cases.find")
     async def find(self, request: Request[Principal, Auth, Any], db_session: DbSession,
