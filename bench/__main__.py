@@ -78,13 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payees", type=int, default=170_000, help="payees in the payout import (default 170000)")
     parser.add_argument("--skip-lots", action="store_true", help="skip the public lots run (bench/lots.py)")
     parser.add_argument("--lots", type=int, default=100_000, help="lots to generate for the lots run (default 100000)")
+    parser.add_argument("--skip-cases", action="store_true", help="skip the case progress page run (bench/cases.py)")
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases to generate, 30 nodes each (default 1000000)")
     parser.add_argument("--chat-conversations", type=int, default=20, help="concurrent conversations (default 20)")
     parser.add_argument("--chat-think", default="1-2",
                         help="typing time before each turn in the paced chat scenario, seconds (default 1-2)")
     args = parser.parse_args(argv)
 
     pg_url = support.server_url()
-    if not (args.skip_transfers and args.skip_queue and args.skip_payouts and args.skip_lots):
+    if not (args.skip_transfers and args.skip_queue and args.skip_payouts and args.skip_lots and args.skip_cases):
         problem = asyncio.run(support.check_server(pg_url))
         if problem:
             print(f"bench: {problem}", file=sys.stderr)
@@ -114,6 +116,20 @@ def main(argv: list[str] | None = None) -> int:
             if any(s["non_2xx"] or s["unexpected_body"] or s["disconnects"] for s in res["scenarios"].values()):
                 print("bench: some requests failed (see non-2xx / problems above)", file=sys.stderr)
                 failed = True
+
+    if not args.skip_cases:
+        from bench.cases import markdown as cases_markdown
+        from bench.cases import run_cases_bench
+
+        try:
+            cases = run_cases_bench(pg_url, cases=args.cases, connections=args.connections, duration=args.duration,
+                                    warmup=args.warmup, keep=args.keep)
+        except Exception:  # noqa: BLE001 - report and carry on with the other benchmarks
+            traceback.print_exc()
+            failed = True
+        else:
+            results["cases"] = cases
+            markdown_parts.append("### Case progress page\n\n" + cases_markdown(cases))
 
     if not args.skip_queue:
         try:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from accounts.principal import Principal
 from accounts.tokens import sign, unsign
 from cases import codes
-from cases.errors import CaseError, CaseNotFound
+from cases.errors import CaseError, CaseForbidden, CaseNotFound
 from cases.idnumbers import id_hash, id_key, parse_id_number
 from cases.models import CaseParty, CourtStaff, EnforcementCase
 from cases.numbers import parse_case_number
@@ -142,7 +142,7 @@ async def viewer_for(session: AsyncSession, case: EnforcementCase, principal: Pr
     return None
 
 
-def grants_of(auth: Any, cookie_names: list[str], case: EnforcementCase) -> dict[str, bool]:
+def grants_of(auth: Any, cookie_names: list[str], case: Any) -> dict[str, bool]:
     """Which parties of the case this browser holds a valid grant for (``auth`` is ``request.auth``)."""
     return {str(pid): auth.holds(CASE_GRANT, grant_subject(case.id, pid), case.query_code_version)
             for pid in granted_parties(case.id, cookie_names)}
@@ -156,6 +156,33 @@ def granted_parties(case_id: int, cookie_names: list[str]) -> list[int]:
         if name.startswith(prefix) and name[len(prefix):].isdigit():
             out.append(int(name[len(prefix):]))
     return out
+
+
+async def assign_court(session: AsyncSession, admin: Principal, user_id: int, court_code: str,
+                       assigned: bool) -> None:
+    """An administrator adds a member of court staff to a court (they then see its cases), or
+    removes them. Audited; does not commit."""
+    from accounts.models import User
+    from cases.catalogue import catalogue
+
+    if not admin.is_admin:
+        raise CaseForbidden("只有管理员可以分配法院。", "Only an administrator assigns staff to courts.")
+    user = await session.get(User, user_id)
+    if user is None or user.role != "staff" or user.department != "court":
+        raise CaseError("请选择法院执行局的工作人员。", "Choose a member of the court enforcement bureau's staff.")
+    if court_code not in catalogue().courts:
+        raise CaseError("请选择法院。", "Choose a court.")
+    row = await session.scalar(select(CourtStaff).where(CourtStaff.user_id == user_id,
+                                                        CourtStaff.court_code == court_code))
+    if assigned and row is None:
+        session.add(CourtStaff(user_id=user_id, court_code=court_code))
+    elif not assigned and row is not None:
+        await session.delete(row)
+    else:
+        return
+    record_audit(session, actor_id=admin.user_id, actor_label=admin.label, subject_type="user_account",
+                 subject_id=user_id, action="case_court_staff.assign" if assigned else "case_court_staff.remove",
+                 after={"court_code": court_code})
 
 
 async def link_account(session: AsyncSession, party: CaseParty, principal: Principal) -> bool:

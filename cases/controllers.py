@@ -7,18 +7,21 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from accounts.models import User
 from accounts.principal import Principal
 from cases import ics
 from cases.access import (
     CASE_GRANT,
     CaseChecker,
+    assign_court,
     cases_of,
     clue_proof,
     grant_subject,
@@ -33,9 +36,9 @@ from cases.errors import CaseForbidden
 from cases.follow import is_following, set_following
 from cases.ingest import add_to_case, ingest_case
 from cases.labels import PAYOUT_STATES, label
-from cases.models import EnforcementCase
+from cases.models import CourtStaff, EnforcementCase
 from cases.numbers import normalise_case_number, parse_case_number
-from cases.read import CaseView, Viewer, build_view
+from cases.read import CaseRows, CaseView, Viewer, build_view, load_rows, reader, viewer_from
 from cases.schemas import (
     AssetOut,
     AssetsIn,
@@ -89,14 +92,16 @@ async def _lookup_refused(request: Request[Any, Any, Any], exc: BilingualError) 
                         headers=exc.headers)
 
 
-async def case_for(request: Request[Any, Any, Any], session: AsyncSession, case_id: int) -> tuple[EnforcementCase,
-                                                                                                    Viewer] | None:
-    case = await session.get(EnforcementCase, case_id) if 0 < case_id < 2**63 else None
-    if case is None:
+async def case_for(request: Request[Any, Any, Any], session: Any,
+                   case_id: int) -> tuple[CaseRows, Viewer] | None:
+    """The case's rows and how this caller (a party: linked account or grant cookie) sees it; None: they may not."""
+    rows = await load_rows(session, case_id) if 0 < case_id < 2**63 else None
+    if rows is None:
         return None
-    viewer = await viewer_for(session, case, principal_of(request),
-                              grants_of(auth_of(request), list(request.cookies), case))
-    return (case, viewer) if viewer is not None else None
+    principal = principal_of(request)
+    viewer = viewer_from(rows.parties, principal.user_id if principal else None,
+                         grants_of(auth_of(request), list(request.cookies), rows.case))
+    return (rows, viewer) if viewer is not None else None
 
 
 def _page_context(view: CaseView, request: Request[Any, Any, Any], poll_seconds: int, **extra: Any) -> dict[str, Any]:
@@ -136,31 +141,36 @@ class CasesController(Controller):
                         cookies=CASE_GRANT.deletions(request.cookies, secure=settings.secure_cookies))
 
     @get("/{case_id:int}", name="cases.page")
-    async def page(self, request: Request[Any, Any, Any], db_session: DbSession, lang: Lang, settings: Settings,
-                   principal: CurrentPrincipal, case_id: FromPath[int]) -> Response[Any]:
-        found = await case_for(request, db_session, case_id)
-        if found is None:
-            return Redirect("/cases", status_code=303)
-        case, viewer = found
-        view = await build_view(db_session, case, viewer, lang)
-        following = principal is not None and await is_following(db_session, case.id, principal.user_id)
-        documents = await case_documents(db_session, case.id)
+    async def page(self, request: Request[Any, Any, Any], engine: NamedDependency[AsyncEngine], lang: Lang,
+                   settings: Settings, principal: CurrentPrincipal, case_id: FromPath[int]) -> Response[Any]:
+        # Read-only: every statement on one autocommit connection (no transaction around them).
+        async with reader(engine).connect() as conn:
+            found = await case_for(request, conn, case_id)
+            if found is None:
+                return Redirect("/cases", status_code=303)
+            rows, viewer = found
+            case = rows.case
+            view = await build_view(conn, case.id, viewer, lang, rows=rows)
+            following = principal is not None and await is_following(conn, case.id, principal.user_id)
+            documents = await case_documents(conn, case.id)
         proof = clue_proof(settings.secret_key, case.id, viewer.party_id) if viewer.party_id else ""
         return Template("cases/page.html", context=_page_context(
             view, request, settings.poll_seconds, following=following, documents=documents,
             signed_in=principal is not None, proof=proof))
 
     @get("/{case_id:int}/live", name="cases.live")
-    async def live(self, request: Request[Any, Any, Any], db_session: DbSession, lang: Lang, settings: Settings,
-                   case_id: FromPath[int]) -> Response[Any]:
-        found = await case_for(request, db_session, case_id)
-        if found is None:
-            raise NotFoundException()
-        case, viewer = found
-        etag = f'W/"c{case.id}-{case.version}-{viewer.kind}{viewer.party_id or 0}-{lang}"'
-        if request.headers.get("if-none-match") == etag:
-            return Response(content=b"", status_code=304, headers={"ETag": etag})
-        view = await build_view(db_session, case, viewer, lang)
+    async def live(self, request: Request[Any, Any, Any], engine: NamedDependency[AsyncEngine], lang: Lang,
+                   settings: Settings, case_id: FromPath[int]) -> Response[Any]:
+        async with reader(engine).connect() as conn:
+            found = await case_for(request, conn, case_id)
+            if found is None:
+                raise NotFoundException()
+            rows, viewer = found
+            case = rows.case
+            etag = f'W/"c{case.id}-{case.version}-{viewer.kind}{viewer.party_id or 0}-{lang}"'
+            if request.headers.get("if-none-match") == etag:
+                return Response(content=b"", status_code=304, headers={"ETag": etag})
+            view = await build_view(conn, case.id, viewer, lang, rows=rows)
         return Template("cases/_live.html", context=_page_context(view, request, settings.poll_seconds),
                         headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
@@ -170,8 +180,9 @@ class CasesController(Controller):
         found = await case_for(request, db_session, case_id)
         if found is None:
             raise NotFoundException()
-        case, viewer = found
-        view = await build_view(db_session, case, viewer, lang)
+        rows, viewer = found
+        case = rows.case
+        view = await build_view(db_session, case.id, viewer, lang, rows=rows)
         body = ics.calendar(view.case_number, view.dates, uid_seed=f"case-{case.id}")
         return Response(content=body, media_type="text/calendar; charset=utf-8", headers={
             "Content-Disposition": f"attachment; filename=\"case-{case.id}.ics\"; filename*=UTF-8''"
@@ -213,9 +224,30 @@ class StaffCasesController(Controller):
             total_stmt = total_stmt.where(EnforcementCase.court_code.in_(sorted(courts) or [""]))
         total = await db_session.scalar(total_stmt)
         cat = catalogue()
+        clerks: list[Any] = []
+        assigned: dict[int, list[str]] = {}
+        if request.user.is_admin:
+            clerks = list((await db_session.scalars(select(User).where(
+                User.role == "staff", User.department == "court", User.is_active.is_(True))
+                .order_by(User.display_name))).all())
+            for uid, code in (await db_session.execute(select(CourtStaff.user_id, CourtStaff.court_code))).all():
+                assigned.setdefault(uid, []).append(code)
         return Template("cases/staff_list.html", context={
             "cases": rows, "number": wanted, "total": total or 0, "courts": cat.courts, "stages": cat,
-            "no_court": courts is not None and not courts})
+            "no_court": courts is not None and not courts, "clerks": clerks, "assigned": assigned})
+
+    @post("/courts", name="staff.cases.courts", status_code=303)
+    async def assign(self, request: Request[Principal, Auth, Any], db_session: DbSession) -> Redirect:
+        """An administrator adds court staff to a court (or removes them): a plain form."""
+        form = await request.form()
+        try:
+            user_id = int(str(form.get("user_id", "")))
+        except ValueError:
+            user_id = 0
+        await assign_court(db_session, request.user, user_id, str(form.get("court_code", "")),
+                           form.get("assigned") != "0")
+        await db_session.commit()
+        return Redirect("/staff/cases#courts", status_code=303)
 
     @get("/find", name="staff.cases.find")
     async def find(self, request: Request[Principal, Auth, Any], db_session: DbSession,

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,8 @@ class CaseDocument:
     size: str
 
 
-CaseDocumentLister = Callable[[AsyncSession, int], Awaitable[list[CaseDocument]]]
+# (an AsyncSession or AsyncConnection, case id) -> its documents for the parties
+CaseDocumentLister = Callable[[Any, int], Awaitable[list[CaseDocument]]]
 _lister: CaseDocumentLister | None = None
 
 
@@ -27,7 +27,7 @@ def set_case_document_lister(lister: CaseDocumentLister | None) -> None:
     _lister = lister
 
 
-async def case_documents(session: AsyncSession, case_id: int) -> list[CaseDocument]:
+async def case_documents(session: Any, case_id: int) -> list[CaseDocument]:
     """Documents on the case that its parties may open (none when nothing is wired)."""
     return [] if _lister is None else await _lister(session, case_id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +12,7 @@ from cases.models import CaseFollow
 from storage.audit import record_audit
 
 
-async def is_following(session: AsyncSession, case_id: int, user_id: int) -> bool:
+async def is_following(session: Any, case_id: int, user_id: int) -> bool:
     return bool(await session.scalar(select(CaseFollow.active).where(CaseFollow.case_id == case_id,
                                                                      CaseFollow.user_id == user_id)))
 

@@ -12,12 +12,14 @@ Other parties' names and ID numbers are always masked for parties (张*, ****123
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalogue import Court, Node, catalogue
 from cases.idnumbers import mask_id, mask_name
@@ -36,13 +38,14 @@ from cases.models import (
     CaseAuction,
     CaseMoney,
     CaseNode,
+    CaseNodeStat,
     CaseParty,
     DistributionLine,
     DistributionPlan,
     EnforcementCase,
     utc,
 )
-from cases.stats import MIN_SAMPLES, transitions_from
+from cases.stats import MIN_SAMPLES, Transition
 
 ViewerKind = Literal["creditor", "debtor", "staff"]
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -196,7 +199,96 @@ def _pick(zh: str, en: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
-def _main_node(nodes: list[CaseNode]) -> CaseNode | None:
+# --- the read path: one statement per part, Core rows (no ORM objects) -------------------------
+# The same statements serve the portal (through its session) and the benchmark's asyncpg
+# reference (compiled once), so the two differ only in what surrounds them.
+
+_CASE = EnforcementCase.__table__
+_PARTY = CaseParty.__table__
+_NODE = CaseNode.__table__
+_ASSET = CaseAsset.__table__
+_AUCTION = CaseAuction.__table__
+_MONEY = CaseMoney.__table__
+_PLAN = DistributionPlan.__table__
+_LINE = DistributionLine.__table__
+_STAT = CaseNodeStat.__table__
+_ID: Any = bindparam("case_id")
+
+STATEMENTS: dict[str, Any] = {
+    "case": select(_CASE).where(_CASE.c.id == _ID),
+    "parties": select(_PARTY.c.id, _PARTY.c.role, _PARTY.c.name, _PARTY.c.id_last4, _PARTY.c.user_id,
+                      _PARTY.c.amount_claimed).where(_PARTY.c.case_id == _ID).order_by(_PARTY.c.role, _PARTY.c.id),
+    "nodes": select(_NODE.c.node_key, _NODE.c.stage, _NODE.c.occurred_at, _NODE.c.description)
+    .where(_NODE.c.case_id == _ID).order_by(_NODE.c.occurred_at, _NODE.c.id),
+    "assets": select(_ASSET.c.kind, _ASSET.c.description, _ASSET.c.state, _ASSET.c.state_on, _ASSET.c.value)
+    .where(_ASSET.c.case_id == _ID).order_by(_ASSET.c.id),
+    "auctions": select(_AUCTION.c.round, _AUCTION.c.title, _AUCTION.c.platform, _AUCTION.c.lot_no,
+                       _AUCTION.c.starting_price, _AUCTION.c.starts_on, _AUCTION.c.ends_on, _AUCTION.c.result,
+                       _AUCTION.c.price).where(_AUCTION.c.case_id == _ID).order_by(_AUCTION.c.starts_on,
+                                                                                   _AUCTION.c.id),
+    "money": select(_MONEY.c.direction, _MONEY.c.amount, _MONEY.c.booked_on, _MONEY.c.description)
+    .where(_MONEY.c.case_id == _ID).order_by(_MONEY.c.booked_on, _MONEY.c.id),
+    "plans": select(_PLAN.c.id, _PLAN.c.state, _PLAN.c.served_on, _PLAN.c.total, _PLAN.c.note)
+    .where(_PLAN.c.case_id == _ID).order_by(_PLAN.c.id),
+    "lines": select(_LINE.c.plan_id, _LINE.c.party_id, _LINE.c.payee_name, _LINE.c.amount, _LINE.c.state,
+                    _LINE.c.paid_on).select_from(_LINE.join(_PLAN, _PLAN.c.id == _LINE.c.plan_id))
+    .where(_PLAN.c.case_id == _ID).order_by(_LINE.c.plan_id, _LINE.c.id),
+}
+TRANSITIONS = select(_STAT.c.node_key, _STAT.c.samples, _STAT.c.p25_seconds, _STAT.c.median_seconds,
+                     _STAT.c.p75_seconds).where(_STAT.c.prev_key == bindparam("prev_key"))
+
+
+@dataclass
+class CaseRows:
+    """Everything the page shows of one case, as rows with attribute access."""
+
+    case: Any
+    parties: Sequence[Any]
+    nodes: Sequence[Any]
+    assets: Sequence[Any]
+    auctions: Sequence[Any]
+    money: Sequence[Any]
+    plans: Sequence[Any]
+    lines: Sequence[Any]
+
+
+_readers: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The engine in autocommit mode (same pool): the page's SELECTs need no transaction, so no
+    BEGIN/COMMIT round trips around them."""
+    found = _readers.get(engine)
+    if found is None:
+        found = _readers[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
+async def load_rows(session: Any, case_id: int) -> CaseRows | None:
+    """The case's rows (None: no such case), one statement per part on ``session`` (an AsyncSession
+    or an AsyncConnection, e.g. of :func:`reader`)."""
+    case = (await session.execute(STATEMENTS["case"], {"case_id": case_id})).first()
+    if case is None:
+        return None
+    parts = {}
+    for name in ("parties", "nodes", "assets", "auctions", "money", "plans", "lines"):
+        parts[name] = (await session.execute(STATEMENTS[name], {"case_id": case_id})).all()
+    return CaseRows(case=case, **parts)
+
+
+def viewer_from(parties: Sequence[Any], user_id: int | None, grants: Mapping[str, bool] | None) -> Viewer | None:
+    """The party this caller is (their linked account first, then a grant cookie), or None."""
+    if user_id is not None:
+        for party in parties:
+            if party.user_id == user_id:
+                return Viewer(party.role, party.id)
+    for party in parties:
+        if grants and grants.get(str(party.id)):
+            return Viewer(party.role, party.id)
+    return None
+
+
+def _main_node(nodes: Sequence[Any]) -> Any | None:
     """The latest node on the case's main line (restrictions run beside it and predict nothing)."""
     cat = catalogue().nodes
     for node in reversed(nodes):
@@ -206,17 +298,24 @@ def _main_node(nodes: list[CaseNode]) -> CaseNode | None:
     return None
 
 
-async def predict_next(session: AsyncSession, nodes: list[CaseNode], lang: str,
-                       now: dt.datetime | None = None) -> NextView | None:
-    """The node that usually comes next, with the window (p25–p75) measured on other cases."""
+def main_node_key(nodes: Sequence[Any]) -> str | None:
+    """The node whose successor the page predicts (None: closed, or nothing to predict)."""
     latest = _main_node(nodes)
     if latest is None:
         return None
-    cat = catalogue().nodes
-    spec = cat[latest.node_key]
-    if spec.closes or not spec.next:
+    spec = catalogue().nodes[latest.node_key]
+    return None if spec.closes or not spec.next else latest.node_key
+
+
+def next_from(nodes: Sequence[Any], measured: dict[str, Transition], lang: str,
+              now: dt.datetime | None = None) -> NextView | None:
+    """The node that usually comes next, with the window (p25–p75) measured on other cases."""
+    latest = _main_node(nodes)
+    key_now = main_node_key(nodes)
+    if latest is None or key_now is None:
         return None
-    measured = await transitions_from(session, latest.node_key)
+    cat = catalogue().nodes
+    spec = cat[key_now]
     candidates = [(measured[k].samples if k in measured else 0, -i, k) for i, k in enumerate(spec.next)]
     _, _, key = max(candidates)
     nxt: Node = cat[key]
@@ -230,20 +329,26 @@ async def predict_next(session: AsyncSession, nodes: list[CaseNode], lang: str,
     return NextView(key, nxt.name(lang), likely_from, likely_to, t.samples, today > likely_to)
 
 
-async def build_view(session: AsyncSession, case: EnforcementCase, viewer: Viewer, lang: str) -> CaseView:
-    """The case as ``viewer`` may see it, in ``lang``."""
+def transitions_of(rows: Sequence[Any]) -> dict[str, Transition]:
+    return {r[0]: Transition(r[1], r[2], r[3], r[4]) for r in rows}
+
+
+async def build_view(session: Any, case: EnforcementCase | int, viewer: Viewer, lang: str,
+                     rows: CaseRows | None = None) -> CaseView:
+    """The case as ``viewer`` may see it, in ``lang`` (rows loaded here unless given)."""
+    rows = rows or await load_rows(session, case if isinstance(case, int) else case.id)
+    assert rows is not None
+    prev = main_node_key(rows.nodes)
+    measured = transitions_of((await session.execute(TRANSITIONS, {"prev_key": prev})).all()) if prev else {}
+    return assemble(rows, viewer, lang, measured)
+
+
+def assemble(rows: CaseRows, viewer: Viewer, lang: str, measured: dict[str, Transition]) -> CaseView:
+    """The view from the rows (pure: the portal and the benchmark's reference share it)."""
     cat = catalogue()
     staff = viewer.kind == "staff"
-    parties = (await session.scalars(select(CaseParty).where(CaseParty.case_id == case.id)
-                                     .order_by(CaseParty.role, CaseParty.id))).all()
-    nodes = list((await session.scalars(select(CaseNode).where(CaseNode.case_id == case.id)
-                                        .order_by(CaseNode.occurred_at, CaseNode.id))).all())
-    assets = (await session.scalars(select(CaseAsset).where(CaseAsset.case_id == case.id)
-                                    .order_by(CaseAsset.id))).all()
-    auctions = (await session.scalars(select(CaseAuction).where(CaseAuction.case_id == case.id)
-                                      .order_by(CaseAuction.starts_on, CaseAuction.id))).all()
-    money = (await session.scalars(select(CaseMoney).where(CaseMoney.case_id == case.id)
-                                   .order_by(CaseMoney.booked_on, CaseMoney.id))).all()
+    case = rows.case
+    parties, nodes, assets, auctions, money = rows.parties, rows.nodes, rows.assets, rows.auctions, rows.money
 
     party_views = []
     for p in parties:
@@ -286,7 +391,7 @@ async def build_view(session: AsyncSession, case: EnforcementCase, viewer: Viewe
         stage_label=cat.stage(case.stage).name(lang) if case.stage in {s.key for s in cat.stages} else case.stage,
         judge_name=case.judge_name, judge_phone=case.judge_phone, amount_claimed=case.amount_claimed,
         version=case.version, viewer=viewer, parties=party_views, stages=stage_views, latest=latest_view,
-        next=None if case.state == "closed" else await predict_next(session, nodes, lang),
+        next=None if case.state == "closed" else next_from(nodes, measured, lang),
         assets=[AssetView(a.kind, label(ASSET_KINDS, a.kind, lang), a.description, a.state,
                           label(ASSET_STATES, a.state, lang), a.state_on, a.value) for a in assets],
         auctions=[AuctionView(label(AUCTION_ROUNDS, a.round, lang), a.title, a.platform, a.lot_no, a.starting_price,
@@ -302,13 +407,9 @@ async def build_view(session: AsyncSession, case: EnforcementCase, viewer: Viewe
                                                         f"Likely: {view.next.name} (earliest likely date)", lang)))
     if viewer.kind == "debtor":
         return view  # the debtor sees obligations, timeline and what was seized; not the creditors' shares
-    plans = (await session.scalars(select(DistributionPlan).where(DistributionPlan.case_id == case.id)
-                                   .order_by(DistributionPlan.id))).all()
-    for plan in plans:
-        lines = (await session.scalars(select(DistributionLine).where(DistributionLine.plan_id == plan.id)
-                                       .order_by(DistributionLine.id))).all()
+    for plan in rows.plans:
         line_views = []
-        for line in lines:
+        for line in (x for x in rows.lines if x.plan_id == plan.id):
             mine = viewer.party_id is not None and line.party_id == viewer.party_id
             line_views.append(LineView(line.payee_name if (staff or mine) else mask_name(line.payee_name),
                                        line.amount, line.state, label(PAYOUT_STATES, line.state, lang), line.paid_on,
@@ -319,4 +420,5 @@ async def build_view(session: AsyncSession, case: EnforcementCase, viewer: Viewe
     return view
 
 
-__all__ = ["CaseView", "NextView", "Viewer", "build_view", "predict_next"]
+__all__ = ["STATEMENTS", "TRANSITIONS", "CaseRows", "CaseView", "NextView", "Viewer", "assemble", "build_view",
+           "load_rows", "next_from", "viewer_from"]

@@ -39,7 +39,8 @@ async def _measure(session: AsyncSession) -> list[tuple[str, str, int, int, int,
     result = await session.stream(select(CaseNode.prev_key, CaseNode.node_key, CaseNode.since_prev_seconds)
                                   .where(CaseNode.prev_key.is_not(None), CaseNode.since_prev_seconds.is_not(None)))
     async for prev, node, since in result:
-        samples[(prev, node)].append(int(since))
+        if prev is not None and since is not None:
+            samples[(prev, node)].append(int(since))
     out = []
     for (prev, node), values in samples.items():
         values.sort()

@@ -65,7 +65,7 @@ async def _refused(request: Request[Any, Any, Any], exc: BilingualError) -> Resp
         return Redirect("/cases", status_code=303)
     values, key, _ = await _values(request)
     return Template("cases/clue.html", status_code=exc.status_code, headers=exc.headers,
-                    context=_context(request, found[0], request.path_params["kind"], values, key,
+                    context=_context(request, found[0].case, request.path_params["kind"], values, key,
                                      notice=exc.message(request_lang(request))))
 
 
@@ -80,7 +80,7 @@ class CaseCluesController(Controller):
         found = await case_for(request, db_session, case_id)
         if found is None:
             return Redirect("/cases", status_code=303)
-        return Template("cases/clue.html", context=_context(request, found[0], kind, {}, new_form_key()))
+        return Template("cases/clue.html", context=_context(request, found[0].case, kind, {}, new_form_key()))
 
     @post("/{kind:str}", name="cases.clue_send", status_code=303, opt=error_view(_refused),
           request_max_body_size=MAX_FILES * 21 * 1024 * 1024)
@@ -90,7 +90,7 @@ class CaseCluesController(Controller):
         found = await case_for(request, db_session, case_id)
         if found is None:
             return Redirect("/cases", status_code=303)
-        case, viewer = found
+        case, viewer = found[0].case, found[1]
         values, key, files = await _values(request)
         if len(files) > MAX_FILES:
             return Template("cases/clue.html", status_code=400, context=_context(

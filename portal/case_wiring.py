@@ -115,8 +115,9 @@ async def case_viewer_hook(request: Request[Any, Any, Any], session: AsyncSessio
     return await viewer_for(session, case, principal_of(request), grants) is not None
 
 
-async def list_case_documents(session: AsyncSession, case_id: int) -> list[CaseDocument]:
-    rows = (await session.scalars(select(Document).where(
+async def list_case_documents(session: Any, case_id: int) -> list[CaseDocument]:
+    """On an AsyncSession or AsyncConnection: plain columns, no ORM objects."""
+    rows = (await session.execute(select(Document.id, Document.original_name, Document.kind, Document.size).where(
         Document.subject_type == "case", Document.subject_id == case_id,
         Document.visibility.in_([Visibility.owner.value, Visibility.public.value])).order_by(Document.id))).all()
     return [CaseDocument(d.id, d.original_name, kind_label(d.kind), format_size(d.size)) for d in rows]

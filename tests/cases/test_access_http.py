@@ -124,3 +124,29 @@ async def test_other_departments_cannot_open_staff_case_pages(client: Client, fa
     tax = await factory.user("staff", "tax")
     await login(client, tax.email)
     assert (await client.get(f"/staff/cases/{case.id}")).status_code == 403
+
+
+async def test_an_administrator_assigns_court_staff_to_a_court(client: Client, factory: Factory, case: MadeCase,
+                                                               session: AsyncSession) -> None:
+    from tests.conftest import csrf
+
+    clerk = await factory.user("staff", "court")
+    admin = await factory.user("admin")
+    await login(client, admin.email)
+    page = await client.get("/staff/cases")
+    assert 'action="/staff/cases/courts"' in page.text
+    resp = await client.post("/staff/cases/courts", data={"user_id": str(clerk.id), "court_code": "浙0681",
+                                                          "assigned": "1", "_csrf_token": csrf(client)},
+                             follow_redirects=False)
+    assert resp.status_code == 303
+    rows = (await session.scalars(select(CourtStaff.court_code).where(CourtStaff.user_id == clerk.id))).all()
+    assert list(rows) == ["浙0681"]
+    wrong = await client.post("/staff/cases/courts", data={"user_id": str(admin.id), "court_code": "浙0681",
+                                                           "assigned": "1", "_csrf_token": csrf(client)})
+    assert wrong.status_code == 409 and "执行局" in wrong.text
+    await client.post("/logout", data={"_csrf_token": csrf(client)})
+    await login(client, clerk.email)
+    assert case.number in (await client.get("/staff/cases")).text
+    refused = await client.post("/staff/cases/courts", data={"user_id": str(clerk.id), "court_code": "浙0105",
+                                                             "assigned": "1", "_csrf_token": csrf(client)})
+    assert refused.status_code == 403

@@ -1,0 +1,115 @@
+"""The reference the case progress page is compared with: a bare Litestar app (no middleware,
+no plugins, no auth) serving ``GET /cases/{id}`` with plain asyncpg, running the portal's own
+statements (cases.read.STATEMENTS and TRANSITIONS, compiled once to SQL text; asyncpg prepares
+and caches them) plus the documents list, then the portal's own pure assembly
+(cases.read.assemble), template (cases/page.html) and Jinja environment.
+
+The viewer is taken from the grant cookie's name without checking its signature (the
+reference does no auth: that is part of what the portal's figure pays for).
+
+Run by bench.cases as ``uvicorn --factory bench.cases_ref:asyncpg_app`` with BENCH_DSN.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import asyncpg
+from litestar import Litestar, Request, get
+from litestar.exceptions import NotFoundException
+from litestar.plugins.jinja import JinjaTemplateEngine as Engine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+from cases.access import CASE_GRANT
+from cases.documents import CaseDocument
+from cases.read import STATEMENTS, TRANSITIONS, CaseRows, Viewer, assemble, main_node_key, transitions_of
+from portal.templating import build_environment
+
+POLL_SECONDS = 20
+_DIALECT = asyncpg_dialect()
+
+
+def _compile(stmt: Any) -> tuple[str, list[tuple[str, Any]]]:
+    """SQL text and, per position, the parameter's name and its constant (literals of the statement)."""
+    compiled = stmt.compile(dialect=_DIALECT)
+    return str(compiled), [(name, compiled.params.get(name)) for name in compiled.positiontup or []]
+
+
+_SQL = {name: _compile(stmt) for name, stmt in STATEMENTS.items()}
+_TRANSITIONS = _compile(TRANSITIONS)
+
+
+def _documents_sql() -> tuple[str, list[tuple[str, Any]]]:
+    from sqlalchemy import bindparam
+
+    from documents.models import Document
+
+    return _compile(select(Document.id, Document.original_name, Document.kind, Document.size).where(
+        Document.subject_type == "case", Document.subject_id == bindparam("case_id"),
+        Document.visibility != "department").order_by(Document.id))  # = owner or public
+
+
+_DOCS = _documents_sql()
+
+
+class AttrRecord(asyncpg.Record):
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _args(positions: list[tuple[str, Any]], values: dict[str, Any]) -> list[Any]:
+    return [values.get(name, constant) for name, constant in positions]
+
+
+def asyncpg_app() -> Litestar:
+    pools: list[asyncpg.Pool] = []
+    size = int(os.environ.get("DATABASE_POOL_SIZE") or "10")
+
+    async def start(app: Litestar) -> None:
+        pools.append(await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=size, max_size=size,
+                                               record_class=AttrRecord))
+
+    async def stop(app: Litestar) -> None:
+        for pool in pools:
+            await pool.close()
+
+    @get("/cases/{case_id:int}")
+    async def page(request: Request[Any, Any, Any], case_id: int) -> Template:
+        prefix = CASE_GRANT.cookie_name(f"{case_id}p")
+        party_id = next((int(k[len(prefix):]) for k in request.cookies if k.startswith(prefix)), None)
+        values = {"case_id": case_id}
+        async with pools[0].acquire() as conn:
+            sql, pos = _SQL["case"]
+            case = await conn.fetchrow(sql, *_args(pos, values))
+            if case is None or party_id is None:
+                raise NotFoundException()
+            parts = {}
+            for name in ("parties", "nodes", "assets", "auctions", "money", "plans", "lines"):
+                sql, pos = _SQL[name]
+                parts[name] = await conn.fetch(sql, *_args(pos, values))
+            rows = CaseRows(case=case, **parts)
+            party = next((p for p in rows.parties if p.id == party_id), None)
+            if party is None:
+                raise NotFoundException()
+            prev = main_node_key(rows.nodes)
+            measured = {}
+            if prev:
+                sql, pos = _TRANSITIONS
+                measured = transitions_of(await conn.fetch(sql, *_args(pos, {"prev_key": prev})))
+            sql, pos = _DOCS
+            docs = [CaseDocument(d["id"], d["original_name"], d["kind"], str(d["size"]))
+                    for d in await conn.fetch(sql, *_args(pos, values))]
+        view = assemble(rows, Viewer(party.role, party.id), "zh", measured)
+        return Template("cases/page.html", context={
+            "c": view, "poll_seconds": POLL_SECONDS, "staff": False, "sent": "", "following": False,
+            "documents": docs, "signed_in": False, "proof": ""})
+
+    return Litestar(route_handlers=[page], template_config=TemplateConfig(
+        instance=Engine.from_environment(build_environment())), on_startup=[start], on_shutdown=[stop], debug=False)
