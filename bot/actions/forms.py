@@ -271,11 +271,10 @@ class PortalFormValidation(FormValidationAction):
         if field_ is None:
             return False
         name, ftype = str(turn.requested), field_.get("type", "string")
-        if ftype == "text" or (ftype == "string" and not name.endswith("_name") and name not in F.CODE_FIELDS):
-            # free text (a topic, a description) may well mention taxes: only a question is one
+        if ftype in ("text", "string") and name not in F.CODE_FIELDS:
+            # free text (a topic, a description) may mention taxes, and a name ("Hu Bin") may look
+            # like anything to the NLU: only what reads as a question is one
             return bool(_QUESTION_CUE_RE.search(turn.text))
-        if name.endswith("_name"):
-            return True
         value, _problem = F.check(field_, turn.text, turn.lang, today())
         return value is None
 

@@ -90,6 +90,15 @@ def test_free_text_that_mentions_taxes_is_still_the_answer(portal, domain):
     assert not rejected(events) and slot_events(events)["topic"] == "税费核定"
 
 
+@pytest.mark.parametrize("name", ["Hu Bin", "陈建国", "Wang Fang"])
+def test_a_name_the_nlu_reads_as_a_question_is_still_the_name(portal, domain, name):
+    # seen in the chat benchmark: "Hu Bin" read as ask_auction_rules
+    slots = dict(FILLED, account_holder_name=None, requested_slot="account_holder_name", language="en")
+    events, _ = validate(ValidateUtilityHandoverForm(), domain, text=name, intent="ask_auction_rules",
+                         active_loop=UTIL, slots=slots, candidates={"account_holder_name": name})
+    assert not rejected(events) and slot_events(events)["account_holder_name"] == name
+
+
 def test_a_valid_answer_the_nlu_reads_as_a_question_is_still_the_answer(portal, domain):
     slots = {"requested_slot": "verification_code", "tracking_number": "ZT2026000001"}
     events, _ = validate(ValidateVerifyTransferForm(), domain, text="482913", intent="ask_case_progress",
