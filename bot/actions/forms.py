@@ -29,6 +29,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from actions import fields as F
+from actions.answers import answer_question
 from actions.context import client_of, identity_of, language_of, latest_intent, latest_text
 from actions.messages import t, wait_text
 from actions.portal_client import PortalClient
@@ -49,8 +50,8 @@ PENDING = "pending_submission"
 # same transfer. Everything else a form collected is cleared.
 KEPT_SLOTS = {"tracking_number", "verification_code", "contact_name", "contact_phone"}
 
-# Questions the assistant answers in the middle of a form (data/rules.yml: the form's
-# validation rejects the turn, action_answer_in_form answers, the form asks its question again).
+# Questions the assistant answers in the middle of a form (actions/answers.py), then it asks
+# the form's question again.
 QUESTION_INTENTS = frozenset({
     "ask_tax", "ask_auction_rules", "ask_documents", "ask_transfer_status", "ask_property_delivery",
     "ask_utility_handover", "ask_listing_info", "ask_case_progress", "ask_payout",
@@ -193,10 +194,6 @@ class PortalFormValidation(FormValidationAction):
     async def _run(self, turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker,
                    domain: dict[str, Any]) -> list[EventType]:
         events = self._start(turn, dispatcher)
-        if not turn.activating and self._back_after_a_question(tracker):
-            # Back from answering a question (the rules ran action_answer_in_form): the message
-            # was handled; ask the same question again.
-            return events + [SlotSet(REQUESTED_SLOT, self._next_slot(turn, tracker))]
         # 1. "What does that mean?" — explain and ask again.
         if turn.requested in turn.fields and F.is_help_request(turn.text):
             return events + self._explain(turn, dispatcher)
@@ -206,9 +203,11 @@ class PortalFormValidation(FormValidationAction):
             return (events + clearing_events(domain, self.form)
                     + [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)])
         # A question in the middle of the form (taxes, rules, documents, status): not an answer.
-        # The rules answer it (action_answer_in_form), then the form asks its question again.
+        # Answered, then the same question asked again (the text is not kept as the answer).
         if self._is_question(turn):
-            return [SlotSet(str(turn.requested), None), ActionExecutionRejected(self.form)]
+            await answer_question(dispatcher, tracker, str(turn.intent))
+            requested = str(turn.requested)
+            return events + [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, requested)]
         # 2. Corrections to any field of this form (or its optional fields); at activation,
         #    every field the first message already answers.
         self._apply_corrections(turn, tracker, domain)
@@ -251,15 +250,6 @@ class PortalFormValidation(FormValidationAction):
             dispatcher.utter_message(text=t("field_help_missing", turn.lang, label=label(field_, turn.lang)))
         return [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, requested)]
 
-    def _back_after_a_question(self, tracker: Tracker) -> bool:
-        """Did this form reject the latest message already (so Rasa runs it again after the answer)?"""
-        for event in reversed(tracker.events):
-            if event.get("event") == "user":
-                return False
-            if event.get("event") == "action_execution_rejected" and event.get("name") == self.form:
-                return True
-        return False
-
     def _is_question(self, turn: Turn) -> bool:
         """Is this message a question the assistant answers, rather than the answer asked for?"""
         if (turn.activating or not turn.requested or turn.intent not in QUESTION_INTENTS
@@ -271,11 +261,10 @@ class PortalFormValidation(FormValidationAction):
         if field_ is None:
             return False
         name, ftype = str(turn.requested), field_.get("type", "string")
-        if ftype == "text" or (ftype == "string" and not name.endswith("_name") and name not in F.CODE_FIELDS):
-            # free text (a topic, a description) may well mention taxes: only a question is one
+        if ftype in ("text", "string") and name not in F.CODE_FIELDS:
+            # free text (a topic, a description) may mention taxes, and a name ("Hu Bin") may look
+            # like anything to the NLU: only what reads as a question is one
             return bool(_QUESTION_CUE_RE.search(turn.text))
-        if name.endswith("_name"):
-            return True
         value, _problem = F.check(field_, turn.text, turn.lang, today())
         return value is None
 

@@ -3,10 +3,13 @@
 Each test drives the action the way Rasa does (the tracker it would send) and checks what the
 person would see and which slots change. Every one of them failed on the code before.
 """
+import asyncio
+
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import fields as F
-from actions.answers import ActionAnswerInForm
+from actions.answers import answer_question
 from actions.forms import (
     ActionAskConfirmSubmission,
     ValidateAssetClueForm,
@@ -65,29 +68,22 @@ def test_a_question_mid_form_is_not_taken_as_the_answer(portal, domain, action, 
     candidates = {} if requested == "confirm_submission" else {requested: text}
     events, messages = validate(action, domain, text=text, intent=intent, active_loop=form,
                                 slots=slots, candidates=candidates)
-    assert rejected(events)  # the rules answer it, then the form asks the same question again
-    assert slot_events(events)[requested] is None  # the question is not kept as the answer
-    assert texts(messages) == ""  # no "doesn't look like a name"
+    assert not rejected(events)  # the form goes on: answered, then the same question again
+    s = slot_events(events)
+    assert s[requested] is None and s["requested_slot"] == requested  # the question is not the answer
+    out = texts(messages)
+    assert ("我们接着刚才的申请" if lang == "zh" else "Back to your request") in out
+    assert "doesn't look like" not in out and "看起来不像" not in out and "应为" not in out
+    assert any(m.get("response") for m in messages) or "查询号" in out or "tracking number" in out
 
 
-def test_back_from_the_answer_the_form_asks_the_same_question_again(portal, domain):
-    # Rasa runs the form again after action_answer_in_form, with the same latest message
-    text = "等一下，150万的房子契税要多少？"
-    slots = dict(FILLED, account_holder_name=None, requested_slot="account_holder_name")
-    events = [{"event": "active_loop", "name": UTIL}, {"event": "user", "text": "482913"}]
-    tracker = make_tracker(text=text, intent="ask_tax", active_loop=UTIL, slots=slots, events=events)
-    tracker.events.append({"event": "action_execution_rejected", "name": UTIL})
-    tracker.events.append({"event": "action", "name": "action_answer_in_form"})
-    out, messages = run(ValidateUtilityHandoverForm(), tracker, domain)
-    assert not rejected(out) and slot_events(out) == {"requested_slot": "account_holder_name"}
-    assert texts(messages) == ""
-
-
-def test_free_text_that_mentions_taxes_is_still_the_answer(portal, domain):
-    slots = dict(TALK_FILLED, topic=None, requested_slot="topic")
-    events, _ = validate(ValidateTalkToPersonForm(), domain, text="税费核定", intent="ask_tax", active_loop=TALK,
-                         slots=slots, candidates={"topic": "税费核定"})
-    assert not rejected(events) and slot_events(events)["topic"] == "税费核定"
+@pytest.mark.parametrize("name", ["Hu Bin", "陈建国", "Wang Fang"])
+def test_a_name_the_nlu_reads_as_a_question_is_still_the_name(portal, domain, name):
+    # seen in the chat benchmark: "Hu Bin" read as ask_auction_rules
+    slots = dict(FILLED, account_holder_name=None, requested_slot="account_holder_name", language="en")
+    events, _ = validate(ValidateUtilityHandoverForm(), domain, text=name, intent="ask_auction_rules",
+                         active_loop=UTIL, slots=slots, candidates={"account_holder_name": name})
+    assert not rejected(events) and slot_events(events)["account_holder_name"] == name
 
 
 def test_a_valid_answer_the_nlu_reads_as_a_question_is_still_the_answer(portal, domain):
@@ -97,6 +93,12 @@ def test_a_valid_answer_the_nlu_reads_as_a_question_is_still_the_answer(portal, 
     assert not rejected(events) and slot_events(events)["verification_code"] == "482913"
 
 
+def answer(tracker):
+    dispatcher = CollectingDispatcher()
+    asyncio.run(answer_question(dispatcher, tracker, tracker.latest_message["intent"]["name"]))
+    return dispatcher.messages
+
+
 @pytest.mark.parametrize(("intent", "responses", "lang", "back"), [
     ("ask_tax", ["utter_tax_buyer", "utter_tax_seller"], "zh", "我们接着刚才的申请"),
     ("ask_documents", ["utter_documents"], "en", "Back to your request"),
@@ -104,7 +106,7 @@ def test_a_valid_answer_the_nlu_reads_as_a_question_is_still_the_answer(portal, 
 ])
 def test_the_question_is_answered_then_the_form_goes_on(domain, intent, responses, lang, back):
     tracker = make_tracker(text="?", intent=intent, active_loop=UTIL, slots={"language": lang})
-    _, messages = run(ActionAnswerInForm(), tracker, domain)
+    messages = answer(tracker)
     assert [m["response"] for m in messages if m.get("response")] == responses
     assert back in texts(messages)
 
@@ -112,7 +114,7 @@ def test_the_question_is_answered_then_the_form_goes_on(domain, intent, response
 def test_a_status_question_mid_form_is_answered_from_what_the_form_holds(portal, domain):
     tracker = make_tracker(text="查一下过户进度", intent="ask_transfer_status", active_loop=DELIVERY,
                            slots={"tracking_number": "ZT2026000001", "verification_code": "482913"})
-    _, messages = run(ActionAnswerInForm(), tracker, domain)
+    messages = answer(tracker)
     assert "税费核定" in texts(messages) and "我们接着刚才的申请" in texts(messages)
 
 

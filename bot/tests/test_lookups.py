@@ -1,9 +1,12 @@
 """Issues 10 and 11: a creditor's case, a payee's payout and a named lot, through the portal's
 JSON API (the fake portal implements the contracts of the cases, payouts and lotpub branches)."""
+import asyncio
+
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions import fields as F
-from actions.answers import ActionAnswerInForm
+from actions.answers import answer_question
 from actions.forms import ValidateCaseLookupForm, ValidatePayoutLookupForm
 from actions.lookups import ActionCaseProgress, ActionLotInfo, ActionPayoutLookup
 from tests.conftest import followups, make_tracker, run, slot_events, texts
@@ -151,5 +154,7 @@ def test_a_lot_question_in_the_middle_of_a_form_uses_the_lot_api(portal, domain)
     tracker = make_tracker(text="ZJ-0681-2026-0142保证金多少", intent="ask_auction_rules",
                            entities=[{"entity": "lot_no", "value": "ZJ-0681-2026-0142"}],
                            active_loop="utility_handover_form")
-    _, messages = run(ActionAnswerInForm(), tracker, domain)
+    dispatcher = CollectingDispatcher()
+    asyncio.run(answer_question(dispatcher, tracker, "ask_auction_rules"))
+    messages = dispatcher.messages
     assert "保证金 180,000 元" in texts(messages) and "我们接着刚才的申请" in texts(messages)
