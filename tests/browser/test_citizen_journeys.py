@@ -157,6 +157,7 @@ async def test_the_api_page_passes_axe(browser, portal_url: str, axe: Checker) -
     try:
         await page.goto(f"{portal_url}/schema/swagger")
         await page.wait_for_selector(".opblock", timeout=15000)
+        assert await page.locator("#servers").get_attribute("aria-label") == "Server"
         await axe.check(page, "schema")
     finally:
         await context.close()
