@@ -172,6 +172,7 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views:
     lang = request_lang(request)
     headers: dict[str, str] = {}
     body: dict[str, Any]
+    message: str | None
     if isinstance(exc, BilingualError):
         status, message = exc.status_code, exc.message(lang)
         headers.update(exc.headers)
