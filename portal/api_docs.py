@@ -70,6 +70,7 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
             f"<title>{title}</title>"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="stylesheet" href="{escape(self.css_url)}">'
+            '<link rel="stylesheet" href="/static/api-docs.css">'
             f'<script src="{escape(self.js_url)}" defer></script>'
             f'<script src="{INIT_SCRIPT_URL}" defer></script>'
             "</head><body>"

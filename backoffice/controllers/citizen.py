@@ -175,7 +175,12 @@ class MySubmissionsController(Controller):
         # Where the SMS about what happens next goes (the outbox's own rule: the form's number, else the account's).
         phone = (item.data or {}).get("contact_phone") or await db_session.scalar(
             select(User.phone).where(User.id == who.user_id))
+        # The outcome's text is staff's, as written: its language comes with the message that carried it.
+        resolution_lang = next(((m.data or {}).get("lang") for m in reversed(messages)
+                                if m.kind in (MessageKind.completed, MessageKind.rejected)
+                                and m.body == item.resolution), None)
         return Template("backoffice/my_item.html", status_code=status, context={
+            "resolution_lang": resolution_lang,
             "sms_to": mask_phone(phone) if phone else None,
             "asks_document": forms.DOCUMENT_FIELD in (item.correction_fields or []),
             "item": item, "messages": messages, "v": v, "asked": asked, "error": error, "documents": documents,

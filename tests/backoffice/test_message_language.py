@@ -35,3 +35,23 @@ async def test_a_chinese_reply_is_marked_on_the_english_page(client: Client, fac
     assert '<p lang="zh-CN">材料已收到,正在审核。' in en and "(written in Chinese)" in en
     zh = (await client.get(f"/my/submissions/{ref}?lang=zh")).text
     assert "材料已收到,正在审核。" in zh and "原文为中文" not in zh
+
+
+async def test_a_declined_request_s_reason_is_marked_for_the_other_language(client: Client, factory: Factory) -> None:
+    citizen = await factory.user("buyer")
+    await sign_in(client, citizen)
+    form = await client.get("/my/submissions/new/document_supplement")
+    sent = await post(client, "/my/submissions/new/document_supplement",
+                      {**SUPPLEMENT, "_key": form_value(form.text, "/my/submissions/new/document_supplement", "_key")})
+    ref = ref_from(sent.headers["location"])
+    await sign_in(client, await factory.user("staff", "registry"))
+    page = (await client.get(f"/staff/items/{ref}")).text
+    await post(client, f"/staff/items/{ref}/claim", {"version": form_value(page, f"{ref}/claim", "version")})
+    page = (await client.get(f"/staff/items/{ref}?lang=en")).text
+    resp = await post(client, f"/staff/items/{ref}/reject",
+                      {"version": form_value(page, f"{ref}/reject", "version"), "reason": "Not ours to handle."})
+    assert resp.status_code == 303
+    await sign_in(client, citizen)
+    zh = (await client.get(f"/my/submissions/{ref}?lang=zh")).text
+    outcome = zh.split('class="notice" lang="en">', 1)[1].split("</p>", 1)[0]
+    assert "Not ours to handle." in outcome and "原文为英文" in outcome
