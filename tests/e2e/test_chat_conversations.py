@@ -69,3 +69,41 @@ def test_a_loose_code_keeps_chinese_and_shows_chinese_text_only(stack: dict[str,
     except AssertionError:
         print(chat.dump())
         raise
+
+
+# Issue 10 through the real portal: the demo case and the demo payout batch (README's demo table).
+CASE_NO, CREDITOR_ID, CASE_CODE = "(2025)浙0681执1234号", "330681198506123010", "ZJCS2468"
+BATCH, PAID_PAYEE = "PF2026HZ0001", "330106198503151238"
+
+
+def test_a_verified_creditor_asks_where_the_case_is_zh(stack: dict[str, str]) -> None:  # noqa: F811
+    chat = Chat(stack["portal"], "zh-CN")
+    try:
+        chat.say("我的案子到哪一步了")
+        chat.say(CASE_NO)
+        chat.say(CREDITOR_ID)
+        answer = chat.say(CASE_CODE.lower())
+        assert "浙0681执1234" in answer and ("阶段" in answer or "进展" in answer), answer
+        assert "查不到" not in answer and "unreachable" not in answer.lower()
+        wrong = Chat(stack["portal"], "zh-CN")
+        wrong.say("我的案子到哪一步了")
+        wrong.say(CASE_NO)
+        wrong.say(CREDITOR_ID)
+        refused = wrong.say("ZJCS0000")
+        assert "浙0681执1234" not in refused or "不符" in refused or "核对" in refused
+    except AssertionError:
+        print(chat.dump())
+        raise
+
+
+def test_a_payee_checks_the_payout_en(stack: dict[str, str]) -> None:  # noqa: F811
+    chat = Chat(stack["portal"], "en")
+    try:
+        chat.say("has my payout been made")
+        chat.say(BATCH)
+        answer = chat.say(PAID_PAYEE)
+        assert "56,800" in answer or "56800" in answer, answer
+        assert "paid" in answer.lower()
+    except AssertionError:
+        print(chat.dump())
+        raise
