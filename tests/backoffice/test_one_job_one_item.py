@@ -45,6 +45,10 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     item = await fresh(session, step.id)
     assert item.data["account_holder_name"] == "张*明" and item.data["contact_phone"] == "13812345678"
     assert "join_request" in await audit_actions(session, item.id)
+    water = await factory.user("staff", "water")
+    await sign_in(client, water)
+    staff_page = (await client.get(f"/staff/items/{step.reference}")).text
+    assert "新户名" in staff_page and "张*明" in staff_page and "13812345678" in staff_page
 
     # The buyer sees the request beside the step, in the step's state.
     await sign_in(client, buyer)
@@ -53,7 +57,6 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     assert step.reference in block and "可办理" in block
 
     # A water-company clerk takes the request and completes it.
-    water = await factory.user("staff", "water")
     await sign_in(client, water)
     assert (await post(client, f"/staff/items/{step.reference}/claim", {"version": str(item.version)})).status_code == 303
     item = await fresh(session, step.id)
