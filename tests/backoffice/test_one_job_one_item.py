@@ -143,3 +143,19 @@ def test_people_are_named_in_words_never_ids() -> None:
     assert en.name(8, "x") == "张*明 (buyer)" and en.name(None, "system") == "System"
     assert action_name("source_update", "zh") == "随过户步骤更新" and action_name("claim", "en") == "Claimed"
     assert action_name("some_new_code", "en") == "Other change"
+
+
+async def test_a_step_completed_on_its_page_closes_the_item_in_the_readers_language(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    new, _ = await factory.transfer()
+    court = await factory.user("staff", "court")
+    step = (await _steps(session, new.transfer.id))["balance_paid"]
+    item = await step_item(session, step.id)
+    assert item is not None
+    await transfers.complete_step(session, step.id, factory.principal(court), None)
+    await session.commit()
+    await sign_in(client, court)
+    zh = (await client.get(f"/staff/items/{item.reference}?lang=zh")).text
+    en = (await client.get(f"/staff/items/{item.reference}?lang=en")).text
+    assert "已在过户步骤页面办结" in zh and "completed on the step page" not in zh
+    assert "completed on the step page" in en and "已在过户步骤页面办结" not in en
