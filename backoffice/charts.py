@@ -29,9 +29,8 @@ class Bar:
     tone: str = "main"
 
 
-def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—", table_text: str = "",
-              label_head: str = "", value_head: str = "") -> Markup:
-    """The chart, and the same figures as a table behind a disclosure (``table_text`` names it).
+def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—") -> Markup:
+    """The chart, with its figures as a table folded under it.
 
     A zero draws no bar at all; a chart with nothing above zero is one short line that
     says so (``empty_text``), not a screen of empty rows.
@@ -59,20 +58,18 @@ def bar_chart(title: str, bars: list[Bar], *, empty_text: str = "—", table_tex
         if length:
             parts.append(f'<rect x="0" y="{y + 22}" width="{length:.1f}" height="{BAR}" fill="{colour}" rx="3"/>')
     parts.append("</svg>")
-    parts.append(data_table(title, bars, summary=table_text, label_head=label_head, value_head=value_head))
-    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
+    return Markup("".join(parts)) + data_table(title, bars)  # noqa: S704 - every text above went through escape()
 
 
-def data_table(title: str, bars: list[Bar], *, summary: str = "", label_head: str = "", value_head: str = "") -> str:
-    """The chart's figures as a table folded under it (every chart has one): for screen readers,
-    copying, and anyone who would rather read numbers than compare bar lengths. Escaped HTML."""
+def data_table(title: str, bars: list[Bar]) -> Markup:
+    """The chart's figures as a table (folded under the chart): for screen readers, copying, and
+    anyone who would rather read numbers than compare bar lengths."""
     if not bars:
-        return ""
+        return Markup("")
     rows = "".join(f'<tr><th scope="row">{escape(b.label)}</th><td class="num">{escape(b.shown)}</td></tr>'
                    for b in bars)
-    return (f'<details class="chart-table"><summary>{escape(summary or _("Show the figures as a table"))}</summary>'
-            f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(title)}">'
-            f'<table><caption>{escape(title)}</caption><thead><tr>'
-            f'<th scope="col">{escape(label_head or _("Item"))}</th>'
-            f'<th scope="col" class="num">{escape(value_head or _("Figure"))}</th></tr></thead><tbody>{rows}</tbody>'
-            f'</table></div></details>')
+    return Markup(  # noqa: S704 - every text went through escape()
+        f'<details class="chart-table"><summary>{escape(_("Show the figures as a table"))}</summary>'
+        f'<div class="table-wrap"><table><caption>{escape(title)}</caption>'
+        f'<thead><tr><th scope="col">{escape(_("Item"))}</th><th scope="col" class="num">{escape(_("Figure"))}</th>'
+        f'</tr></thead><tbody>{rows}</tbody></table></div></details>')

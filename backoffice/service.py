@@ -350,10 +350,11 @@ async def follow_source(
         return item
     before = snapshot(item)
     if not await cas(session, item, now, state=ItemState.done.value, closed_at=now, lease_expires_at=None,
-                      resolution=note_en or None, correction_fields=None,
+                      resolution=None, correction_fields=None,
                       **({"data": {**(item.data or {}), **data}} if data else {})):
         raise stale()
-    await message(session, item, SYSTEM, MessageKind.system, f"{note_zh} / {note_en}".strip(" /"), now=now)
+    # The system's own words, in both languages apart: each reader sees theirs (never "中文 / English").
+    await message(session, item, SYSTEM, MessageKind.system, "", {"text_zh": note_zh, "text_en": note_en}, now=now)
     await record(session, item, SYSTEM, "close_by_source", before, note=note_en or None)
     return item
 

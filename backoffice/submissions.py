@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import forms, service
-from backoffice.errors import NOT_FOUND, QueueError, Throttled
+from backoffice.errors import NOT_FOUND, QueueError, StaleItem, Throttled
 from backoffice.models import SubmissionKey, WorkItem, parse_reference
 from backoffice.registry import Claim, Verified, registry
 from backoffice.service import Actor
@@ -129,8 +129,8 @@ async def submit(
             raise NOT_FOUND
         item = await service.dispute(session, target, Actor(citizen_id, actor.label, "citizen"), data["reason"])
     elif (joined := await _join_target(session, valid.kind, data, citizen_id, verified or [])) is not None:
-        item = await service.join_item(session, joined, kind=valid.kind, actor=actor, data=data,
-                                       citizen_id=citizen_id, channel=channel, transcript=transcript)
+        item = await _join(session, joined, kind=valid.kind, actor=actor, data=data, citizen_id=citizen_id,
+                           channel=channel, transcript=transcript)
         adapter = registry.adapter(joined.source_type)
         if adapter is not None:
             await adapter.joined(session, item, valid.kind)
@@ -171,6 +171,20 @@ async def _join_target(session: AsyncSession, kind: str, data: dict[str, Any], c
                 and item.citizen_id in (None, citizen_id)):
             return item
     return None
+
+
+async def _join(session: AsyncSession, item: WorkItem, **kw: Any) -> WorkItem:
+    """Join ``item``; if staff changed it at that very moment (its version moved on), read it again
+    and join what it is now: the citizen's form is never refused for someone else's click."""
+    for _attempt in range(3):
+        try:
+            return await service.join_item(session, item, **kw)
+        except StaleItem:
+            fresh = await service.load(session, item.id)
+            if fresh is None or not fresh.is_open:
+                break
+            item = fresh
+    raise StaleItem("您要办理的事项刚刚有变化,请重新提交。", "The item your request joins just changed; please send it again.")
 
 
 # --- the use case -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.principal import Principal
-from backoffice import kinds, notify, service
+from backoffice import forms, kinds, notify, service
 from backoffice.digest import DigestJob
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
@@ -109,9 +109,19 @@ class TransferStepAdapter(SourceAdapter):
         data = item.data or {}
         state_zh, state_en = STATE_LABELS.get(data.get("step_state", ""), ("", ""))
         no = str(data.get("tracking_number", ""))
-        return [Fact("查询号", "Tracking number", no, no),
-                Fact("步骤", "Step", str(data.get("step_name_zh", "")), str(data.get("step_name_en", ""))),
-                Fact("步骤状态", "Step state", state_zh, state_en)]
+        facts = [Fact("查询号", "Tracking number", no, no),
+                 Fact("步骤", "Step", str(data.get("step_name_zh", "")), str(data.get("step_name_en", ""))),
+                 Fact("步骤状态", "Step state", state_zh, state_en)]
+        # What a citizen's request that joined this item added (one job, one item).
+        for request in data.get("requests", []):
+            labels = forms.labels(str(request.get("kind", "")))
+            for name in request.get("fields", []):
+                if name in labels and data.get(name) not in (None, ""):
+                    value = str(data[name])
+                    zh_value = forms.choice_label(str(request["kind"]), name, value, "zh")
+                    en_value = forms.choice_label(str(request["kind"]), name, value, "en")
+                    facts.append(Fact(labels[name][0], labels[name][1], zh_value, en_value))
+        return facts
 
     def staff_link(self, item: WorkItem) -> Link | None:
         data = item.data or {}

@@ -40,17 +40,12 @@ def source_sections(v: View, sections: list[MetricsSection], *, min_sample: int 
             text = _days(v, f.value) if shown or not f.count else _("too few cases yet")
             bars.append(Bar(v.pick((f.label_zh, f.label_en)), f.value if shown else None, text, f.tone or "main"))
         chart = bar_chart(v.pick((section.chart_title_zh, section.chart_title_en)), bars,
-                          empty_text=v.pick(("暂无数据", "No data yet")), **table_words(v, _("Days")))
+                          empty_text=v.pick(("暂无数据", "No data yet")))
         out.append({"heading": v.pick((section.heading_zh, section.heading_en)),
                     "hint": v.pick((section.hint_zh, section.hint_en)), "chart": chart,
                     "counted": v.pick((section.counted_zh, section.counted_en)) if section.counted is not None else "",
                     "count": section.counted})
     return out
-
-
-def table_words(v: View, value_head: str, label_head: str | None = None) -> dict[str, str]:
-    """What a chart's table alternative is called and what its columns hold."""
-    return {"table_text": _("Show as a table"), "label_head": label_head or _("Item"), "value_head": value_head}
 
 
 def handling_chart(v: View, medians: list[stats.KindMedian], *, min_sample: int = 1) -> Any:

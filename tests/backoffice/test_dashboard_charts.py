@@ -24,9 +24,8 @@ def test_zero_draws_no_bar_and_all_zero_is_one_line() -> None:
     assert widths == ["480.0"]  # B's bar only; A (zero) has none, not a 2 px sliver
     empty = str(bar_chart("Overdue", [Bar("A", 0, "0"), Bar("B", None, "—")], empty_text="none"))
     assert "<svg" not in empty and empty == '<p class="empty-chart">Overdue: none</p>'
-    table = str(bar_chart("Days", [Bar("Now", 2.0, "2.0 days")], table_text="Show as a table",
-                          label_head="Item", value_head="Days"))
-    assert '<details class="chart-table"><summary>Show as a table</summary>' in table
+    table = str(bar_chart("Days", [Bar("Now", 2.0, "2.0 days")]))
+    assert '<details class="chart-table"><summary>' in table and '<caption>Days</caption>' in table
     assert '<th scope="row">Now</th><td class="num">2.0 days</td>' in table
 
 
@@ -50,7 +49,7 @@ async def test_finished_transfers_give_the_headline_figure_with_a_table(client: 
     board = (await client.get("/staff/dashboard")).text
     headline = board.split("从成交到领取不动产权证书", 1)[1].split("<h2", 1)[0]
     assert "3.0 天" in headline and "暂无数据" not in headline
-    assert '<details class="chart-table"><summary>以表格查看</summary>' in headline
+    assert '<details class="chart-table"><summary>以表格查看数据</summary>' in headline
 
 
 async def test_the_demo_data_has_finished_transfers_with_realistic_durations(session: AsyncSession,

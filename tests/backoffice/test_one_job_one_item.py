@@ -4,9 +4,12 @@ and what staff do with it is what the buyer sees on the tracking page and in the
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backoffice import service, submissions
 from backoffice.models import WorkItem
+from backoffice.people import People, Person, action_name
+from backoffice.records import Actor
 from portal.settings import Settings
 from tests.backoffice.helpers import Client, audit_actions, fresh, post, sign_in, step_item
 from tests.backoffice.test_api import as_service, body
@@ -45,6 +48,10 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     item = await fresh(session, step.id)
     assert item.data["account_holder_name"] == "张*明" and item.data["contact_phone"] == "13812345678"
     assert "join_request" in await audit_actions(session, item.id)
+    water = await factory.user("staff", "water")
+    await sign_in(client, water)
+    staff_page = (await client.get(f"/staff/items/{step.reference}")).text
+    assert "新户名" in staff_page and "张*明" in staff_page and "13812345678" in staff_page
 
     # The buyer sees the request beside the step, in the step's state.
     await sign_in(client, buyer)
@@ -53,7 +60,6 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     assert step.reference in block and "可办理" in block
 
     # A water-company clerk takes the request and completes it.
-    water = await factory.user("staff", "water")
     await sign_in(client, water)
     assert (await post(client, f"/staff/items/{step.reference}/claim", {"version": str(item.version)})).status_code == 303
     item = await fresh(session, step.id)
@@ -102,3 +108,54 @@ async def test_a_request_for_a_waiting_step_opens_the_steps_item_early_and_stays
     assert item.data["step_state"] == "ready" and item.data["contact_phone"] == "13812345678"
     count = await session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.department == "gas"))
     assert count == 1
+
+
+async def test_a_request_joining_an_item_staff_just_changed_still_joins(factory: Factory, session: AsyncSession,
+                                                                      engine: AsyncEngine) -> None:
+    new, buyer = await factory.transfer()
+    step = await step_item(session, (await _steps(session, new.transfer.id))["balance_paid"].id)
+    assert step is not None
+    seen = step.version
+    # A clerk claims it from another connection after this request read it.
+    court = factory.principal(await factory.user("staff", "court"))
+    async with async_sessionmaker(engine, expire_on_commit=False)() as other:
+        await service.claim(other, step.id, court)
+        await other.commit()
+    assert step.version == seen  # this request's copy is now behind
+    joined = await submissions._join(session, step, kind="delivery_appointment", actor=Actor.citizen(buyer.id),
+                                     data={"tracking_number": new.transfer.tracking_no, "contact_phone": "13812345678"},
+                                     citizen_id=buyer.id, channel="web", transcript=None)
+    await session.commit()
+    item = await fresh(session, joined.id)
+    assert item.state == "claimed" and item.data["contact_phone"] == "13812345678"
+    assert (await audit_actions(session, item.id))[-1] == "join_request"
+
+
+def test_people_are_named_in_words_never_ids() -> None:
+    zh = People({7: Person("陈*", "staff", "tax"), 8: Person("张*明", "buyer", None)}, "zh")
+    assert zh.name(7, "staff:7:陈*") == "税务局 陈*"
+    assert zh.name(8, "buyer:8:张*明") == "张*明(买受人)"
+    assert zh.name(None, "chat visitor") == "在线助手访客" and zh.name(5, "chat visitor") == "在线助手访客"
+    assert zh.name(None, "system", "system") == "系统"
+    assert zh.name(99, "citizen:99") == "市民"  # an account gone since: a word, not its id
+    assert zh.name(98, "staff:98:王*") == "王*"
+    en = People({8: Person("张*明", "buyer", None)}, "en")
+    assert en.name(8, "x") == "张*明 (buyer)" and en.name(None, "system") == "System"
+    assert action_name("source_update", "zh") == "随过户步骤更新" and action_name("claim", "en") == "Claimed"
+    assert action_name("some_new_code", "en") == "Other change"
+
+
+async def test_a_step_completed_on_its_page_closes_the_item_in_the_readers_language(
+        client: Client, factory: Factory, session: AsyncSession) -> None:
+    new, _ = await factory.transfer()
+    court = await factory.user("staff", "court")
+    step = (await _steps(session, new.transfer.id))["balance_paid"]
+    item = await step_item(session, step.id)
+    assert item is not None
+    await transfers.complete_step(session, step.id, factory.principal(court), None)
+    await session.commit()
+    await sign_in(client, court)
+    zh = (await client.get(f"/staff/items/{item.reference}?lang=zh")).text
+    en = (await client.get(f"/staff/items/{item.reference}?lang=en")).text
+    assert "已在过户步骤页面办结" in zh and "completed on the step page" not in zh
+    assert "completed on the step page" in en and "已在过户步骤页面办结" not in en

@@ -24,9 +24,9 @@ SIZES = {"phone": {"width": 375, "height": 812}, "desktop": {"width": 1280, "hei
 VARIANTS = [(device, lang, js) for device in ("phone", "desktop") for lang in ("zh", "en") for js in (True, False)]
 WORDS = {
     "zh": {"claim": "认领", "until": "认领至", "claimed": "认领", "extended": "延长认领", "water": "供水公司 赵*",
-           "steps": "自来水过户", "headline": "2.0 天", "table": "以表格查看", "complete": "办结(不可撤销)"},
+           "steps": "自来水过户", "headline": "2.0 天", "table": "以表格查看数据", "complete": "办结(不可撤销)"},
     "en": {"claim": "Claim", "until": "claim runs until", "claimed": "Claimed", "extended": "Claim extended",
-           "water": "Water company 赵*", "steps": "Water", "headline": "2.0 days", "table": "Show as a table",
+           "water": "Water company 赵*", "steps": "Water", "headline": "2.0 days", "table": "Show the figures as a table",
            "complete": "Complete (final)"},
 }
 CODES = ("request_correction", "source_update", ">claim<", ">extend<", ">open<", "staff:", "buyer:", "citizen:")
