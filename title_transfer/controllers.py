@@ -166,11 +166,6 @@ def _page_context(view: TransferView, poll_seconds: int) -> dict[str, Any]:
         "t": view,
         "poll_seconds": poll_seconds,
         "today": dt.date.today(),
-        "utilities": [s for s in view.steps if s.utility],
-        "delivery": next((s for s in view.steps if s.key == "delivery"), None),
-        # The delivery section is named after what the workflow hands over (a flat, a vehicle).
-        "delivery_heading": (_("Handover of the vehicle") if view.asset_kind == "vehicle"
-                             else _("Delivery of the property")),
     }
 
 
