@@ -33,7 +33,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from portal.templating import build_environment
-from title_transfer.controllers import _page_context
+from title_transfer.controllers import rendered
 from title_transfer.read import _STMT as _PORTAL_STMT
 from title_transfer.read import build_record
 from title_transfer.schemas import TransferView
@@ -67,8 +67,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 def _context(request: Request[Any, Any, Any], view: TransferView) -> dict[str, Any]:
-    # The portal's own context builder, with the poll interval the portal runs with.
-    return _page_context(view, POLL_SECONDS)
+    # As the portal's handler builds it: the transfer's part rendered once per (transfer as read,
+    # language, day) by the portal's own title_transfer.controllers.rendered, the shell per request.
+    return {"t": view, "body": rendered(request, "title_transfer/_transfer_body.html", view, "zh", POLL_SECONDS)}
 
 
 def _template_config() -> TemplateConfig[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated, Any
 
 import msgspec
@@ -12,6 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, HeaderParameter
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +21,7 @@ from accounts.clients import client_key as _client_key
 from accounts.departments import Department
 from accounts.principal import Principal
 from kernel.auth import Auth, auth_of, principal_of
+from kernel.caching import RenderCache
 from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
 from kernel.errors import BilingualError, error_view
 from kernel.guards import checks_credentials, requires_staff
@@ -132,9 +135,11 @@ class TrackingController(Controller):
         raise _NeedsCode(tracking_no)
 
     @get("/{tracking_no:str}", name="track.page")
-    async def page(self, request: Request[Any, Any, Any], settings: Settings, tracking_no: FromPath[str]) -> Template:
+    async def page(self, request: Request[Any, Any, Any], lang: Lang, settings: Settings,
+                   tracking_no: FromPath[str]) -> Template:
         record = await self._authorised(request, tracking_no)
-        return Template("title_transfer/track.html", context=_page_context(record.view, settings.poll_seconds))
+        body = rendered(request, "title_transfer/_transfer_body.html", record.view, lang, settings.poll_seconds)
+        return Template("title_transfer/track.html", context={"t": record.view, "body": body})
 
     @get("/{tracking_no:str}/live", name="track.live")
     async def live(self, request: Request[Any, Any, Any], lang: Lang, settings: Settings,
@@ -143,7 +148,8 @@ class TrackingController(Controller):
         etag = f'W/"{record.view.tracking_no}-{record.view.version}-{lang}"'
         if request.headers.get("if-none-match") == etag:
             return Response(content=b"", status_code=304, headers={"ETag": etag})
-        return Template("title_transfer/_live.html", context=_page_context(record.view, settings.poll_seconds),
+        html = rendered(request, "title_transfer/_live.html", record.view, lang, settings.poll_seconds)
+        return Response(content=html, media_type="text/html; charset=utf-8",
                         headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
 
@@ -161,12 +167,26 @@ def needs_code_handler(request: Request[Any, Any, Any], exc: _NeedsCode) -> Resp
     return Redirect(f"/track?no={exc.tracking_no}", status_code=303)
 
 
-def _page_context(view: TransferView, poll_seconds: int) -> dict[str, Any]:
-    return {
-        "t": view,
-        "poll_seconds": poll_seconds,
-        "today": dt.date.today(),
-    }
+# The transfer's part of the tracking page (and the live fragment) depends only on the transfer
+# as read, the reader's language and the day (overdue flags, "due" dates): rendered once per
+# (template, transfer digest, language, day, poll interval) and reused by every request that reads
+# the same transfer, so a page costs its query and the small personal shell around it
+# (menu, CSRF token), not a full render. Bounded per process; a changed transfer has a new digest.
+_RENDERED: RenderCache[tuple[str, str, bytes, str, dt.date, int], Markup] = RenderCache(4096)
+
+
+def rendered(request: Request[Any, Any, Any], template: str, view: TransferView, lang: str,
+             poll_seconds: int) -> Markup:
+    today = dt.date.today()
+    digest = hashlib.blake2b(msgspec.json.encode(view), digest_size=16).digest()
+    key = (template, view.tracking_no, digest, lang, today, poll_seconds)
+    html = _RENDERED.get(key)
+    if html is None:
+        engine = request.app.template_engine
+        assert engine is not None  # the portal always has one
+        html = _RENDERED.put(key, Markup(engine.get_template(template).render(  # noqa: S704 - autoescaping template
+            t=view, poll_seconds=poll_seconds, today=today)))
+    return html
 
 
 class TransferAPI(Controller):
