@@ -49,7 +49,8 @@ async def test_a_declined_request_s_reason_is_marked_for_the_other_language(clie
     await post(client, f"/staff/items/{ref}/claim", {"version": form_value(page, f"{ref}/claim", "version")})
     page = (await client.get(f"/staff/items/{ref}?lang=en")).text
     resp = await post(client, f"/staff/items/{ref}/reject",
-                      {"version": form_value(page, f"{ref}/reject", "version"), "reason": "Not ours to handle."})
+                      {"version": form_value(page, f"{ref}/reject", "version"), "reason": "Not ours to handle.",
+                       "confirm": "yes"})  # the final action ticked, as the staff page asks
     assert resp.status_code == 303
     await sign_in(client, citizen)
     zh = (await client.get(f"/my/submissions/{ref}?lang=zh")).text
