@@ -81,7 +81,7 @@ class DocumentSettings:
     # A store that stops answering fails an upload in about (1 + retries) × read timeout: a 503, not a hang.
     s3_connect_timeout: float = 3.0
     s3_read_timeout: float = 5.0
-    s3_retries: int = 1
+    s3_retries: int = 0
     sweep_interval_seconds: int = 3600  # the sweeper of objects without a row; 0: not in this process
     sweep_grace_seconds: int = 3600  # objects younger than this are never swept (uploads in progress)
 
@@ -223,7 +223,7 @@ class Settings:
             s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT", "").strip(),
             s3_connect_timeout=float(_int(env, "S3_CONNECT_TIMEOUT", 3, 1, 60)),
             s3_read_timeout=float(_int(env, "S3_READ_TIMEOUT", 5, 1, 600)),
-            s3_retries=_int(env, "S3_RETRIES", 1, 0, 5),
+            s3_retries=_int(env, "S3_RETRIES", 0, 0, 5),
             sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 3600, 0, 7 * 86400),
             sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 3600, 60, 30 * 86400),
         )

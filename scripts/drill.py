@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from scripts.cluster import PG_HOST, PG_PORT, PG_USER, PORTAL_DB, TRACKER_DB, Cluster, Ports, say
+from scripts.cluster import PG_HOST, PG_PORT, PG_USER, Cluster, Ports, say
 
 TIMEOUT = 15.0
 TRACKING = ("ZT2026000001", "YJSZ2468")
@@ -81,7 +81,7 @@ class Drill:
     chats: dict[str, int] = dataclasses.field(default_factory=dict)  # conversation → answered turns
     stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     recovery: dict[str, float] = dataclasses.field(default_factory=dict)
-    last_ok: dict[str, float] = dataclasses.field(default_factory=dict)
+    oks: dict[str, list[float]] = dataclasses.field(default_factory=lambda: defaultdict(list))
 
     async def call(self, kind: str, client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response | None:
         started = time.monotonic()
@@ -95,7 +95,7 @@ class Drill:
                           time.monotonic() - started)
         self.outcomes.append(outcome)
         if outcome.ok:
-            self.last_ok[kind] = time.monotonic()
+            self.oks[kind].append(time.monotonic())
         return resp
 
     # --- load ----------------------------------------------------------------------------------
@@ -183,11 +183,16 @@ class Drill:
         return float("inf")
 
     async def ok_after(self, kind: str, since: float, limit: float = 120) -> float:
+        """Seconds from ``since`` to the first success of ``kind`` after it."""
+        def first() -> float | None:
+            return next((t for t in self.oks[kind] if t > since), None)
+
         async def seen() -> bool:
-            return self.last_ok.get(kind, 0) > since
+            return first() is not None
 
         await self.wait_until(seen, limit)
-        return self.last_ok.get(kind, since + limit) - since
+        found = first()
+        return float("inf") if found is None else found - since
 
     async def ready(self, port: int) -> bool:
         async with httpx.AsyncClient() as client:
@@ -214,17 +219,18 @@ class Drill:
         c = self.cluster
         c.kill("rasa1")
         since = time.monotonic()
-        await asyncio.sleep(10)
         # The other replica carries the conversations: healthy again = a chat answered after the kill.
         self.recovery["Rasa replica SIGKILL"] = await self.ok_after("chat", since)
+        await asyncio.sleep(10)
         c.processes["rasa1"] = c.make("rasa1").start()  # loads in the background (a minute or more)
 
     async def freeze_s3(self) -> None:
         c = self.cluster
         c.kill("s3", signal.SIGSTOP)
         await asyncio.sleep(20)
+        back = time.monotonic()
         c.kill("s3", signal.SIGCONT)
-        self.recovery["S3 stopped 20 s"] = await self.ok_after("upload", time.monotonic())
+        self.recovery["S3 stopped 20 s"] = await self.ok_after("upload", back)
 
     async def kill_sender(self) -> None:
         c = self.cluster
@@ -251,15 +257,17 @@ class Drill:
         try:
             await asyncio.sleep(20)
         finally:
+            back = time.monotonic()
             os.kill(pid, signal.SIGCONT)
-        self.recovery["Redis stopped 20 s"] = await self.ok_after("submission", time.monotonic())
+        self.recovery["Redis stopped 20 s"] = await self.ok_after("submission", back)
 
     # --- the database's view ------------------------------------------------------------------
 
-    async def db(self, sql: str, *args: Any, database: str = PORTAL_DB) -> list[Any]:
+    async def db(self, sql: str, *args: Any, database: str | None = None) -> list[Any]:
         import asyncpg
 
-        conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=PG_PORT, database=database, timeout=5)
+        conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=PG_PORT,
+                                     database=database or self.cluster.portal_db, timeout=5)
         try:
             return list(await conn.fetch(sql, *args))
         finally:
@@ -276,7 +284,7 @@ async def run(args: argparse.Namespace) -> int:
     from scripts.cluster import MODEL, RASA, ROOT
 
     cluster = Cluster(Ports(args.base_port), bot=not args.no_bot and RASA.exists() and MODEL.exists(),
-                      var=ROOT / "var" / "drill")
+                      var=ROOT / "var" / "drill", portal_db="drill_portal", tracker_db="drill_rasa_tracker", fresh=True)
     drill_started = dt.datetime.now(dt.UTC)
     try:
         await asyncio.to_thread(cluster.prepare)
@@ -382,7 +390,7 @@ async def report(drill: Drill, since: dt.datetime, drained: float) -> bool:
     if drill.chats:
         answered = sum(drill.chats.values())
         tracked = (await drill.db("SELECT count(*) FROM events WHERE type_name = 'user' AND timestamp >= $1",
-                                  since.timestamp(), database=TRACKER_DB))[0][0]
+                                  since.timestamp(), database=drill.cluster.tracker_db))[0][0]
         say(f"chat: {len(drill.chats)} conversations, {answered} answered turns; {tracked} user turns in the "
             f"tracker store")
         if tracked < answered:
