@@ -17,6 +17,7 @@ them, the work is each side's own.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -191,7 +192,9 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
-    drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
+    queue = ctx.settings.queue
+    drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), queue.notify_interval_seconds,
+                             batch=queue.notify_batch, lease=dt.timedelta(seconds=queue.notify_lease_seconds))
     ctx.outbox_drainer = drainer
     digests = DigestJob(ctx.engine, ctx.settings.queue.digest_interval_seconds, ctx.settings.queue.digest_hour)
 

@@ -117,6 +117,8 @@ class QueueSettings:
     smtp_port: int = 25
     smtp_from: str = ""
     smtp_timeout_seconds: int = 10
+    notify_batch: int = 50  # rows a sender claims at once
+    notify_lease_seconds: int = 120  # claimed rows of a sender that died are sent again after this
     digest_interval_seconds: int = 600  # how often a process checks whether today's staff digests are due; 0: never
     digest_hour: int = 8  # China time: digests go out from this hour on
 
@@ -135,6 +137,8 @@ def _queue(env: dict[str, str]) -> QueueSettings:
         smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
         smtp_from=env.get("SMTP_FROM", "").strip(),
         smtp_timeout_seconds=_int(env, "SMTP_TIMEOUT_SECONDS", 10, 1, 300),
+        notify_batch=_int(env, "NOTIFY_BATCH", 50, 1, 1000),
+        notify_lease_seconds=_int(env, "NOTIFY_LEASE_SECONDS", 120, 10, 86400),
         digest_interval_seconds=_int(env, "DIGEST_INTERVAL_SECONDS", 600, 0, 86400),
         digest_hour=_int(env, "DIGEST_HOUR", 8, 0, 23),
     )

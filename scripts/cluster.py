@@ -97,6 +97,8 @@ class Cluster:
     portal_db: str = PORTAL_DB
     tracker_db: str = TRACKER_DB
     fresh: bool = False  # drop and create the databases first (the drill: moto's objects do not survive either)
+    smtp_delay: float = 0.0  # the fake relay's pause per message (the drill: to kill the sender mid-batch)
+    notify_lease: int = 120
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -244,11 +246,13 @@ backend portals
                            log_path=self.log(name), new_session=True, stop_signal=signal.SIGTERM)
         if name == "smtp":
             return Process(name, [PY, "-m", "tests.support.smtp_server", "--port", str(p.smtp), "--mailbox",
-                                  str(self.mailbox)], log_path=self.log(name), new_session=True)
+                                  str(self.mailbox), "--delay", str(self.smtp_delay)],
+                           log_path=self.log(name), new_session=True)
         if name == "sender":
             return Process(name, [PY, "-m", "portal", "send"], env=self.portal_env(
                 NOTIFY_SENDER="email", SMTP_HOST="127.0.0.1", SMTP_PORT=str(p.smtp), SMTP_FROM=SMTP_FROM,
-                SMTP_TIMEOUT_SECONDS="5", NOTIFY_INTERVAL_SECONDS="2", DIGEST_INTERVAL_SECONDS="600"),
+                SMTP_TIMEOUT_SECONDS="5", NOTIFY_INTERVAL_SECONDS="2", DIGEST_INTERVAL_SECONDS="600",
+                NOTIFY_BATCH="20", NOTIFY_LEASE_SECONDS=str(self.notify_lease)),
                 log_path=self.log(name), new_session=True)
         if name == "lb":
             return Process(name, ["haproxy", "-db", "-f", str(self.var / "haproxy.cfg")], log_path=self.log(name),
