@@ -255,9 +255,16 @@ class Drill:
         self.recovery["outbox sender SIGKILL"] = time.monotonic() - back
 
     async def restart_postgres(self) -> None:
+        from scripts.cluster import listening
+
         version = sorted(os.listdir("/etc/postgresql"))[-1]
-        await asyncio.to_thread(subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
-                                                 "restart"], check=True)
+        try:
+            await asyncio.to_thread(subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                                                     "restart"], check=True)
+        finally:
+            if not listening(PG_PORT):  # never leave the shared server stopped
+                await asyncio.to_thread(subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", version,
+                                                         "main", "start"], check=False)
         back = time.monotonic()
         self.recovery["PostgreSQL restart"] = await self.ok_after("submission", back)
 
