@@ -103,3 +103,8 @@ cluster-deps:
 
 cluster: cluster-deps install assets train
 	@bash scripts/cluster.sh
+
+# The fault drill against the same cluster (bounded: about 3 minutes of load, 127.0.0.1 only).
+# DRILL_ARGS=--shared-faults also restarts PostgreSQL and freezes Redis (shared servers).
+drill: cluster-deps install assets train
+	@.venv/bin/python -m scripts.drill $(DRILL_ARGS)

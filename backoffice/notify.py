@@ -259,7 +259,8 @@ def render(row: Notification) -> str:
     )
 
 
-async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime) -> list[Notification]:
+async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime,
+                       lease: dt.timedelta = SEND_LEASE) -> list[Notification]:
     t = table(Notification)
     due = (t.c.state.in_([OutboxState.pending.value, OutboxState.sending.value]), t.c.available_at <= now)
     pick = select(t.c.id).where(*due).order_by(t.c.id).limit(batch)
@@ -267,7 +268,7 @@ async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime) -> lis
         pick = pick.with_for_update(skip_locked=True)
     stmt = (
         update(t).where(t.c.id.in_(pick.scalar_subquery()), *due)
-        .values(state=OutboxState.sending.value, available_at=now + SEND_LEASE, attempts=t.c.attempts + 1)
+        .values(state=OutboxState.sending.value, available_at=now + lease, attempts=t.c.attempts + 1)
         .returning(*t.c)
     )
     async with engine.begin() as conn:
@@ -275,10 +276,12 @@ async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime) -> lis
     return [Notification(**row._mapping) for row in rows]
 
 
-async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt.datetime | None = None) -> int:
-    """Send what is due; returns how many were sent."""
+async def drain(engine: AsyncEngine, sender: Sender, *, batch: int = 50, now: dt.datetime | None = None,
+                lease: dt.timedelta = SEND_LEASE) -> int:
+    """Send what is due; returns how many were sent. Rows claimed by a sender that dies are sent
+    again once ``lease`` has passed (it must exceed the time a batch takes to send)."""
     now = now or utcnow()
-    rows = await _claim_batch(engine, batch, now)
+    rows = await _claim_batch(engine, batch, now, lease)
     if not rows:
         return 0
     ids = {r.recipient_id for r in rows if r.recipient_id is not None}
@@ -336,11 +339,14 @@ async def outbox_counts(engine: AsyncEngine) -> dict[str, int]:
 class Drainer(Periodic):
     """Drains the outbox every ``interval`` seconds in the background of a portal process."""
 
-    def __init__(self, engine: AsyncEngine, sender: Sender, interval: float) -> None:
+    def __init__(self, engine: AsyncEngine, sender: Sender, interval: float, *, batch: int = 50,
+                 lease: dt.timedelta = SEND_LEASE) -> None:
         super().__init__("outbox-drainer", interval, self._round)
         self.engine = engine
         self.sender = sender
+        self.batch = batch
+        self.lease = lease
 
     async def _round(self) -> None:
-        while await drain(self.engine, self.sender) > 0:
+        while await drain(self.engine, self.sender, batch=self.batch, lease=self.lease) > 0:
             pass

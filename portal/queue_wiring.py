@@ -17,6 +17,7 @@ them, the work is each side's own.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -232,7 +233,9 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.register(TransferStepAdapter())
     wire_case_queue()  # clues naming a case; followers told of new nodes (portal/case_wiring.py)
     reconcile_lots = wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
-    drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), ctx.settings.queue.notify_interval_seconds)
+    queue = ctx.settings.queue
+    drainer = notify.Drainer(ctx.engine, build_sender(ctx.settings), queue.notify_interval_seconds,
+                             batch=queue.notify_batch, lease=dt.timedelta(seconds=queue.notify_lease_seconds))
     ctx.outbox_drainer = drainer
     digests = DigestJob(ctx.engine, ctx.settings.queue.digest_interval_seconds, ctx.settings.queue.digest_hour)
 

@@ -15,6 +15,7 @@ stays claimed until the lease runs out and is then sent again (same Message-ID).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 
@@ -37,7 +38,9 @@ async def run_sender(settings: Settings, stop: asyncio.Event | None = None) -> i
         loop.add_signal_handler(sig, stop.set)
     engine = create_async_engine(settings.database.url, pool_pre_ping=True)
     sender = build_sender(settings)
-    drainer = notify.Drainer(engine, sender, settings.queue.notify_interval_seconds or DEFAULT_INTERVAL)
+    drainer = notify.Drainer(engine, sender, settings.queue.notify_interval_seconds or DEFAULT_INTERVAL,
+                             batch=settings.queue.notify_batch,
+                             lease=dt.timedelta(seconds=settings.queue.notify_lease_seconds))
     digests = DigestJob(engine, settings.queue.digest_interval_seconds, settings.queue.digest_hour)
     log.info("outbox sender: %s every %ss", sender.name, drainer.interval)
     print(f"· outbox sender ({sender.name}) running; Ctrl-C stops it", flush=True)

@@ -78,6 +78,10 @@ class DocumentSettings:
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     s3_public_endpoint: str = ""  # host in presigned links when browsers reach the store by another name
+    # A store that stops answering fails an upload in about (1 + retries) × read timeout: a 503, not a hang.
+    s3_connect_timeout: float = 3.0
+    s3_read_timeout: float = 5.0
+    s3_retries: int = 0
     sweep_interval_seconds: int = 3600  # the sweeper of objects without a row; 0: not in this process
     sweep_grace_seconds: int = 3600  # objects younger than this are never swept (uploads in progress)
 
@@ -113,6 +117,8 @@ class QueueSettings:
     smtp_port: int = 25
     smtp_from: str = ""
     smtp_timeout_seconds: int = 10
+    notify_batch: int = 50  # rows a sender claims at once
+    notify_lease_seconds: int = 120  # claimed rows of a sender that died are sent again after this
     digest_interval_seconds: int = 600  # how often a process checks whether today's staff digests are due; 0: never
     digest_hour: int = 8  # China time: digests go out from this hour on
 
@@ -131,6 +137,8 @@ def _queue(env: dict[str, str]) -> QueueSettings:
         smtp_port=_int(env, "SMTP_PORT", 25, 1, 65535),
         smtp_from=env.get("SMTP_FROM", "").strip(),
         smtp_timeout_seconds=_int(env, "SMTP_TIMEOUT_SECONDS", 10, 1, 300),
+        notify_batch=_int(env, "NOTIFY_BATCH", 50, 1, 1000),
+        notify_lease_seconds=_int(env, "NOTIFY_LEASE_SECONDS", 120, 10, 86400),
         digest_interval_seconds=_int(env, "DIGEST_INTERVAL_SECONDS", 600, 0, 86400),
         digest_hour=_int(env, "DIGEST_HOUR", 8, 0, 23),
     )
@@ -221,6 +229,9 @@ class Settings:
             s3_secure=_bool(env, "S3_SECURE", False),
             s3_region=env.get("S3_REGION", "us-east-1"),
             s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT", "").strip(),
+            s3_connect_timeout=float(_int(env, "S3_CONNECT_TIMEOUT", 3, 1, 60)),
+            s3_read_timeout=float(_int(env, "S3_READ_TIMEOUT", 5, 1, 600)),
+            s3_retries=_int(env, "S3_RETRIES", 0, 0, 5),
             sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 3600, 0, 7 * 86400),
             sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 3600, 60, 30 * 86400),
         )

@@ -94,6 +94,11 @@ class Cluster:
     processes: dict[str, Process] = field(default_factory=dict)
     secret: str = ""
     token: str = ""
+    portal_db: str = PORTAL_DB
+    tracker_db: str = TRACKER_DB
+    fresh: bool = False  # drop and create the databases first (the drill: moto's objects do not survive either)
+    smtp_delay: float = 0.0  # the fake relay's pause per message (the drill: to kill the sender mid-batch)
+    notify_lease: int = 120
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -103,7 +108,7 @@ class Cluster:
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{PORTAL_DB}"
+        return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.portal_db}"
 
     @property
     def mailbox(self) -> Path:
@@ -138,7 +143,7 @@ class Cluster:
             self._start(Process("redis", ["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
                                           "--save", "", "--appendonly", "no"], log_path=self.log("redis"),
                                 new_session=True, stop_signal=signal.SIGTERM), port=REDIS_PORT)
-        say(f"PostgreSQL: {self.database_url} (and {TRACKER_DB} for Rasa); Redis: 127.0.0.1:{REDIS_PORT}")
+        say(f"PostgreSQL: {self.database_url} (and {self.tracker_db} for Rasa); Redis: 127.0.0.1:{REDIS_PORT}")
         env = {**os.environ, **self.portal_env()}
         for command in (["migrate"], ["seed"]):
             subprocess.run([PY, "-m", "portal", *command], env=env, cwd=ROOT, check=True,  # noqa: S603
@@ -162,8 +167,11 @@ class Cluster:
 
             conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=PG_PORT, database="postgres")
             try:
+                if self.fresh:
+                    for name in (self.portal_db, self.tracker_db):
+                        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 have = {r[0] for r in await conn.fetch("SELECT datname FROM pg_database")}
-                for name in (PORTAL_DB, TRACKER_DB, LOGIN_DB):
+                for name in (self.portal_db, self.tracker_db, LOGIN_DB):
                     if name not in have:
                         await conn.execute(f'CREATE DATABASE "{name}"')
             finally:
@@ -238,18 +246,20 @@ backend portals
                            log_path=self.log(name), new_session=True, stop_signal=signal.SIGTERM)
         if name == "smtp":
             return Process(name, [PY, "-m", "tests.support.smtp_server", "--port", str(p.smtp), "--mailbox",
-                                  str(self.mailbox)], log_path=self.log(name), new_session=True)
+                                  str(self.mailbox), "--delay", str(self.smtp_delay)],
+                           log_path=self.log(name), new_session=True)
         if name == "sender":
             return Process(name, [PY, "-m", "portal", "send"], env=self.portal_env(
                 NOTIFY_SENDER="email", SMTP_HOST="127.0.0.1", SMTP_PORT=str(p.smtp), SMTP_FROM=SMTP_FROM,
-                SMTP_TIMEOUT_SECONDS="5", NOTIFY_INTERVAL_SECONDS="2", DIGEST_INTERVAL_SECONDS="600"),
+                SMTP_TIMEOUT_SECONDS="5", NOTIFY_INTERVAL_SECONDS="2", DIGEST_INTERVAL_SECONDS="600",
+                NOTIFY_BATCH="20", NOTIFY_LEASE_SECONDS=str(self.notify_lease)),
                 log_path=self.log(name), new_session=True)
         if name == "lb":
             return Process(name, ["haproxy", "-db", "-f", str(self.var / "haproxy.cfg")], log_path=self.log(name),
                            new_session=True, stop_signal=signal.SIGUSR1)
         if name.startswith("rasa"):
             i = int(name[-1])
-            env = {"DB_HOST": PG_HOST, "DB_USER": PG_USER, "DB_PASSWORD": "", "DB_NAME": TRACKER_DB,
+            env = {"DB_HOST": PG_HOST, "DB_USER": PG_USER, "DB_PASSWORD": "", "DB_NAME": self.tracker_db,
                    "REDIS_HOST": "127.0.0.1", "ACTION_ENDPOINT": f"http://127.0.0.1:{p.actions(i)}/webhook",
                    "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
                    "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONWARNINGS": "ignore"}
@@ -319,9 +329,14 @@ backend portals
             if proc.running:
                 try:
                     os.killpg(proc.pid, signal.SIGCONT)  # a part the drill froze
+                    os.killpg(proc.pid, proc.stop_signal)  # the whole group: moto's server runs in a child
                 except ProcessLookupError:
                     pass
             proc.stop(timeout=10)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # anything of the group still there
+            except (ProcessLookupError, AssertionError):
+                pass
 
 
 def say(text: str) -> None:

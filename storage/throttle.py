@@ -178,7 +178,8 @@ class RedisCounter:
     def __init__(self, url: str, prefix: str = "portal_throttle:") -> None:
         from redis.asyncio import Redis
 
-        self.redis = Redis.from_url(url)
+        # A Redis that stops answering fails a check in 2 s (a 503 with Retry-After), never hangs a request.
+        self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.prefix = prefix
         self._hit = self.redis.register_script(_HIT)
         self._peek = self.redis.register_script(_PEEK)

@@ -155,6 +155,9 @@ _S3_KEYS = {
     "s3_secure",
     "s3_region",
     "s3_public_endpoint",
+    "s3_connect_timeout",
+    "s3_read_timeout",
+    "s3_retries",
 }
 
 
@@ -189,6 +192,8 @@ def build_document_store(backend: Literal["local", "s3"], **settings: Any) -> Do
             secure=bool(settings.get("s3_secure", False)),
             region=str(settings.get("s3_region") or "us-east-1"),
             public_endpoint=settings.get("s3_public_endpoint") or None,
+            **{name: settings[f"s3_{name}"] for name in ("connect_timeout", "read_timeout", "retries")
+               if settings.get(f"s3_{name}") is not None},
         )
     raise ValueError(f"document backend must be 'local' or 's3', got {backend!r}")
 

@@ -165,3 +165,23 @@ def test_only_an_unreachable_dependency_becomes_a_503() -> None:
         assert unavailable(wrapped) is not None  # found through the cause
     for bug in (KeyError("x"), ValueError("bad"), IntegrityError("INSERT", {}, Exception("duplicate"))):
         assert unavailable(bug) is None  # a bug stays a 500
+
+
+async def test_a_redis_that_stops_answering_gives_a_503_in_seconds_not_a_hang(database_url: str) -> None:
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts, never answers: a frozen Redis
+    try:
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        app = create_app(Settings.from_env(_env(database_url, REDIS_URL=url)))
+        async with AsyncTestClient(app=app) as client:
+            started = time.monotonic()
+            resp = await client.get("/api/v1/transfers/ZT2026000001", headers={"X-Verification-Code": "WRONG123"})
+            took = time.monotonic() - started
+        assert resp.status_code == 503 and resp.headers["retry-after"] == "5", resp.text
+        assert resp.json()["code"] == "service_unavailable" and took < 8
+    finally:
+        silent.close()

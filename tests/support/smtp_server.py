@@ -30,7 +30,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class Handler:
-    def __init__(self, mode: str, mailbox: Path, drops: int) -> None:
+    def __init__(self, mode: str, mailbox: Path, drops: int, delay: float = 0.0) -> None:
+        self.delay = delay
         self.mode = mode
         self.mailbox = mailbox
         self.drops_left = drops
@@ -45,6 +46,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a relay that takes its time: batches take a while to send
         raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         mail = message_from_bytes(raw, policy=default_policy)
         body = mail.get_body(("plain",))
@@ -74,6 +77,7 @@ async def main() -> None:
     parser.add_argument("--mode", default="accept",
                         choices=["accept", "refuse", "busy", "drop-after-data", "drop-on-connect"])
     parser.add_argument("--drop", type=int, default=1, help="drop-after-data: how many messages to hang up on")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before accepting each message")
     args = parser.parse_args()
     args.mailbox.parent.mkdir(parents=True, exist_ok=True)
     args.mailbox.touch()
@@ -87,7 +91,7 @@ async def main() -> None:
         await stop.wait()
         server.close()
         return
-    controller = Controller(Handler(args.mode, args.mailbox, args.drop), hostname="127.0.0.1", port=args.port)
+    controller = Controller(Handler(args.mode, args.mailbox, args.drop, args.delay), hostname="127.0.0.1", port=args.port)
     controller.start()
     print(f"smtp ({args.mode}) on 127.0.0.1:{args.port}", flush=True)
     await stop.wait()
