@@ -12,9 +12,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -35,10 +33,10 @@ from auction_listings.rules import (
     check,
     parse_form,
 )
-from kernel.auth import Auth, principal_of
+from kernel.auth import Auth
 from kernel.deps import request_lang
 from kernel.errors import BilingualError, db_session_of, error_view
-from kernel.guards import requires_staff
+from kernel.guards import requires_admin, requires_staff
 from storage.context import DbSession
 
 SIMPLE_ACTIONS = ("request_review", "publish", "start_bidding", "resume")
@@ -322,14 +320,6 @@ class PreReviewController(Controller):
         await review.answer(db_session, request.user, lot_no, department, await _form(request))
         await db_session.commit()
         return Redirect(f"/staff/lots/{lot_no}/review/{department}?done=signed", status_code=303)
-
-
-def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    who = principal_of(connection)
-    if who is None:
-        raise NotAuthorizedException(detail="sign in first")
-    if not who.is_admin:
-        raise PermissionDeniedException(detail="administrators only")
 
 
 class CourtStaffController(Controller):

@@ -47,6 +47,15 @@ def requires_staff(department: str | None = None) -> Guard:
     return guard
 
 
+async def requires_admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """An administrator (user management, who works at which court)."""
+    who = principal_of(connection)
+    if who is None:
+        raise NotAuthorizedException(detail="sign in first")
+    if not who.is_admin:
+        raise PermissionDeniedException(detail="administrators only")
+
+
 async def requires_service(connection: Connection, _: BaseRouteHandler) -> None:
     """The assistant's action server, with a valid service token (and citizen token, if sent)."""
     auth = auth_of(connection)
@@ -72,4 +81,4 @@ async def checks_credentials(connection: Connection, _: BaseRouteHandler) -> Non
         raise auth.refused
 
 
-__all__ = ["checks_credentials", "requires_caller", "requires_service", "requires_signed_in", "requires_staff"]
+__all__ = ["checks_credentials", "requires_admin", "requires_caller", "requires_service", "requires_signed_in", "requires_staff"]

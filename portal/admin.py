@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
@@ -13,29 +13,21 @@ from sqlalchemy import or_, select
 from accounts.models import User
 from accounts.principal import Principal
 from accounts.sessions import SessionChecker, end_sessions
+from kernel.guards import requires_admin
 from storage.audit import record_audit
 from storage.context import DbSession
 
 MAX_ROWS = 50
 
 
-def _admin(request: Request[Any, Any, Any]) -> Principal:
-    user = request.scope.get("user")
-    if not isinstance(user, Principal):
-        raise HTTPException(status_code=401, detail="sign in first")
-    if not user.is_admin:
-        raise PermissionDeniedException(detail="administrators only")
-    return user
-
-
 class AdminUsersController(Controller):
     path = "/admin/users"
     include_in_schema = False
+    guards = [requires_admin]
 
     @get("/", name="admin.users")
     async def users(self, request: Request[Any, Any, Any], db_session: DbSession, q: FromQuery[str] = "",
                     done: FromQuery[str] = "") -> Template:
-        _admin(request)
         query = q.strip()[:254]
         stmt = select(User).order_by(User.id).limit(MAX_ROWS)
         if query:
@@ -48,7 +40,7 @@ class AdminUsersController(Controller):
     @post("/{user_id:int}/end-sessions", name="admin.users.end_sessions", status_code=303)
     async def end(self, request: Request[Any, Any, Any], db_session: DbSession,
                   user_id: FromPath[int]) -> Redirect:
-        admin = _admin(request)
+        admin: Principal = request.user
         if not 0 < user_id < 2**63:
             raise NotFoundException()
         user = await db_session.get(User, user_id)

@@ -12,7 +12,14 @@ import inspect
 
 from litestar import Litestar
 
-from kernel.guards import checks_credentials, requires_caller, requires_service, requires_signed_in, requires_staff
+from kernel.guards import (
+    checks_credentials,
+    requires_admin,
+    requires_caller,
+    requires_service,
+    requires_signed_in,
+    requires_staff,
+)
 
 
 def _sync_guards(app: Litestar) -> list[str]:
@@ -33,6 +40,6 @@ def test_no_route_has_a_guard_that_would_run_in_a_worker_thread(app: Litestar) -
 
 
 def test_the_kernels_guards_are_coroutines() -> None:
-    for guard in (checks_credentials, requires_caller, requires_service, requires_signed_in,
+    for guard in (checks_credentials, requires_admin, requires_caller, requires_service, requires_signed_in,
                   requires_staff(), requires_staff("court")):
         assert inspect.iscoroutinefunction(guard), guard
