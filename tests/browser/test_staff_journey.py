@@ -191,7 +191,8 @@ async def test_a_request_completed_by_staff_shows_done_on_the_tracking_page(brow
         await _sign_in(buyer, staff_portal, "buyer@demo.local", "zh")
         await buyer.goto(f"{staff_portal}/my/submissions/new/utility_handover")
         await buyer_visits.check(buyer)
-        await buyer.fill("input[name=tracking_number]", "ZT2026000001")
+        # A signed-in buyer picks one of their own transfers (the form offers them; see the citizen journeys).
+        await buyer.select_option("select[name=tracking_number]", "ZT2026000001")
         await buyer.select_option("select[name=utility_type]", "water")
         await buyer.fill("input[name=account_holder_name]", "张*明")
         await buyer.fill("input[name=contact_phone]", "13812345678")
