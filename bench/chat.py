@@ -557,12 +557,25 @@ def verify_submissions(db_path: Path, before_id: int, conversations: list[Conver
     try:
         rows = conn.execute("SELECT id, department, channel, data FROM work_item "
                             "WHERE kind = 'utility_handover' AND id > ?", (before_id,)).fetchall()
+        # One job, one item: a request naming a transfer's open utility step joins that step's
+        # item (a "submitted" message in its thread) instead of becoming an item of its own.
+        joined = conn.execute("SELECT m.item_id, w.department, m.data FROM work_item_message m "
+                              "JOIN work_item w ON w.id = m.item_id "
+                              "WHERE m.kind = 'submitted' AND w.kind <> 'utility_handover'").fetchall()
     finally:
         conn.close()
     by_name: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {}
     for item_id, department, channel, data in rows:
         payload = json.loads(data) if isinstance(data, str) else data
         by_name.setdefault(str(payload.get("account_holder_name")), []).append((item_id, department, channel, payload))
+    joined_requests = 0
+    for item_id, department, data in joined:
+        message = (json.loads(data) if isinstance(data, str) else data) or {}
+        if message.get("kind") != "utility_handover":
+            continue
+        fields = message.get("fields") or {}
+        joined_requests += 1
+        by_name.setdefault(str(fields.get("account_holder_name")), []).append((item_id, department, "chat", fields))
     confirmed = [c for c in conversations if c.confirmed]
     exactly_once = missing_items = duplicates = wrong_reference = wrong_data = unconfirmed_items = 0
     for conv in conversations:
@@ -587,6 +600,7 @@ def verify_submissions(db_path: Path, before_id: int, conversations: list[Conver
     names = {c.script.name for c in conversations}
     return {
         "conversations": len(conversations), "confirmed": len(confirmed), "items_created": len(rows),
+        "joined_step_items": joined_requests,
         "exactly_once": exactly_once, "missing": missing_items, "duplicates": duplicates,
         "wrong_reference": wrong_reference, "wrong_data": wrong_data, "unconfirmed_items": unconfirmed_items,
         "stray_items": sum(len(v) for k, v in by_name.items() if k not in names),
@@ -753,7 +767,7 @@ def markdown(result: dict[str, Any]) -> str:
     sub = result.get("submissions")
     if sub:
         lines += ["", f"Submissions (read from the portal's SQLite file): {sub['confirmed']} conversations confirmed "
-                  f"a form, {sub['items_created']} utility_handover items created, {sub['exactly_once']} landed "
+                  f"a form, {sub['items_created']} utility_handover items created and {sub.get('joined_step_items', 0)} requests joined their step's item (one job, one item), {sub['exactly_once']} landed "
                   f"exactly once with the reference the bot gave; missing {sub['missing']}, duplicates "
                   f"{sub['duplicates']}, wrong reference {sub['wrong_reference']}, wrong data {sub['wrong_data']}, "
                   f"filed without a \"yes\" {sub['unconfirmed_items']}, stray {sub['stray_items']} "
