@@ -135,6 +135,8 @@ async def test_an_administrator_assigns_court_staff_to_a_court(client: Client, f
     await login(client, admin.email)
     page = await client.get("/staff/cases")
     assert 'action="/staff/cases/courts"' in page.text
+    title = page.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and page.text.count('id="courts"') == 1  # the court form once, in the page body
     resp = await client.post("/staff/cases/courts", data={"user_id": str(clerk.id), "court_code": "浙0681",
                                                           "assigned": "1", "_csrf_token": csrf(client)},
                              follow_redirects=False)
