@@ -74,7 +74,7 @@ bot-run-actions: bot-venv
 		$(BOT_ENV) .venv/bin/rasa run actions --actions actions --port $(BOT_ACTIONS_PORT)
 
 bot-run-rasa: train
-	cd $(BOT_DIR) && $(BOT_ENV) .venv/bin/rasa run --model models/bot.tar.gz \
+	cd $(BOT_DIR) && BOT_ACTIONS_PORT=$(BOT_ACTIONS_PORT) $(BOT_ENV) .venv/bin/rasa run --model models/bot.tar.gz \
 		--interface 127.0.0.1 --port $(BOT_RASA_PORT) \
 		--credentials credentials.yml --endpoints endpoints.yml
 
@@ -84,5 +84,5 @@ bot-run: train
 		SANIC_HOST=127.0.0.1 PORTAL_URL=$(PORTAL_URL) PORTAL_SERVICE_TOKEN=$(PORTAL_SERVICE_TOKEN) \
 			$(BOT_ENV) .venv/bin/rasa run actions --actions actions --port $(BOT_ACTIONS_PORT) & \
 		actions_pid=$$!; trap 'kill $$actions_pid 2>/dev/null' EXIT INT TERM; \
-		$(BOT_ENV) .venv/bin/rasa run --model models/bot.tar.gz --interface 127.0.0.1 --port $(BOT_RASA_PORT) \
+		BOT_ACTIONS_PORT=$(BOT_ACTIONS_PORT) $(BOT_ENV) .venv/bin/rasa run --model models/bot.tar.gz --interface 127.0.0.1 --port $(BOT_RASA_PORT) \
 			--credentials credentials.yml --endpoints endpoints.yml )
