@@ -43,7 +43,7 @@ SEQUENCE = ["filed", "notice_served", "asset_report_order", "online_search", "se
 NODE_INDEXES = ["ix_case_node_case_at", "ix_case_node_transition"]
 
 
-async def generate(db_url: str, *, cases: int, nodes: int, log: Any = print) -> dict[str, Any]:
+async def generate(db_url: str, *, cases: int, nodes: int, parallel: int = 2, log: Any = print) -> dict[str, Any]:
     import asyncpg
 
     from cases.catalogue import catalogue
@@ -75,25 +75,54 @@ async def generate(db_url: str, *, cases: int, nodes: int, log: Any = print) -> 
                    CASE WHEN r = 0 THEN 100000 + (g % 1000) * 1000 END, 'P' || r, now(), now()
             FROM generate_series(1, $1::bigint) g, generate_series(0, 1) r""", cases)
         log(f"  parties: {time.perf_counter() - t0:.1f}s")
+        # The nodes load without their foreign key and secondary indexes (rebuilt after, in bulk),
+        # in --parallel slices of the cases, one connection each.
+        fks = [r[0] for r in await conn.fetch(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'case_node'::regclass AND contype = 'f'")]
+        for fk in fks:
+            await conn.execute(f'ALTER TABLE case_node DROP CONSTRAINT "{fk}"')
         for index in NODE_INDEXES:
             await conn.execute(f"DROP INDEX IF EXISTS {index}")
         await conn.execute("ALTER TABLE case_node DROP CONSTRAINT IF EXISTS uq_case_node_source")
-        await conn.execute("""
-            INSERT INTO case_node (case_id, node_key, stage, occurred_at, description, prev_key, since_prev_seconds,
-                                   source_id, created_at, updated_at)
-            SELECT g, ($2::text[])[k + 1], ($3::text[])[k + 1],
-                   timestamptz '2019-01-01 02:00+00' + (g % 2000) * interval '1 day' + k * interval '9 days'
-                       + ((g * 7 + k * 13) % 5) * interval '1 day',
-                   '节点说明 ' || k,
-                   CASE WHEN k > 0 THEN ($2::text[])[k] END,
-                   CASE WHEN k > 0 THEN (9 + ((g * 7 + k * 13) % 5) - ((g * 7 + (k - 1) * 13) % 5)) * 86400 END,
-                   'N' || k, now(), now()
-            FROM generate_series(1, $1::bigint) g, generate_series(0, $4 - 1) k""", cases, keys, stages, nodes)
+        pk = await conn.fetchval("SELECT conname FROM pg_constraint WHERE conrelid = 'case_node'::regclass "
+                                 "AND contype = 'p'")
+        if pk:
+            await conn.execute(f'ALTER TABLE case_node DROP CONSTRAINT "{pk}"')
+
+        async def load_slice(first: int, last: int) -> None:
+            c = await asyncpg.connect(db_url)
+            try:
+                await c.execute("SET synchronous_commit = off")
+                await c.execute("""
+                    INSERT INTO case_node (case_id, node_key, stage, occurred_at, description, prev_key,
+                                           since_prev_seconds, source_id, created_at, updated_at)
+                    SELECT g, ($3::text[])[k + 1], ($4::text[])[k + 1],
+                           timestamptz '2019-01-01 02:00+00' + (g % 2000) * interval '1 day' + k * interval '9 days'
+                               + ((g * 7 + k * 13) % 5) * interval '1 day',
+                           '节点说明 ' || k,
+                           CASE WHEN k > 0 THEN ($3::text[])[k] END,
+                           CASE WHEN k > 0 THEN (9 + ((g * 7 + k * 13) % 5) - ((g * 7 + (k - 1) * 13) % 5)) * 86400
+                           END,
+                           'N' || k, now(), now()
+                    FROM generate_series($1::bigint, $2::bigint) g, generate_series(0, $5 - 1) k""",
+                                first, last, keys, stages, nodes)
+            finally:
+                await c.close()
+
+        step = -(-cases // parallel)
+        await asyncio.gather(*(load_slice(i + 1, min(cases, i + step)) for i in range(0, cases, step)))
         loaded = time.perf_counter() - t0
-        log(f"  nodes: {loaded:.1f}s; rebuilding the node indexes …")
+        log(f"  nodes: {loaded:.1f}s; rebuilding the node keys and indexes …")
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        await conn.execute("SET max_parallel_maintenance_workers = 2")
+        await conn.execute(f'ALTER TABLE case_node ADD CONSTRAINT "{pk or "pk_case_node"}" PRIMARY KEY (id)')
+        log(f"  primary key: {time.perf_counter() - t0:.1f}s")
         await conn.execute("ALTER TABLE case_node ADD CONSTRAINT uq_case_node_source UNIQUE (case_id, source_id)")
         await conn.execute("CREATE INDEX ix_case_node_case_at ON case_node (case_id, occurred_at)")
         await conn.execute("CREATE INDEX ix_case_node_transition ON case_node (prev_key, node_key)")
+        for fk in fks:  # validated in one pass over the table, not row by row
+            await conn.execute(f'ALTER TABLE case_node ADD CONSTRAINT "{fk}" FOREIGN KEY (case_id) '
+                               "REFERENCES enforcement_case (id) ON DELETE CASCADE")
         log(f"  indexes: {time.perf_counter() - t0:.1f}s")
         await conn.execute("""
             INSERT INTO case_asset (case_id, kind, description, state, state_on, value, source_id, created_at,
@@ -146,6 +175,18 @@ async def generate(db_url: str, *, cases: int, nodes: int, log: Any = print) -> 
     log(f"  medians ({transitions} transitions) by {stats_done:.1f}s; VACUUM ANALYZE done: {total:.1f}s in all")
     return {"cases": cases, "nodes": cases * nodes, "nodes_loaded_s": round(loaded, 1),
             "generate_s": round(total, 1), "transitions": transitions}
+
+
+async def _existing(db_url: str) -> dict[str, Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        n_cases = await conn.fetchval("SELECT max(id) FROM enforcement_case")
+        n_nodes = await conn.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'case_node'")
+    finally:
+        await conn.close()
+    return {"cases": n_cases, "nodes": n_nodes, "nodes_loaded_s": None, "generate_s": None, "transitions": None}
 
 
 def _requests(workdir: Path, cases: int, sample: int) -> Path:
@@ -207,22 +248,32 @@ async def constant_rate(port: int, specs: list[dict[str, Any]], *, rate: float, 
 
 def run_cases_bench(pg_url: str, *, cases: int = 1_000_000, nodes: int = 30, sample: int = 10_000,
                     connections: int = 32, duration: float = 20.0, warmup: float = 3.0, rate: float = 200.0,
-                    keep: bool = False, log: Any = print) -> dict[str, Any]:
+                    keep: bool = False, db: str | None = None, generate_only: bool = False,
+                    log: Any = print) -> dict[str, Any]:
     from portal.cli import migrate
     from portal.settings import Settings
 
     problem = asyncio.run(support.check_server(pg_url))
     if problem:
         raise SystemExit(problem)
-    db_url = asyncio.run(support.create_database(pg_url, "bench_cases"))
-    log(f"· cases benchmark: database {db_url.rsplit('/', 1)[1]}; {cases:,} cases × {nodes} nodes")
     result: dict[str, Any] = {"scenarios": {}}
+    if db:  # data generated by an earlier run (--generate-only --keep): measured again, kept
+        db_url, keep = db, True
+        result["data"] = asyncio.run(_existing(db_url))
+        cases = result["data"]["cases"]
+        log(f"· cases benchmark: existing database {db_url.rsplit('/', 1)[1]}; {cases:,} cases")
+    else:
+        db_url = asyncio.run(support.create_database(pg_url, "cases_bench"))
+        log(f"· cases benchmark: database {db_url.rsplit('/', 1)[1]}; {cases:,} cases × {nodes} nodes")
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cases-") as tmp:
             workdir = Path(tmp)
-            migrate(Settings.from_env({"DATABASE_URL": db_url, "PORTAL_ENV": "production", "PORTAL_SECRET": SECRET,
-                                       "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN}))
-            result["data"] = asyncio.run(generate(db_url, cases=cases, nodes=nodes, log=log))
+            if not db:
+                migrate(Settings.from_env({"DATABASE_URL": db_url, "PORTAL_ENV": "production",
+                                           "PORTAL_SECRET": SECRET, "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN}))
+                result["data"] = asyncio.run(generate(db_url, cases=cases, nodes=nodes, log=log))
+                if generate_only:
+                    return result
             requests = _requests(workdir, cases, sample)
             first = json.loads(requests.read_text())[0]
             servers = {
@@ -286,11 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--rate", type=float, default=200.0, help="constant offered load for the p99 (req/s)")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--generate-only", action="store_true", help="generate the data and stop (with --keep)")
+    parser.add_argument("--db", help="measure on a database generated earlier (--generate-only --keep); kept")
     args = parser.parse_args(argv)
     result = run_cases_bench(support.server_url(), cases=args.cases, nodes=args.nodes, sample=args.sample,
                              connections=args.connections, duration=args.duration, warmup=args.warmup,
-                             rate=args.rate, keep=args.keep)
+                             rate=args.rate, keep=args.keep, db=args.db, generate_only=args.generate_only)
+    if args.generate_only:
+        print(json.dumps(result["data"]))
+        return 0
     print("\n" + markdown(result))
     support.RESULTS_DIR.mkdir(exist_ok=True)
     (support.RESULTS_DIR / "cases-latest.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
