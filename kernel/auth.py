@@ -81,8 +81,8 @@ async def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str
     cookies = connection.cookies
     authorization = headers.get("authorization")
     if authorization is not None:
-        for scope, token in (scoped_tokens or {}).items():
-            if token and service_token_ok(token, authorization):  # never a session, never the assistant
+        for scope, scoped in (scoped_tokens or {}).items():
+            if scoped and service_token_ok(scoped, authorization):  # never a session, never the assistant
                 return AuthenticationResult(user=None, auth=Auth("token", client_key(connection), secret=secret,
                                                                  token_scope=scope))
         sender = (headers.get("x-chat-sender") or "unknown")[:CHAT_SENDER_MAX]
