@@ -12,10 +12,13 @@ portal's page beside an asyncpg reference serving the same page, and p99 at a co
    (bench/cases_ref.py) with the same number of asyncpg connections.
 3. Scenarios: closed loop, 32 connections (bench.loadgen): ``GET /cases/{id}`` with the
    creditor's grant cookie for a random case of a 10,000-case sample, on the portal and on the
-   reference; then the portal at a constant offered load (default 200 requests/s, open loop,
-   latency measured from the moment each request was due, so a slow answer delays nothing).
+   reference; then the portal at constant offered loads (``--rates``, default 200 requests/s;
+   open loop, bench/openloop.py in its own process, latency measured from the moment each
+   request was due: a slow answer delays the ones behind it, and that delay is measured).
 
     python -m bench.cases --cases 100000 --duration 10      # smaller than the issue's scale
+    python -m bench.cases --generate-only --keep            # generate 1M/30M once, keep it …
+    python -m bench.cases --db postgresql://…/cases_bench_… --rates 200,100   # … measure on it
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +47,7 @@ SEQUENCE = ["filed", "notice_served", "asset_report_order", "online_search", "se
 NODE_INDEXES = ["ix_case_node_case_at", "ix_case_node_transition"]
 
 
-async def generate(db_url: str, *, cases: int, nodes: int, log: Any = print) -> dict[str, Any]:
+async def generate(db_url: str, *, cases: int, nodes: int, parallel: int = 2, log: Any = print) -> dict[str, Any]:
     import asyncpg
 
     from cases.catalogue import catalogue
@@ -75,25 +79,54 @@ async def generate(db_url: str, *, cases: int, nodes: int, log: Any = print) -> 
                    CASE WHEN r = 0 THEN 100000 + (g % 1000) * 1000 END, 'P' || r, now(), now()
             FROM generate_series(1, $1::bigint) g, generate_series(0, 1) r""", cases)
         log(f"  parties: {time.perf_counter() - t0:.1f}s")
+        # The nodes load without their foreign key and secondary indexes (rebuilt after, in bulk),
+        # in --parallel slices of the cases, one connection each.
+        fks = [r[0] for r in await conn.fetch(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'case_node'::regclass AND contype = 'f'")]
+        for fk in fks:
+            await conn.execute(f'ALTER TABLE case_node DROP CONSTRAINT "{fk}"')
         for index in NODE_INDEXES:
             await conn.execute(f"DROP INDEX IF EXISTS {index}")
         await conn.execute("ALTER TABLE case_node DROP CONSTRAINT IF EXISTS uq_case_node_source")
-        await conn.execute("""
-            INSERT INTO case_node (case_id, node_key, stage, occurred_at, description, prev_key, since_prev_seconds,
-                                   source_id, created_at, updated_at)
-            SELECT g, ($2::text[])[k + 1], ($3::text[])[k + 1],
-                   timestamptz '2019-01-01 02:00+00' + (g % 2000) * interval '1 day' + k * interval '9 days'
-                       + ((g * 7 + k * 13) % 5) * interval '1 day',
-                   '节点说明 ' || k,
-                   CASE WHEN k > 0 THEN ($2::text[])[k] END,
-                   CASE WHEN k > 0 THEN (9 + ((g * 7 + k * 13) % 5) - ((g * 7 + (k - 1) * 13) % 5)) * 86400 END,
-                   'N' || k, now(), now()
-            FROM generate_series(1, $1::bigint) g, generate_series(0, $4 - 1) k""", cases, keys, stages, nodes)
+        pk = await conn.fetchval("SELECT conname FROM pg_constraint WHERE conrelid = 'case_node'::regclass "
+                                 "AND contype = 'p'")
+        if pk:
+            await conn.execute(f'ALTER TABLE case_node DROP CONSTRAINT "{pk}"')
+
+        async def load_slice(first: int, last: int) -> None:
+            c = await asyncpg.connect(db_url)
+            try:
+                await c.execute("SET synchronous_commit = off")
+                await c.execute("""
+                    INSERT INTO case_node (case_id, node_key, stage, occurred_at, description, prev_key,
+                                           since_prev_seconds, source_id, created_at, updated_at)
+                    SELECT g, ($3::text[])[k + 1], ($4::text[])[k + 1],
+                           timestamptz '2019-01-01 02:00+00' + (g % 2000) * interval '1 day' + k * interval '9 days'
+                               + ((g * 7 + k * 13) % 5) * interval '1 day',
+                           '节点说明 ' || k,
+                           CASE WHEN k > 0 THEN ($3::text[])[k] END,
+                           CASE WHEN k > 0 THEN (9 + ((g * 7 + k * 13) % 5) - ((g * 7 + (k - 1) * 13) % 5)) * 86400
+                           END,
+                           'N' || k, now(), now()
+                    FROM generate_series($1::bigint, $2::bigint) g, generate_series(0, $5 - 1) k""",
+                                first, last, keys, stages, nodes)
+            finally:
+                await c.close()
+
+        step = -(-cases // parallel)
+        await asyncio.gather(*(load_slice(i + 1, min(cases, i + step)) for i in range(0, cases, step)))
         loaded = time.perf_counter() - t0
-        log(f"  nodes: {loaded:.1f}s; rebuilding the node indexes …")
+        log(f"  nodes: {loaded:.1f}s; rebuilding the node keys and indexes …")
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        await conn.execute("SET max_parallel_maintenance_workers = 2")
+        await conn.execute(f'ALTER TABLE case_node ADD CONSTRAINT "{pk or "pk_case_node"}" PRIMARY KEY (id)')
+        log(f"  primary key: {time.perf_counter() - t0:.1f}s")
         await conn.execute("ALTER TABLE case_node ADD CONSTRAINT uq_case_node_source UNIQUE (case_id, source_id)")
         await conn.execute("CREATE INDEX ix_case_node_case_at ON case_node (case_id, occurred_at)")
         await conn.execute("CREATE INDEX ix_case_node_transition ON case_node (prev_key, node_key)")
+        for fk in fks:  # validated in one pass over the table, not row by row
+            await conn.execute(f'ALTER TABLE case_node ADD CONSTRAINT "{fk}" FOREIGN KEY (case_id) '
+                               "REFERENCES enforcement_case (id) ON DELETE CASCADE")
         log(f"  indexes: {time.perf_counter() - t0:.1f}s")
         await conn.execute("""
             INSERT INTO case_asset (case_id, kind, description, state, state_on, value, source_id, created_at,
@@ -148,6 +181,18 @@ async def generate(db_url: str, *, cases: int, nodes: int, log: Any = print) -> 
             "generate_s": round(total, 1), "transitions": transitions}
 
 
+async def _existing(db_url: str) -> dict[str, Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        n_cases = await conn.fetchval("SELECT max(id) FROM enforcement_case")
+        n_nodes = await conn.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'case_node'")
+    finally:
+        await conn.close()
+    return {"cases": n_cases, "nodes": n_nodes, "nodes_loaded_s": None, "generate_s": None, "transitions": None}
+
+
 def _requests(workdir: Path, cases: int, sample: int) -> Path:
     from litestar.middleware.csrf import generate_csrf_token
 
@@ -167,62 +212,55 @@ def _requests(workdir: Path, cases: int, sample: int) -> Path:
     return path
 
 
-async def constant_rate(port: int, specs: list[dict[str, Any]], *, rate: float, duration: float) -> dict[str, Any]:
-    """Open loop: request i is due at start + i/rate whatever happened before; its latency counts from then."""
-    import httpx
-
-    rng = random.Random(7)
-    total = int(rate * duration)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
-        for spec in specs[:50]:  # warm: connections open, statements prepared, templates compiled
-            await client.get(spec["path"], headers=spec["headers"])
-        start = time.perf_counter() + 0.5
-
-        async def one(i: int) -> None:
-            due = start + i / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            spec = specs[rng.randrange(len(specs))]
-            try:
-                resp = await client.get(spec["path"], headers=spec["headers"])
-                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-            except httpx.HTTPError as exc:
-                statuses[0] = statuses.get(0, 0) + 1
-                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-            latencies.append(time.perf_counter() - due)
-
-        await asyncio.gather(*(one(i) for i in range(total)))
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
-
-    return {"offered_rps": rate, "requests": total, "statuses": {str(k): v for k, v in statuses.items()},
-            "errors": errors,
-            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": round(1000 * latencies[-1], 2)}
+def constant_rate(server: Any, requests: Path, *, rate: float, duration: float) -> dict[str, Any]:
+    """Open loop (bench.openloop, its own process): request i is due at start + i/rate whatever
+    happened before; its latency counts from then. With the server's CPU per request."""
+    cmd = [sys.executable, "-m", "bench.openloop", "--port", str(server.port), "--requests", str(requests),
+           "--rate", str(rate), "--duration", str(duration)]
+    busy0, total0 = support.machine_cpu()
+    time.sleep(1.0)
+    busy1, total1 = support.machine_cpu()
+    cpu0, (busy2, total2) = support.cpu_seconds(server.pid), support.machine_cpu()
+    out = subprocess.run(cmd, cwd=support.ROOT, capture_output=True, timeout=duration + 120, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"open-loop generator failed:\n{out.stderr.decode(errors='replace')}")
+    report: dict[str, Any] = json.loads(out.stdout)
+    cpu1, (busy3, total3) = support.cpu_seconds(server.pid), support.machine_cpu()
+    report["server_cpu_ms_per_request"] = round(1000 * (cpu1 - cpu0) / max(report["answered"], 1), 3)
+    report["machine_cpu_busy_pct"] = round(100 * (busy3 - busy2) / max(total3 - total2, 1), 1)
+    report["background_busy_pct"] = round(100 * (busy1 - busy0) / max(total1 - total0, 1), 1)
+    return report
 
 
 def run_cases_bench(pg_url: str, *, cases: int = 1_000_000, nodes: int = 30, sample: int = 10_000,
-                    connections: int = 32, duration: float = 20.0, warmup: float = 3.0, rate: float = 200.0,
-                    keep: bool = False, log: Any = print) -> dict[str, Any]:
+                    connections: int = 32, duration: float = 20.0, warmup: float = 3.0,
+                    rates: tuple[float, ...] = (200.0,),
+                    keep: bool = False, db: str | None = None, generate_only: bool = False, parallel: int = 2,
+                    log: Any = print) -> dict[str, Any]:
     from portal.cli import migrate
     from portal.settings import Settings
 
     problem = asyncio.run(support.check_server(pg_url))
     if problem:
         raise SystemExit(problem)
-    db_url = asyncio.run(support.create_database(pg_url, "bench_cases"))
-    log(f"· cases benchmark: database {db_url.rsplit('/', 1)[1]}; {cases:,} cases × {nodes} nodes")
     result: dict[str, Any] = {"scenarios": {}}
+    if db:  # data generated by an earlier run (--generate-only --keep): measured again, kept
+        db_url, keep = db, True
+        result["data"] = asyncio.run(_existing(db_url))
+        cases = result["data"]["cases"]
+        log(f"· cases benchmark: existing database {db_url.rsplit('/', 1)[1]}; {cases:,} cases")
+    else:
+        db_url = asyncio.run(support.create_database(pg_url, "cases_bench"))
+        log(f"· cases benchmark: database {db_url.rsplit('/', 1)[1]}; {cases:,} cases × {nodes} nodes")
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cases-") as tmp:
             workdir = Path(tmp)
-            migrate(Settings.from_env({"DATABASE_URL": db_url, "PORTAL_ENV": "production", "PORTAL_SECRET": SECRET,
-                                       "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN}))
-            result["data"] = asyncio.run(generate(db_url, cases=cases, nodes=nodes, log=log))
+            if not db:
+                migrate(Settings.from_env({"DATABASE_URL": db_url, "PORTAL_ENV": "production",
+                                           "PORTAL_SECRET": SECRET, "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN}))
+                result["data"] = asyncio.run(generate(db_url, cases=cases, nodes=nodes, parallel=parallel, log=log))
+                if generate_only:
+                    return result
             requests = _requests(workdir, cases, sample)
             first = json.loads(requests.read_text())[0]
             servers = {
@@ -240,11 +278,11 @@ def run_cases_bench(pg_url: str, *, cases: int = 1_000_000, nodes: int = 30, sam
                                              warmup=warmup, max_requests=500_000, seed=11)
                     report["peak_rss_kib"] = support.proc_status(server.pid).get("VmHWM")
                     if key == "page_portal":
-                        log(f"  {report['rps']:.0f} req/s, p99 {report['p99_ms']} ms; constant {rate:.0f} req/s …")
-                        specs = json.loads(requests.read_text())
-                        result["scenarios"]["page_portal_constant"] = asyncio.run(
-                            constant_rate(server.port, specs, rate=rate, duration=duration))
-                        log(f"  constant: {result['scenarios']['page_portal_constant']}")
+                        for rate in rates:
+                            log(f"  constant {rate:.0f} req/s offered …")
+                            c = result["scenarios"][f"page_portal_constant_{rate:.0f}"] = constant_rate(
+                                server, requests, rate=rate, duration=duration)
+                            log(f"  constant: {c}")
                 result["scenarios"][key] = report
                 log(f"  {report['rps']:.0f} req/s, p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, "
                     f"non-2xx {report['non_2xx']}, unexpected bodies {report['unexpected_body']}")
@@ -255,6 +293,8 @@ def run_cases_bench(pg_url: str, *, cases: int = 1_000_000, nodes: int = 30, sam
             asyncio.run(support.drop_database(db_url))
     portal, ref = result["scenarios"].get("page_portal"), result["scenarios"].get("page_asyncpg")
     result["portal_vs_asyncpg"] = round(portal["rps"] / ref["rps"], 3) if portal and ref and ref["rps"] else None
+    result["portal_vs_asyncpg_by_cpu"] = (round(ref["server_cpu_ms_per_request"] / portal["server_cpu_ms_per_request"], 3)
+                                          if portal and ref and portal["server_cpu_ms_per_request"] else None)
     return result
 
 
@@ -263,16 +303,21 @@ def markdown(result: dict[str, Any]) -> str:
     s = result["scenarios"]
     lines = [f"{d['cases']:,} cases, {d['nodes']:,} nodes generated in {d['generate_s']} s "
              f"(nodes loaded by {d['nodes_loaded_s']} s).", "",
-             "| scenario | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|"]
+             "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU ms/req | machine busy % (before) |",
+             "|---|---|---|---|---|---|---|"]
     for key in ("page_portal", "page_asyncpg"):
         if key in s:
             r = s[key]
-            lines.append(f"| {key} (32 connections) | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']} |")
-    if "page_portal_constant" in s:
-        c = s["page_portal_constant"]
-        lines.append(f"| page_portal at {c['offered_rps']:.0f} req/s offered | — | {c['p50_ms']} | {c['p99_ms']} | "
-                     f"{sum(v for k, v in c['statuses'].items() if not k.startswith('2'))} |")
-    lines.append(f"\nportal / asyncpg reference: {result['portal_vs_asyncpg']}")
+            lines.append(f"| {key} (32 connections) | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']} "
+                         f"| {r['server_cpu_ms_per_request']} | {r['machine_cpu_busy_pct']} "
+                         f"({r['background_busy_pct']}) |")
+    for key, c in s.items():
+        if key.startswith("page_portal_constant"):
+            lines.append(f"| page_portal at {c['offered_rps']:.0f} req/s offered (open loop) | {c['achieved_rps']} | "
+                         f"{c['p50_ms']} | {c['p99_ms']} | {c['non_2xx'] + c['missing']} | "
+                         f"{c['server_cpu_ms_per_request']} | {c['machine_cpu_busy_pct']} ({c['background_busy_pct']}) |")
+    lines.append(f"\nportal / asyncpg reference: {result['portal_vs_asyncpg']} by throughput, "
+                 f"{result['portal_vs_asyncpg_by_cpu']} by server CPU per request")
     return "\n".join(lines)
 
 
@@ -285,12 +330,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--rate", type=float, default=200.0, help="constant offered load for the p99 (req/s)")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--rates", default="200", help="constant offered loads for the p99, req/s (e.g. 200,100)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--generate-only", action="store_true", help="generate the data and stop (with --keep)")
+    parser.add_argument("--parallel", type=int, default=2, help="connections loading the nodes (default 2)")
+    parser.add_argument("--db", help="measure on a database generated earlier (--generate-only --keep); kept")
     args = parser.parse_args(argv)
     result = run_cases_bench(support.server_url(), cases=args.cases, nodes=args.nodes, sample=args.sample,
                              connections=args.connections, duration=args.duration, warmup=args.warmup,
-                             rate=args.rate, keep=args.keep)
+                             rates=tuple(float(r) for r in args.rates.split(",")), keep=args.keep, db=args.db, generate_only=args.generate_only,
+                             parallel=args.parallel)
+    if args.generate_only:
+        print(json.dumps(result["data"]))
+        return 0
     print("\n" + markdown(result))
     support.RESULTS_DIR.mkdir(exist_ok=True)
     (support.RESULTS_DIR / "cases-latest.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")

@@ -1,8 +1,9 @@
 """The reference the case progress page is compared with: a bare Litestar app (no middleware,
-no plugins, no auth) serving ``GET /cases/{id}`` with plain asyncpg, running the portal's own
-statements (cases.read.STATEMENTS and TRANSITIONS, compiled once to SQL text; asyncpg prepares
-and caches them) plus the documents list, then the portal's own pure assembly
-(cases.read.assemble), template (cases/page.html) and Jinja environment.
+no plugins, no auth) serving ``GET /cases/{id}`` with plain asyncpg and its own minimal reads:
+the one statement that returns the case with everything under it as JSON
+(cases.read.CASE_SQL, asyncpg prepares and caches it) and the documents list (two round
+trips, as the portal), then the portal's own pure assembly (cases.read.assemble), template
+(cases/page.html) and Jinja environment.
 
 The viewer is taken from the grant cookie's name without checking its signature (the
 reference does no auth: that is part of what the portal's figure pays for).
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from cases.access import CASE_GRANT
 from cases.documents import CaseDocument
-from cases.read import STATEMENTS, TRANSITIONS, CaseRows, Viewer, assemble, main_node_key, transitions_of
+from cases.read import CASE_SQL_POSITIONAL, Viewer, assemble, mainline_keys, rows_from_json
 from portal.templating import build_environment
 
 POLL_SECONDS = 20
@@ -39,8 +40,7 @@ def _compile(stmt: Any) -> tuple[str, list[tuple[str, Any]]]:
     return str(compiled), [(name, compiled.params.get(name)) for name in compiled.positiontup or []]
 
 
-_SQL = {name: _compile(stmt) for name, stmt in STATEMENTS.items()}
-_TRANSITIONS = _compile(TRANSITIONS)
+MAINLINE = mainline_keys()
 
 
 def _documents_sql() -> tuple[str, list[tuple[str, Any]]]:
@@ -86,27 +86,17 @@ def asyncpg_app() -> Litestar:
         party_id = next((int(k[len(prefix):]) for k in request.cookies if k.startswith(prefix)), None)
         values = {"case_id": case_id}
         async with pools[0].acquire() as conn:
-            sql, pos = _SQL["case"]
-            case = await conn.fetchrow(sql, *_args(pos, values))
-            if case is None or party_id is None:
+            row = await conn.fetchrow(CASE_SQL_POSITIONAL, case_id, MAINLINE)
+            if row is None or party_id is None:
                 raise NotFoundException()
-            parts = {}
-            for name in ("parties", "nodes", "assets", "auctions", "money", "plans", "lines"):
-                sql, pos = _SQL[name]
-                parts[name] = await conn.fetch(sql, *_args(pos, values))
-            rows = CaseRows(case=case, **parts)
+            rows = rows_from_json(row)
             party = next((p for p in rows.parties if p.id == party_id), None)
             if party is None:
                 raise NotFoundException()
-            prev = main_node_key(rows.nodes)
-            measured = {}
-            if prev:
-                sql, pos = _TRANSITIONS
-                measured = transitions_of(await conn.fetch(sql, *_args(pos, {"prev_key": prev})))
             sql, pos = _DOCS
             docs = [CaseDocument(d["id"], d["original_name"], d["kind"], str(d["size"]))
                     for d in await conn.fetch(sql, *_args(pos, values))]
-        view = assemble(rows, Viewer(party.role, party.id), "zh", measured)
+        view = assemble(rows, Viewer(party.role, party.id), "zh", rows.measured or {})
         return Template("cases/page.html", context={
             "c": view, "poll_seconds": POLL_SECONDS, "staff": False, "sent": "", "following": False,
             "documents": docs, "signed_in": False, "proof": ""})

@@ -12,13 +12,16 @@ Other parties' names and ID numbers are always masked for parties (张*, ****123
 from __future__ import annotations
 
 import datetime as dt
+import json
 import weakref
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalogue import Court, Node, catalogue
@@ -250,6 +253,8 @@ class CaseRows:
     money: Sequence[Any]
     plans: Sequence[Any]
     lines: Sequence[Any]
+    # The measured windows from the case's latest main-line node (None: not loaded with the rows).
+    measured: dict[str, Transition] | None = None
 
 
 _readers: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
@@ -264,9 +269,103 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     return found
 
 
-async def load_rows(session: Any, case_id: int) -> CaseRows | None:
-    """The case's rows (None: no such case), one statement per part on ``session`` (an AsyncSession
-    or an AsyncConnection, e.g. of :func:`reader`)."""
+# --- PostgreSQL: the case and everything under it in ONE statement (one round trip) -----------
+# Each part is a JSON array of arrays (ordered as STATEMENTS order them), plus the measured
+# windows from the latest node of the case's main line (the keys that predict something are
+# passed in: the catalogue is data in Python). Cast to text: parsed here (numbers as Decimal). The portal and the benchmark's asyncpg reference
+# run this same text.
+
+CASE_SQL = """
+SELECT c.*,
+  (SELECT CAST(json_agg(json_build_array(p.id, p.role, p.name, p.id_last4, p.user_id, p.amount_claimed)
+                   ORDER BY p.role, p.id) AS text) FROM case_party p WHERE p.case_id = c.id) AS j_parties,
+  (SELECT CAST(json_agg(json_build_array(n.node_key, n.stage, n.occurred_at, n.description)
+                        ORDER BY n.occurred_at, n.id) AS text)
+     FROM case_node n WHERE n.case_id = c.id) AS j_nodes,
+  (SELECT CAST(json_agg(json_build_array(a.kind, a.description, a.state, a.state_on, a.value)
+                        ORDER BY a.id) AS text)
+     FROM case_asset a WHERE a.case_id = c.id) AS j_assets,
+  (SELECT CAST(json_agg(json_build_array(u.round, u.title, u.platform, u.lot_no, u.starting_price, u.starts_on,
+                                         u.ends_on, u.result, u.price) ORDER BY u.starts_on, u.id) AS text)
+     FROM case_auction u WHERE u.case_id = c.id) AS j_auctions,
+  (SELECT CAST(json_agg(json_build_array(m.direction, m.amount, m.booked_on, m.description)
+                        ORDER BY m.booked_on, m.id) AS text)
+     FROM case_money m WHERE m.case_id = c.id) AS j_money,
+  (SELECT CAST(json_agg(json_build_array(d.id, d.state, d.served_on, d.total, d.note) ORDER BY d.id) AS text)
+     FROM distribution_plan d WHERE d.case_id = c.id) AS j_plans,
+  (SELECT CAST(json_agg(json_build_array(l.plan_id, l.party_id, l.payee_name, l.amount, l.state, l.paid_on)
+                   ORDER BY l.plan_id, l.id) AS text)
+     FROM distribution_line l JOIN distribution_plan d ON d.id = l.plan_id WHERE d.case_id = c.id) AS j_lines,
+  (SELECT CAST(json_agg(json_build_array(s.node_key, s.samples, s.p25_seconds, s.median_seconds,
+                                         s.p75_seconds)) AS text)
+     FROM case_node_stat s
+    WHERE s.prev_key = (SELECT n.node_key FROM case_node n WHERE n.case_id = c.id AND n.node_key = ANY(:mainline)
+                        ORDER BY n.occurred_at DESC, n.id DESC LIMIT 1)) AS j_measured
+FROM enforcement_case c WHERE c.id = :case_id
+"""
+CASE_STATEMENT = text(CASE_SQL).bindparams(bindparam("case_id"), bindparam("mainline", type_=ARRAY(String)))
+CASE_SQL_POSITIONAL = CASE_SQL.replace(":mainline", "$2::text[]").replace(":case_id", "$1")  # asyncpg
+
+PartyRow = namedtuple("PartyRow", "id role name id_last4 user_id amount_claimed")
+NodeRow = namedtuple("NodeRow", "node_key stage occurred_at description")
+AssetRow = namedtuple("AssetRow", "kind description state state_on value")
+AuctionRow = namedtuple("AuctionRow", "round title platform lot_no starting_price starts_on ends_on result price")
+MoneyRow = namedtuple("MoneyRow", "direction amount booked_on description")
+PlanRow = namedtuple("PlanRow", "id state served_on total note")
+LineRow = namedtuple("LineRow", "plan_id party_id payee_name amount state paid_on")
+_PARTS = ("j_parties", "j_nodes", "j_assets", "j_auctions", "j_money", "j_plans", "j_lines", "j_measured")
+
+
+def mainline_keys() -> list[str]:
+    """Catalogue keys of the nodes that predict a next one or close the case (the main line)."""
+    return sorted(k for k, n in catalogue().nodes.items() if n.next or n.closes)
+
+
+def _json(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return json.loads(value, parse_float=Decimal) if isinstance(value, str | bytes) else list(value)
+
+
+def _day(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else value if isinstance(value, Decimal) else Decimal(value)
+
+
+def rows_from_json(row: Any) -> CaseRows:
+    """CaseRows from one row of CASE_SQL (a SQLAlchemy Row or an asyncpg Record)."""
+    m = row._mapping if hasattr(row, "_mapping") else row
+    case = namedtuple("CaseRow", [k for k in m.keys() if k not in _PARTS])(  # type: ignore[misc]
+        *(m[k] for k in m.keys() if k not in _PARTS))
+    parties = [PartyRow(i, r, n, l4, u, _money(a)) for i, r, n, l4, u, a in _json(m["j_parties"])]
+    nodes = [NodeRow(k, st, dt.datetime.fromisoformat(at), d) for k, st, at, d in _json(m["j_nodes"])]
+    assets = [AssetRow(k, d, st, _day(on), _money(v)) for k, d, st, on, v in _json(m["j_assets"])]
+    auctions = [AuctionRow(r, t, p, lot, _money(sp), _day(s), _day(e), res, _money(pr))
+                for r, t, p, lot, sp, s, e, res, pr in _json(m["j_auctions"])]
+    money = [MoneyRow(d, _money(a), _day(on), desc) for d, a, on, desc in _json(m["j_money"])]
+    plans = [PlanRow(i, st, _day(on), _money(t), note) for i, st, on, t, note in _json(m["j_plans"])]
+    lines = [LineRow(p, party, name, _money(a), st, _day(on)) for p, party, name, a, st, on in _json(m["j_lines"])]
+    return CaseRows(case=case, parties=parties, nodes=nodes, assets=assets, auctions=auctions, money=money,
+                    plans=plans, lines=lines, measured=transitions_of(_json(m["j_measured"])))
+
+
+def _dialect_name(session: Any) -> str:
+    dialect = getattr(session, "dialect", None) or session.bind.dialect
+    return str(dialect.name)
+
+
+async def load_rows(session: Any, case_id: int, *, one_statement: bool | None = None) -> CaseRows | None:
+    """The case's rows (None: no such case) on ``session`` (an AsyncSession or an AsyncConnection,
+    e.g. of :func:`reader`): one statement on PostgreSQL (CASE_SQL, the measured windows
+    included); one per part elsewhere (SQLite, in-process), or when ``one_statement`` is False."""
+    if one_statement is None:
+        one_statement = _dialect_name(session) == "postgresql"
+    if one_statement:
+        row = (await session.execute(CASE_STATEMENT, {"case_id": case_id, "mainline": mainline_keys()})).first()
+        return None if row is None else rows_from_json(row)
     case = (await session.execute(STATEMENTS["case"], {"case_id": case_id})).first()
     if case is None:
         return None
@@ -338,8 +437,10 @@ async def build_view(session: Any, case: EnforcementCase | int, viewer: Viewer, 
     """The case as ``viewer`` may see it, in ``lang`` (rows loaded here unless given)."""
     rows = rows or await load_rows(session, case if isinstance(case, int) else case.id)
     assert rows is not None
-    prev = main_node_key(rows.nodes)
-    measured = transitions_of((await session.execute(TRANSITIONS, {"prev_key": prev})).all()) if prev else {}
+    measured = rows.measured
+    if measured is None:
+        prev = main_node_key(rows.nodes)
+        measured = transitions_of((await session.execute(TRANSITIONS, {"prev_key": prev})).all()) if prev else {}
     return assemble(rows, viewer, lang, measured)
 
 
@@ -420,5 +521,6 @@ def assemble(rows: CaseRows, viewer: Viewer, lang: str, measured: dict[str, Tran
     return view
 
 
-__all__ = ["STATEMENTS", "TRANSITIONS", "CaseRows", "CaseView", "NextView", "Viewer", "assemble", "build_view",
+__all__ = ["CASE_SQL", "CASE_SQL_POSITIONAL", "STATEMENTS", "TRANSITIONS", "CaseRows", "mainline_keys",
+           "rows_from_json", "CaseView", "NextView", "Viewer", "assemble", "build_view",
            "load_rows", "next_from", "viewer_from"]

@@ -53,6 +53,7 @@ class Document(Base):
         Index("ix_document_subject", "subject_type", "subject_id"),
         Index("ix_document_uploaded_by", "uploaded_by"),
         Index("ix_document_owner_id", "owner_id"),
+        Index("ix_document_guest_key", "guest_key"),
         CheckConstraint(_in("kind", DocumentKind), name="kind"),
         CheckConstraint(_in("subject_type", SubjectType), name="subject_type"),
         CheckConstraint(_in("visibility", Visibility), name="visibility"),
@@ -77,6 +78,9 @@ class Document(Base):
     department: Mapped[str | None] = mapped_column(String(40))
     thumbnail_key: Mapped[str | None] = mapped_column(String(200))
     uploaded_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("user_account.id", ondelete="SET NULL"))
+    # An upload by someone without an account whom a domain vouched for (service.upload_as_guest):
+    # what their quota counts, e.g. "case:12p34" (a case's party); None for everyone else.
+    guest_key: Mapped[str | None] = mapped_column(String(120))
 
     @property
     def is_image(self) -> bool:

@@ -70,6 +70,9 @@ __all__ = [
     "list_documents",
     "subject_guards",
     "upload",
+    "upload_as_guest",
+    "check_upload",
+    "Guest",
     "used_bytes",
     "wait_for_cleanups",
 ]
@@ -371,37 +374,9 @@ async def _hold_quota(session: AsyncSession, user_id: int) -> None:
         await session.execute(text("UPDATE user_account SET id = id WHERE id = :id"), {"id": user_id})
 
 
-async def upload(
-    session: AsyncSession,
-    store: DocumentStore,
-    principal: Principal,
-    subject: Subject,
-    kind: DocumentKind | str,
-    filename: str,
-    data: ObjectData,
-    visibility: Visibility | str = Visibility.owner,
-    department: str | None = None,
-    *,
-    guards: SubjectGuards | None = None,
-    limits: DocumentLimits | None = None,
-) -> Document:
-    """Validate, store and record one document; return the flushed :class:`Document` row.
-
-    Who may attach what is decided from the subject (see :class:`SubjectInfo`): staff only to
-    subjects their department handles and only kinds it issues; citizens only to their own
-    subjects; the document's owner is the subject's. The caller commits. Raises a
-    :class:`~documents.errors.DocumentError` subclass
-    whose message says what to fix.
-    """
-    limits = limits or get_limits()
-    guards = guards if guards is not None else subject_guards
-    kind_ = _parse_kind(kind)
-    visibility_ = _parse_visibility(visibility)
-    department_ = _parse_department(department)
-    if visibility_ == Visibility.public and not (principal.is_staff or principal.is_admin):
-        raise AccessDenied("只有办理部门可以发布公开文件。", "Only departments can publish public documents.")
-    department_, owner = await _authorise(session, principal, subject, kind_, visibility_, department_, guards, limits)
-
+async def _check_file(kind_: DocumentKind, filename: str, data: ObjectData,
+                      limits: DocumentLimits) -> tuple[IO[bytes], int, FileType, str]:
+    """Size, sniffed type, extension and (images) pixels: what every upload must pass."""
     fp, size = _as_file(data)
     rule = limits.rule(kind_)
     if size == 0:
@@ -438,12 +413,22 @@ async def upload(
     if is_image:
         await anyio.to_thread.run_sync(lambda: check_image(fp, file_type, max_pixels=limits.max_image_pixels))
 
-    if not (principal.is_staff or principal.is_admin):
-        await _hold_quota(session, principal.user_id)
-        used = await used_bytes(session, principal.user_id)
-        if used + size > limits.citizen_quota_bytes:
-            raise QuotaExceeded(used=used, size=size, quota=limits.citizen_quota_bytes)
+    return fp, size, file_type, display_name
 
+
+async def check_upload(kind: DocumentKind | str, filename: str, data: ObjectData, *,
+                       limits: DocumentLimits | None = None) -> None:
+    """Would this file be accepted as ``kind`` (size, type sniffed from the bytes, extension,
+    image size)? Raises the DocumentError an upload would, before anything is filed."""
+    await _check_file(_parse_kind(kind), filename, data, limits or get_limits())
+
+
+async def _store(session: AsyncSession, store: DocumentStore, subject: Subject, fp: IO[bytes], size: int,
+                 file_type: FileType, display_name: str, kind_: DocumentKind, visibility_: Visibility, department_: str | None, *,
+                 owner: int | None, actor_id: int | None, actor_label: str, uploaded_by: int | None,
+                 limits: DocumentLimits, guest_key: str | None = None) -> Document:
+    info = FILE_TYPES[file_type]
+    is_image = file_type in (FileType.jpeg, FileType.png)
     digest = await anyio.to_thread.run_sync(_sha256, fp)
     thumbnail: bytes | None = None
     if is_image and kind_ == DocumentKind.lot_photo:
@@ -479,14 +464,15 @@ async def upload(
             visibility=visibility_.value,
             department=department_,
             thumbnail_key=thumb_key,
-            uploaded_by=principal.user_id,
+            uploaded_by=uploaded_by,
+            guest_key=guest_key,
         )
         session.add(document)
         await session.flush()
         record_audit(
             session,
-            actor_id=principal.user_id,
-            actor_label=principal.label,
+            actor_id=actor_id,
+            actor_label=actor_label,
             subject_type="document",
             subject_id=document.id,
             action="document.upload",
@@ -504,6 +490,109 @@ async def upload(
         raise
     _delete_if_rolled_back(session, store, document, written)
     return document
+
+
+@dataclass(frozen=True)
+class Guest:
+    """Someone without an account whom the calling domain has checked (e.g. a case's party who
+    proved case number + ID number + query code). ``key`` is what their quota counts (the same
+    citizen quota as an account's), ``label`` what the audit log names."""
+
+    key: str
+    label: str
+
+
+async def _hold_guest_quota(session: AsyncSession, key: str) -> None:
+    """As :func:`_hold_quota`, for a guest: a transaction-scoped advisory lock on the key
+    (PostgreSQL); SQLite's single writer lock (a write starts the transaction)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"document-guest:{key}"})
+    else:
+        await session.execute(text("UPDATE document SET id = id WHERE guest_key = :k"), {"k": key})
+
+
+async def upload_as_guest(
+    session: AsyncSession,
+    store: DocumentStore,
+    guest: Guest,
+    subject: Subject,
+    kind: DocumentKind | str,
+    filename: str,
+    data: ObjectData,
+    *,
+    guards: SubjectGuards | None = None,
+    limits: DocumentLimits | None = None,
+) -> Document:
+    """A citizen's upload without an account: the same kinds, sizes, type sniffing and quota as
+    :func:`upload` by a citizen (the quota counted per ``guest.key``), visible to the departments
+    handling the subject (the guest, having no account, cannot open it again). The caller has
+    checked the guest's right to the subject and commits."""
+    limits = limits or get_limits()
+    guards = guards if guards is not None else subject_guards
+    kind_ = _parse_kind(kind)
+    info = await guards.resolve(session, subject)
+    if info is None:
+        raise SubjectNotFound()
+    if kind_ not in CITIZEN_KINDS:
+        raise InvalidUpload(
+            "这类文件由办理部门出具和上传。您可以上传身份证明、合同、证据材料或其他材料。",
+            "Documents of this kind are issued and uploaded by the department. You can upload an ID copy, "
+            "a contract, evidence or another document.",
+            kind=kind_.value,
+        )
+    fp, size, file_type, display_name = await _check_file(kind_, filename, data, limits)
+    await _hold_guest_quota(session, guest.key)
+    used = int(await session.scalar(
+        select(func.coalesce(func.sum(Document.size), 0)).where(Document.guest_key == guest.key)) or 0)
+    if used + size > limits.citizen_quota_bytes:
+        raise QuotaExceeded(used=used, size=size, quota=limits.citizen_quota_bytes)
+    return await _store(session, store, subject, fp, size, file_type, display_name, kind_, Visibility.owner,
+                        _handling_department(info, None), owner=None, actor_id=None, actor_label=guest.label,
+                        uploaded_by=None, limits=limits, guest_key=guest.key)
+
+
+async def upload(
+    session: AsyncSession,
+    store: DocumentStore,
+    principal: Principal,
+    subject: Subject,
+    kind: DocumentKind | str,
+    filename: str,
+    data: ObjectData,
+    visibility: Visibility | str = Visibility.owner,
+    department: str | None = None,
+    *,
+    guards: SubjectGuards | None = None,
+    limits: DocumentLimits | None = None,
+) -> Document:
+    """Validate, store and record one document; return the flushed :class:`Document` row.
+
+    Who may attach what is decided from the subject (see :class:`SubjectInfo`): staff only to
+    subjects their department handles and only kinds it issues; citizens only to their own
+    subjects; the document's owner is the subject's. The caller commits. Raises a
+    :class:`~documents.errors.DocumentError` subclass
+    whose message says what to fix.
+    """
+    limits = limits or get_limits()
+    guards = guards if guards is not None else subject_guards
+    kind_ = _parse_kind(kind)
+    visibility_ = _parse_visibility(visibility)
+    department_ = _parse_department(department)
+    if visibility_ == Visibility.public and not (principal.is_staff or principal.is_admin):
+        raise AccessDenied("只有办理部门可以发布公开文件。", "Only departments can publish public documents.")
+    department_, owner = await _authorise(session, principal, subject, kind_, visibility_, department_, guards, limits)
+
+    fp, size, file_type, display_name = await _check_file(kind_, filename, data, limits)
+
+    if not (principal.is_staff or principal.is_admin):
+        await _hold_quota(session, principal.user_id)
+        used = await used_bytes(session, principal.user_id)
+        if used + size > limits.citizen_quota_bytes:
+            raise QuotaExceeded(used=used, size=size, quota=limits.citizen_quota_bytes)
+
+    return await _store(session, store, subject, fp, size, file_type, display_name, kind_, visibility_, department_,
+                        owner=owner, actor_id=principal.user_id, actor_label=principal.label,
+                        uploaded_by=principal.user_id, limits=limits)
 
 
 def _audit_view(document: Document) -> dict[str, Any]:

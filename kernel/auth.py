@@ -3,6 +3,10 @@
 * a signed-in session → ``request.user`` is the :class:`~accounts.principal.Principal`;
 * the assistant's service token (``Authorization: Bearer …``), optionally naming a citizen
   with a signed ``X-Citizen-Token`` → ``request.auth.via == "service"``;
+* a scoped system token (``Authorization: Bearer …``, e.g. the court's case system's ingest
+  token, settings ``scoped_tokens``) → ``request.auth.via == "token"`` and
+  ``request.auth.token_scope`` its name: only routes guarded by
+  :func:`kernel.guards.requires_token` with that scope accept it (not ``as_service``);
 * a code grant cookie → ``request.auth.holds(grant, subject)``.
 
 Anonymous requests pass with ``user`` None: guards (:mod:`kernel.guards`) decide. A
@@ -52,13 +56,14 @@ async def principal_from_session(scope: Any, checker: SessionChecker) -> Princip
 class Auth:
     """How the caller proved who they are (``request.auth``)."""
 
-    via: Literal["anonymous", "session", "service"]
+    via: Literal["anonymous", "session", "service", "token"]
     client_key: str  # what per-client throttles count (accounts.clients): ``ip:<address>``, or the chat's browser
     citizen_id: int | None = None  # the signed-in person, or the citizen the service names
     chat_sender: str | None = None
     refused: HTTPException | None = None  # a credential was sent and did not hold
     secret: str = field(default="", repr=False)
     cookies: Mapping[str, str] = field(default_factory=dict, repr=False)
+    token_scope: str | None = None  # via "token": which scoped token was sent
 
     @property
     def as_service(self) -> bool:
@@ -70,12 +75,16 @@ class Auth:
 
 
 async def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str, service_token: str,
-                  checker: SessionChecker) -> AuthenticationResult:
+                  checker: SessionChecker, scoped_tokens: Mapping[str, str] | None = None) -> AuthenticationResult:
     """Resolve the caller of one request (also usable outside the middleware, e.g. in tests)."""
     headers = connection.headers
     cookies = connection.cookies
     authorization = headers.get("authorization")
     if authorization is not None:
+        for scope, scoped in (scoped_tokens or {}).items():
+            if scoped and service_token_ok(scoped, authorization):  # never a session, never the assistant
+                return AuthenticationResult(user=None, auth=Auth("token", client_key(connection), secret=secret,
+                                                                 token_scope=scope))
         sender = (headers.get("x-chat-sender") or "unknown")[:CHAT_SENDER_MAX]
         refused: HTTPException | None = None
         citizen_id: int | None = None
@@ -101,14 +110,17 @@ async def resolve(connection: ASGIConnection[Any, Any, Any, Any], *, secret: str
 class KernelAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Litestar authentication middleware; runs on every HTTP request (OPTIONS included)."""
 
-    def __init__(self, app: ASGIApp, *, secret: str, service_token: str, checker: SessionChecker) -> None:
+    def __init__(self, app: ASGIApp, *, secret: str, service_token: str, checker: SessionChecker,
+                 scoped_tokens: Mapping[str, str] | None = None) -> None:
         super().__init__(app, exclude_http_methods=(), scopes=None)
         self.secret = secret
         self.service_token = service_token
         self.checker = checker
+        self.scoped_tokens = {k: v for k, v in (scoped_tokens or {}).items() if v}
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        return await resolve(connection, secret=self.secret, service_token=self.service_token, checker=self.checker)
+        return await resolve(connection, secret=self.secret, service_token=self.service_token, checker=self.checker,
+                             scoped_tokens=self.scoped_tokens)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

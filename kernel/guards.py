@@ -65,6 +65,22 @@ async def requires_service(connection: Connection, _: BaseRouteHandler) -> None:
         raise NotAuthorizedException(detail="call with the service token")
 
 
+def requires_token(scope: str) -> Guard:
+    """A system calling with the scoped token named ``scope`` (e.g. ``case_ingest``): the only
+    credential these routes take; the assistant's service token is refused (403)."""
+
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        auth = auth_of(connection)
+        if auth.via == "token" and auth.token_scope == scope:
+            return
+        if auth.as_service and auth.refused is None:
+            raise PermissionDeniedException(detail=f"the service token cannot call this: use the {scope} token")
+        raise NotAuthorizedException(detail=f"call with the {scope} token")
+
+    guard.__name__ = f"requires_token_{scope}"
+    return guard
+
+
 async def requires_caller(connection: Connection, _: BaseRouteHandler) -> None:
     """Either a signed-in person or the service: the API routes a browser and the assistant share."""
     auth = auth_of(connection)
@@ -81,4 +97,5 @@ async def checks_credentials(connection: Connection, _: BaseRouteHandler) -> Non
         raise auth.refused
 
 
-__all__ = ["checks_credentials", "requires_admin", "requires_caller", "requires_service", "requires_signed_in", "requires_staff"]
+__all__ = ["checks_credentials", "requires_admin", "requires_caller", "requires_service", "requires_signed_in", "requires_staff",
+           "requires_token"]

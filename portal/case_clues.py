@@ -4,8 +4,12 @@ A composition-root controller: it checks access with the cases domain and files 
 through the queue's one form use case (``backoffice.submissions.file_form``), so the clue is
 the same item, validated by the same schema, as one sent from the chat or the generic form.
 The page's form proves the sender is the case's party with a short-lived signed proof (in
-the form's ``verification_code``, never stored). Evidence files, when the sender is signed
-in, are attached to the new item through the documents domain.
+the form's ``verification_code``, never stored). Evidence files are attached to the new item
+through the documents domain's published interface: checked first (size, type sniffed from the
+bytes, extension: a refused file sends nothing and says why), then stored as the signed-in
+person's upload, or — for a party who reached the case with case number + ID number + query
+code and has no account — as a guest upload whose quota counts per case party
+(``documents.upload_as_guest``). Staff see them on the queue item.
 """
 
 from __future__ import annotations
@@ -23,7 +27,18 @@ from backoffice.controllers.common import View, new_form_key
 from backoffice.records import Actor
 from cases.access import clue_proof
 from cases.controllers import CLUE_KINDS, case_for
-from documents import DocumentError, DocumentKind, StorageUnavailable, Subject, SubjectType, Visibility, upload
+from documents import (
+    DocumentError,
+    DocumentKind,
+    Guest,
+    StorageUnavailable,
+    Subject,
+    SubjectType,
+    Visibility,
+    check_upload,
+    upload,
+    upload_as_guest,
+)
 from kernel.auth import auth_of, principal_of
 from kernel.deps import Lang, Settings, ThrottleDep, app_context, request_lang
 from kernel.errors import BilingualError, db_session_of, error_view
@@ -46,7 +61,7 @@ def _context(request: Request[Any, Any, Any], case: Any, kind: str, values: dict
     v = View(request_lang(request))
     return {"spec": spec, "fields": [f for f in spec.fields if f.name not in HIDDEN], "case": case,
             "values": values, "key": key, "errors": v.field_errors(errors or []), "notice": notice, "v": v,
-            "can_attach": principal_of(request) is not None, "max_files": MAX_FILES}
+            "max_files": MAX_FILES}
 
 
 async def _values(request: Request[Any, Any, Any]) -> tuple[dict[str, str], str, list[UploadFile]]:
@@ -97,6 +112,16 @@ class CaseCluesController(Controller):
                 request, case, kind, values, key, [forms.FieldError(
                     "evidence", f"最多附 {MAX_FILES} 个文件。", f"Attach at most {MAX_FILES} files.")]))
         assert viewer.party_id is not None  # the public page is for parties only
+        contents = []
+        for f in files:  # every file checked before anything is filed: a refused one sends nothing
+            body = await f.read()
+            try:
+                await check_upload(DocumentKind.evidence, f.filename, body)
+            except DocumentError as exc:
+                return Template("cases/clue.html", status_code=exc.status_code, context=_context(
+                    request, case, kind, values, key, [forms.FieldError(
+                        "evidence", f"{f.filename[:80]}:{exc.message_zh}", f"{f.filename[:80]}: {exc.message_en}")]))
+            contents.append((f.filename, body))
         data = {**values, "case_number": case.case_number,
                 "verification_code": clue_proof(settings.secret_key, case.id, viewer.party_id)}
         principal = principal_of(request)
@@ -116,12 +141,18 @@ class CaseCluesController(Controller):
             return Template("cases/clue.html", status_code=400,
                             context=_context(request, case, kind, values, key, exc.errors))
         ref = result.item.reference
-        if files and principal is not None and result.created:
+        if contents and result.created:
             store = app_context(request.app.state).document_store
+            subject = Subject(SubjectType.work_item, result.item.id)
             try:
-                for f in files:
-                    await upload(db_session, store, principal, Subject(SubjectType.work_item, result.item.id),
-                                 DocumentKind.evidence, f.filename, await f.read(), Visibility.owner)
+                for name, body in contents:
+                    if principal is not None:
+                        await upload(db_session, store, principal, subject, DocumentKind.evidence, name, body,
+                                     Visibility.owner)
+                    else:  # the case's party, checked by the grant: their quota counts per case party
+                        await upload_as_guest(db_session, store, Guest(f"case:{case.id}p{viewer.party_id}",
+                                                                       f"case-party:{viewer.party_id}"),
+                                              subject, DocumentKind.evidence, name, body)
                 await db_session.commit()
             except (DocumentError, StorageUnavailable):
                 await db_session.rollback()

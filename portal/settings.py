@@ -17,6 +17,7 @@ from storage.db import DatabaseURLError, normalise_database_url
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - public: refused everywhere
 DEFAULT_SERVICE_TOKEN = "dev-service-token"  # noqa: S105 - refused in production
+DEFAULT_CASE_INGEST_TOKEN = "dev-case-ingest-token"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "test", "production")
 
 
@@ -168,6 +169,9 @@ class Settings:
     session_recheck_seconds: int = 5
     purge_interval_seconds: int = 600
     redis_url: str = ""
+    # The court's case system's own token: it may call the ingest routes (/api/v1/ingest/…) and
+    # nothing else; the assistant's service token may not ingest. Empty: ingest is closed.
+    case_ingest_token: str = ""
     case_stats_interval_seconds: int = 3600  # how often the cases' node medians are recomputed (0: never)
     # How long a process trusts the version of a lot it looked up (public lot pages; 0: ask every time).
     lot_version_ttl_ms: int = 1000
@@ -216,6 +220,16 @@ class Settings:
             raise SettingsError("PORTAL_SERVICE_TOKEN is too predictable (repeated or few distinct characters): "
                                 "use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
 
+        ingest_token = env.get("CASE_INGEST_TOKEN", "")
+        if not ingest_token and not production:
+            ingest_token = DEFAULT_CASE_INGEST_TOKEN
+        if ingest_token and ingest_token == token:
+            raise SettingsError("CASE_INGEST_TOKEN must differ from PORTAL_SERVICE_TOKEN (the court's system has its own)")
+        if production and ingest_token and (ingest_token == DEFAULT_CASE_INGEST_TOKEN or len(ingest_token) < 24
+                                            or estimated_bits(ingest_token) < MIN_TOKEN_BITS):
+            raise SettingsError("CASE_INGEST_TOKEN is the development default, shorter than 24 characters or too "
+                                "predictable: use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+
         backend = env.get("DOCUMENT_BACKEND", "local")
         if backend not in ("local", "s3"):
             raise SettingsError(f"DOCUMENT_BACKEND must be 'local' or 's3', got {backend!r}")
@@ -242,6 +256,7 @@ class Settings:
             env=portal_env,
             secret_key=secret,
             service_token=token,
+            case_ingest_token=ingest_token,
             database=DatabaseSettings(
                 url=db_url,
                 pool_size=_int(env, "DATABASE_POOL_SIZE", 10, 1, 200),

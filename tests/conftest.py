@@ -49,6 +49,7 @@ from title_transfer.service import NewTransfer, create_transfer
 
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_TOKEN = "test-service-token-0123456789"
+TEST_INGEST_TOKEN = "test-case-ingest-token-9876543210"  # the court's case system's own token
 PASSWORD = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgresql"]
 DOCUMENT_DIR = tempfile.mkdtemp(prefix="portal-test-docs-")
@@ -134,6 +135,7 @@ def _env(url: str, **extra: str) -> dict[str, str]:
         "PORTAL_ENV": "test",
         "PORTAL_SECRET": TEST_SECRET,
         "PORTAL_SERVICE_TOKEN": TEST_TOKEN,
+        "CASE_INGEST_TOKEN": TEST_INGEST_TOKEN,
         "RASA_URL": "http://127.0.0.1:9",
         "THROTTLE_FAILURES": "5",
         "DOCUMENT_DIR": DOCUMENT_DIR,
@@ -252,4 +254,4 @@ def csrf(client: AsyncTestClient[Litestar]) -> str:
     return client.cookies.get("csrftoken") or ""
 
 
-__all__ = ["Factory", "login", "csrf", "unique", "hub", "TEST_TOKEN", "PASSWORD"]
+__all__ = ["Factory", "login", "csrf", "unique", "hub", "TEST_TOKEN", "TEST_INGEST_TOKEN", "PASSWORD"]

@@ -13,9 +13,12 @@ from portal.cli import import_cases
 from portal.settings import Settings
 from storage.audit import AuditEntry
 from tests.cases.conftest import CREDITOR_ID, Client, case_body
-from tests.conftest import TEST_TOKEN
+from tests.conftest import TEST_INGEST_TOKEN, TEST_TOKEN
 
-BEARER = {"Authorization": f"Bearer {TEST_TOKEN}"}
+BEARER = {"Authorization": f"Bearer {TEST_INGEST_TOKEN}"}  # the court system's own token
+ASSISTANT = {"Authorization": f"Bearer {TEST_TOKEN}"}
+INGEST_ROUTES = ["/api/v1/ingest/cases", "/api/v1/ingest/cases/nodes", "/api/v1/ingest/cases/assets",
+                 "/api/v1/ingest/cases/auctions", "/api/v1/ingest/cases/money", "/api/v1/ingest/cases/plans"]
 
 
 async def _count(session: AsyncSession, model: type) -> int:
@@ -89,11 +92,41 @@ async def test_malformed_number_and_wrong_types_are_4xx(client: Client) -> None:
     assert wrong.status_code == 400
 
 
-async def test_ingest_needs_the_service_token_and_no_citizen(client: Client) -> None:
+async def test_ingest_needs_the_ingest_token(client: Client, session: AsyncSession) -> None:
     body = case_body("(2024)浙0681执1234号")
     assert (await client.post("/api/v1/ingest/cases", json=body)).status_code == 401
     assert (await client.post("/api/v1/ingest/cases", json=body,
                               headers={"Authorization": "Bearer wrong-token-wrong-token"})).status_code == 401
+    # The assistant's service token can no longer ingest, on any of the routes.
+    for path in INGEST_ROUTES:
+        refused = await client.post(path, json=body, headers=ASSISTANT)
+        assert refused.status_code == 403, (path, refused.text)
+    assert await _count(session, EnforcementCase) == 0
+    assert (await client.post("/api/v1/ingest/cases", json=body, headers=BEARER)).status_code == 201
+
+
+async def test_the_ingest_token_calls_nothing_but_ingest(client: Client) -> None:
+    lookup = await client.post("/api/v1/cases/lookup", headers=BEARER, json={
+        "case_number": "(2024)浙0681执1234号", "id_number": CREDITOR_ID, "query_code": "ABCD2345"})
+    assert lookup.status_code == 401
+    assert (await client.get("/api/v1/cases/mine", headers=BEARER)).status_code == 401
+    assert (await client.get("/staff/cases", headers={**BEARER, "Accept": "application/json"})).status_code in (
+        401, 303)
+
+
+def test_the_ingest_token_is_its_own() -> None:
+    import pytest
+
+    from portal.settings import SettingsError
+
+    base = {"PORTAL_ENV": "production", "PORTAL_SECRET": "Vq8kX2mZp4Lr7Ns1Tb6Yc3Hd9Jf5Wg0Ae",
+            "PORTAL_SERVICE_TOKEN": "Kp3Rz8Lm2Qx7Vn4Tb9Wc6Hd1J", "DATABASE_URL": "postgresql://x@127.0.0.1/x"}
+    with pytest.raises(SettingsError, match="CASE_INGEST_TOKEN must differ"):
+        Settings.from_env({**base, "CASE_INGEST_TOKEN": base["PORTAL_SERVICE_TOKEN"]})
+    with pytest.raises(SettingsError, match="CASE_INGEST_TOKEN"):
+        Settings.from_env({**base, "CASE_INGEST_TOKEN": "short"})
+    assert Settings.from_env(base).case_ingest_token == ""  # production without one: ingest closed
+    assert Settings.from_env({**base, "CASE_INGEST_TOKEN": "Zt5Mq1Xw8Kc3Nv6Rb2Yh9Lp4G"}).case_ingest_token
 
 
 async def test_ingest_is_in_the_openapi_document(client: Client) -> None:

@@ -140,3 +140,40 @@ async def test_clue_with_a_wrong_query_code_is_refused_whether_or_not_the_case_e
     tip = await client.post("/api/v1/submissions", json={"kind": "asset_clue", "channel": "chat", "data": {
         **clue, "case_number": "(2020)浙0681执5号"}}, headers=headers("d"))
     assert tip.status_code in (200, 201), tip.text  # anyone may tell the court
+
+
+async def test_the_page_reads_the_case_in_one_statement_and_shows_the_same(
+        client: Client, case: MadeCase, session: AsyncSession, settings: Settings) -> None:
+    """On PostgreSQL the page reads the case and everything under it in one statement (plus the
+    documents list): the view it gives is the one the per-part statements give."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from cases.read import TRANSITIONS, Viewer, assemble, load_rows, main_node_key, transitions_of
+
+    await _similar_cases(session, settings, [10, 20, 30, 40, 50])
+    await open_case(client, case.number, CREDITOR_ID, case.code)
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        page = await client.get(f"/cases/{case.id}")
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert page.status_code == 200 and "通常的下一步" in page.text
+    postgres = session.bind.dialect.name == "postgresql"
+    if postgres:
+        assert len(seen) <= 2, seen  # the case with its parts, then its documents
+    one = await load_rows(session, case.id)
+    parts = await load_rows(session, case.id, one_statement=False)
+    assert one is not None and parts is not None
+    prev = main_node_key(parts.nodes)
+    measured = transitions_of((await session.execute(TRANSITIONS, {"prev_key": prev})).all())
+    me = next(p.id for p in parts.parties if p.name == "张三")
+    for viewer in (Viewer("creditor", me), Viewer("staff")):
+        expected = assemble(parts, viewer, "zh", measured)
+        assert assemble(one, viewer, "zh", one.measured if one.measured is not None else measured) == expected
+    assert expected.plans and expected.next and expected.next.likely_from  # the parts were there to compare
