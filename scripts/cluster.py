@@ -199,9 +199,16 @@ defaults
     retries 2
     option redispatch
     retry-on conn-failure
+    # The whole request (up to a buffer, 16 kB) is read before a portal is chosen: when none is
+    # ready, the 503 below goes to a client that has finished sending, instead of a reset
+    # connection that loses the answer (an upload's body still on its way when HAProxy closed).
+    option http-buffer-request
 
 frontend web
     bind 127.0.0.1:{self.ports.lb}
+    # No portal ready (all failing /readyz: a database restart, say): answered here, after the
+    # request has been read, so that the client gets the 503 even while still sending a body.
+    http-request return status 503 content-type application/json file {self.var / "503.json"} hdr Retry-After 5 hdr Cache-Control no-store if {{ nbsrv(portals) lt 1 }}
     default_backend portals
 
 backend portals
@@ -216,6 +223,9 @@ backend portals
         (self.var / "503.http").write_bytes(
             b"HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-store\r\nRetry-After: 5\r\n"
             b"Content-Type: application/json\r\nConnection: close\r\n\r\n"
+            b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
+            b'try again in a few seconds"}\n')
+        (self.var / "503.json").write_bytes(
             b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
             b'try again in a few seconds"}\n')
         path = self.var / "haproxy.cfg"
