@@ -144,6 +144,9 @@ class Cluster:
                                           "--save", "", "--appendonly", "no"], log_path=self.log("redis"),
                                 new_session=True, stop_signal=signal.SIGTERM), port=REDIS_PORT)
         say(f"PostgreSQL: {self.database_url} (and {self.tracker_db} for Rasa); Redis: 127.0.0.1:{REDIS_PORT}")
+        # The demo data includes documents: the S3 server is up before the seed writes them.
+        if "s3" not in self.processes:
+            self.start("s3")
         env = {**os.environ, **self.portal_env()}
         for command in (["migrate"], ["seed"]):
             subprocess.run([PY, "-m", "portal", *command], env=env, cwd=ROOT, check=True,  # noqa: S603
@@ -307,7 +310,7 @@ backend portals
     def start_all(self) -> None:
         rasa = [n for n in self.names if n.startswith("rasa")]
         for name in self.names:
-            if name in rasa:
+            if name in rasa or (name in self.processes and self.processes[name].running):
                 continue
             started = time.monotonic()
             self.start(name)
@@ -365,17 +368,23 @@ def main() -> int:
     if not args.no_bot and not bot:
         say("the assistant is not prepared (bot/.venv, bot/models/bot.tar.gz: `make train`): running without it")
     cluster = Cluster(Ports(args.base_port), bot=bot)
-    stop = False
+    stop = started = False
 
     def interrupt(_sig: int, _frame: object) -> None:
         nonlocal stop
+        if not stop and not started:  # Ctrl-C while starting: stop starting (Rasa may take minutes)
+            stop = True
+            raise KeyboardInterrupt
         stop = True
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
+        if stop:
+            return 130
         cluster.prepare()
         cluster.start_all()
+        started = True
         say(f"the portal: {cluster.url}  (HAProxy over portal1 :{cluster.ports.portal(1)} and portal2 "
             f":{cluster.ports.portal(2)}); e-mails land in {cluster.mailbox.relative_to(ROOT)}; Ctrl-C stops all")
         reported: set[str] = set()
@@ -386,7 +395,10 @@ def main() -> int:
                     reported.add(name)
                     say(f"{name} exited ({proc.proc.returncode if proc.proc else '?'}); see {proc.log_path}")
             time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("interrupted while starting")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the clean-up short
         say("stopping …")
         cluster.stop_all()
         say("stopped")
