@@ -992,6 +992,11 @@ def failures(result: dict[str, Any]) -> list[str]:
         bad = {k: v for k, v in sc["errors"].items() if v}
         if bad:
             out.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+    for key, cap in (result.get("capacity") or {}).items():
+        # Below the limit every reply must be right (past it, a slow turn may get the "try again" reply).
+        wrong = sum(st["errors"]["unexpected_reply"] for st in cap["steps"] if st["ok"])
+        if wrong:
+            out.append(f"capacity sweep, {key} replica(s): {wrong} unexpected replies at loads it sustained")
     sub = result.get("submissions") or {}
     if sub and (sub["exactly_once"] != sub["confirmed"] or sub["stray_items"] or sub["unconfirmed_items"]):
         out.append(f"submissions: {sub['exactly_once']} of {sub['confirmed']} confirmed forms landed exactly once "
