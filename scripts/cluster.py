@@ -337,6 +337,8 @@ backend portals
                 proc.proc.wait(timeout=15)
 
     def stop_all(self) -> None:
+        # Every part is told at once (a Rasa still loading its model may ignore it for its whole
+        # 10 s limit: the others do not wait behind it), then each is waited for, and killed.
         for name in reversed(list(self.processes)):
             proc = self.processes[name]
             if proc.running:
@@ -345,6 +347,8 @@ backend portals
                     os.killpg(proc.pid, proc.stop_signal)  # the whole group: moto's server runs in a child
                 except ProcessLookupError:
                     pass
+        for name in reversed(list(self.processes)):
+            proc = self.processes[name]
             proc.stop(timeout=10)
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # anything of the group still there
