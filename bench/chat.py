@@ -221,6 +221,7 @@ class Stack:
     more_rasa_ports: list[int] = field(default_factory=list)
     portal_env: dict[str, str] = field(default_factory=dict)
     replicas_in_use: int = 1
+    portals: dict[int, support.Server] = field(default_factory=dict)  # by the number of replicas it uses
 
     @property
     def portal_url(self) -> str:
@@ -231,7 +232,9 @@ class Stack:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def stop(self) -> None:
-        for step in (*[r.stop for r in self.more_rasas], self.rasa.stop, self.actions.stop, self.portal.stop):
+        portals = [p.stop for p in self.portals.values() if p is not self.portal]
+        for step in (*[r.stop for r in self.more_rasas], self.rasa.stop, self.actions.stop, self.portal.stop,
+                     *portals):
             with contextlib.suppress(Exception):
                 step()
 
@@ -239,6 +242,9 @@ class Stack:
         out = {"portal": self.portal.pid, "rasa": self.rasa.pid, "actions": self.actions.pid}
         for i, proc in enumerate(self.more_rasas, start=2):
             out[f"rasa{i}"] = proc.pid
+        first = self.portals.get(1)
+        if first is not None and first is not self.portal:  # the action server calls the first portal's API
+            out["portal_api"] = first.pid
         return out
 
     @property
@@ -246,19 +252,25 @@ class Stack:
         return [self.rasa_url, *(f"http://127.0.0.1:{p}" for p in self.more_rasa_ports)]
 
     def use_replicas(self, n: int, log: Any = print) -> None:
-        """Restart the portal (same port, same database) with RASA_URLS naming the first ``n``
-        replicas: its conversations spread over them (sticky by sender, portal/rasa_replicas.py)."""
-        if n == self.replicas_in_use:
-            return
-        urls = self.rasa_urls[:n]
-        if len(urls) < n:
-            raise ValueError(f"only {len(urls)} Rasa replicas were started")
-        self.portal.stop()
-        self.portal_env = {**self.portal_env, "RASA_URLS": ",".join(urls)}
-        self.portal = support.Server("chat-portal", "portal.asgi:app", env=self.portal_env, port=self.portal.port)
-        self.portal.start("/healthz", {})
+        """Send the conversations through a portal whose RASA_URLS names the first ``n`` replicas
+        (it spreads them, sticky by sender: portal/rasa_replicas.py). One portal per ``n``, started
+        on first use (same database) and kept, so that measurements can alternate between replica
+        counts. The action server keeps calling the first portal's API (its CPU is counted as
+        ``portal_api``)."""
+        if not self.portals:
+            self.portals[1] = self.portal
+        if n not in self.portals:
+            urls = self.rasa_urls[:n]
+            if len(urls) < n:
+                raise ValueError(f"only {len(urls)} Rasa replicas were started")
+            server = support.Server(f"chat-portal-{n}r", "portal.asgi:app",
+                                    env={**self.portal_env, "RASA_URL": urls[0], "RASA_URLS": ",".join(urls)},
+                                    port=support.free_port())
+            server.start("/healthz", {})
+            self.portals[n] = server
+            log(f"  a portal with RASA_URLS={','.join(urls)} on :{server.port}")
+        self.portal = self.portals[n]
         self.replicas_in_use = n
-        log(f"  portal restarted with RASA_URLS={self.portal_env['RASA_URLS']}")
 
 
 def start_stack(workdir: Path, log: Any = print, replicas: int = 1) -> Stack:
@@ -576,6 +588,8 @@ async def run_scenario(stack: Stack, scripts: list[Script], *, via: str, think: 
     cpu = {k: round(cpu1[k] - cpu0.get(k, 0.0), 2) for k in cpu1}
     if any(k.startswith("rasa") and k != "rasa" for k in cpu):  # several replicas: their sum too
         cpu["rasa_all"] = round(sum(v for k, v in cpu.items() if k.startswith("rasa")), 2)
+    if "portal_api" in cpu:  # the chat's portal and the one the action server calls
+        cpu["portal_all"] = round(cpu["portal"] + cpu["portal_api"], 2)
     return {
         "via": via, "conversations": len(scripts), "think_s": list(think), "start_spread_s": spread,
         "turns_planned": planned, "turns_sent": len(turns), "turns_ok": sum(t.ok for t in turns),
@@ -736,6 +750,8 @@ async def run_offered(stack: Stack, rate: float, *, duration: float, names: Name
     used = {k: round(cpu["end"][k] - cpu["start"].get(k, 0.0), 2) for k in cpu["end"]}
     if any(k.startswith("rasa") and k != "rasa" for k in used):
         used["rasa_all"] = round(sum(v for k, v in used.items() if k.startswith("rasa")), 2)
+    if "portal_api" in used:  # the chat's portal and the one the action server calls
+        used["portal_all"] = round(used["portal"] + used["portal_api"], 2)
     achieved = len(lat) / duration
     summary = latency_summary(lat)
     ok = (summary["p95_ms"] is not None and summary["p95_ms"] < AIM_P95_MS and achieved >= 0.9 * rate
@@ -746,57 +762,75 @@ async def run_offered(stack: Stack, rate: float, *, duration: float, names: Name
             "loadavg": [round(x, 2) for x in os.getloadavg()], "ok": ok, "_results": results}
 
 
-def capacity_sweep(stack: Stack, names: NameBook, rng: random.Random, *, prefix: str, start: float = 10.0,
-                   step: float = 10.0, max_rate: float = 150.0, duration: float = 15.0, budget_s: float = 200.0,
-                   log: Any = print) -> dict[str, Any]:
-    """Offered load in steps (``start``, +``step``, …) until p95 reaches 400 ms, the achieved
-    rate falls below 90 % of the offered one or a turn fails; then up to two steps halving the
-    gap between the last good and the first bad rate (±2.5 turns/s with steps of 10). Bounded by ``budget_s``. The answer: the turns/s achieved
-    at the highest offered load that kept p95 under 400 ms."""
-    t0 = time.monotonic()
-    steps: list[dict[str, Any]] = []
-    convs: list[ConversationResult] = []
-    good: dict[str, Any] | None = None
-    bad: dict[str, Any] | None = None
-    rate = start
-    per_step = duration + SWEEP_INTERVAL_S + 5
+class _Search:
+    """One replica count's search: up in steps until a step fails, then halve the gap twice."""
 
-    def run(r: float) -> dict[str, Any]:
-        res = asyncio.run(run_offered(stack, r, duration=duration, names=names, rng=rng, prefix=f"{prefix}{len(steps)}-"))
-        convs.extend(res.pop("_results"))
-        steps.append(res)
-        p = res["per_turn"]
-        log(f"  {stack.replicas_in_use} replica(s), offered {r:g} turns/s ({res['people']} people): "
-            f"{res['turns_per_s']} turns/s, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, errors "
-            f"{sum(res['errors'].values())}, load {res['loadavg'][0]} → {'ok' if res['ok'] else 'over'}")
-        return res
+    def __init__(self, start: float, step: float, max_rate: float) -> None:
+        self.rate: float | None = start
+        self.step, self.max_rate = step, max_rate
+        self.good: dict[str, Any] | None = None
+        self.high: float | None = None  # the lowest offered load that failed
+        self.refinements = 0
 
-    while rate <= max_rate and time.monotonic() - t0 + per_step < budget_s:
-        res = run(rate)
-        if not res["ok"]:
-            bad = res
-            break
-        good = res
-        rate += step
-    # Then halve the gap between the last good and the first bad offered load, at most twice.
-    high = bad["offered_turns_per_s"] if bad else None
-    for _ in range(2):
-        if high is None or time.monotonic() - t0 + per_step >= budget_s:
-            break
-        low = good["offered_turns_per_s"] if good else 0.0
-        mid = (low + high) / 2
-        if mid - low < 2:
-            break
-        res = run(mid)
+    def record(self, res: dict[str, Any]) -> None:
+        rate = res["offered_turns_per_s"]
         if res["ok"]:
-            good = res
+            self.good = res
         else:
-            high = mid
-    return {"replicas": stack.replicas_in_use, "steps": steps, "duration_s": duration,
-            "interval_s": SWEEP_INTERVAL_S, "elapsed_s": round(time.monotonic() - t0, 1),
-            "sustained_turns_per_s": good["turns_per_s"] if good else None,
-            "at_offered": good["offered_turns_per_s"] if good else None,
-            "limit_found": bad is not None, "_results": convs}
+            self.high = rate if self.high is None else min(self.high, rate)
+        if self.high is None:
+            self.rate = rate + self.step if rate + self.step <= self.max_rate else None
+            return
+        if self.refinements == 2:
+            self.rate = None
+            return
+        low = self.good["offered_turns_per_s"] if self.good else 0.0
+        mid = (low + self.high) / 2
+        self.rate = mid if mid - low >= 2 else None
+        self.refinements += 1
+
+
+def capacity_sweeps(stack: Stack, counts: list[int], names: NameBook, rng: random.Random, *, start: float = 10.0,
+                    step: float = 10.0, max_rate: float = 150.0, duration: float = 15.0, budget_s: float = 200.0,
+                    log: Any = print) -> tuple[dict[str, dict[str, Any]], list[ConversationResult], float]:
+    """For each replica count in ``counts``, the turns/s sustained with p95 < 400 ms: offered
+    load in steps (``start``, +``step``, …) until p95 reaches 400 ms, the achieved rate falls
+    below 90 % of the offered one or a turn fails; then up to two steps halving the gap between
+    the last good and the first bad rate (±2.5 turns/s with steps of 10). The replica counts
+    take turns step by step (1 replica at 10, 2 at 10, 1 at 20, …), so that a change in what
+    else the machine is doing falls on both alike. At most ``budget_s`` seconds per count.
+    The answer: the turns/s achieved at the highest offered load that passed. Returns the
+    results by replica count, every conversation (for the submissions check) and the seconds taken."""
+    t0 = time.monotonic()
+    per_step = duration + SWEEP_INTERVAL_S + 5
+    searches = {n: _Search(start, step, max_rate) for n in counts}
+    steps: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+    convs: list[ConversationResult] = []
+    while any(sr.rate is not None for sr in searches.values()):
+        if time.monotonic() - t0 + per_step > budget_s * len(counts):
+            break
+        for n, search in searches.items():
+            if search.rate is None:
+                continue
+            stack.use_replicas(n, log)
+            res = asyncio.run(run_offered(stack, search.rate, duration=duration, names=names, rng=rng,
+                                          prefix=f"c{n}r{len(steps[n])}-"))
+            convs.extend(res.pop("_results"))
+            res["replicas"] = n
+            steps[n].append(res)
+            search.record(res)
+            p = res["per_turn"]
+            log(f"  {n} replica(s), offered {res['offered_turns_per_s']:g} turns/s ({res['people']} people): "
+                f"{res['turns_per_s']} turns/s, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, errors "
+                f"{sum(res['errors'].values())}, load {res['loadavg'][0]} → {'ok' if res['ok'] else 'over'}")
+    out: dict[str, dict[str, Any]] = {}
+    for n, search in searches.items():
+        good = search.good
+        out[str(n)] = {"replicas": n, "steps": steps[n], "duration_s": duration, "interval_s": SWEEP_INTERVAL_S,
+                       "sustained_turns_per_s": good["turns_per_s"] if good else None,
+                       "at_offered": good["offered_turns_per_s"] if good else None,
+                       "limit_found": search.high is not None}
+    return out, convs, round(time.monotonic() - t0, 1)
 
 
 def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0, 2.0), spread: float = 3.0,
@@ -866,26 +900,25 @@ def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0
                 result["scenarios"] = scenarios
                 result["replicas"] = max(1, replicas)
                 result["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-                capacity: dict[str, Any] = {}
-                for n in range(1, max(1, replicas) + 1):
-                    if n > 1:
-                        stack.use_replicas(n, log)
-                        scenarios[f"burst_{n}r"] = scenario(
-                            f"{conversations} at once, no pauses, {n} Rasa replicas",
-                            _scripts(f"b{n}r", conversations, names, rng), via="portal", think=(0, 0), spread=0,
-                            probe_texts=probe_texts)
-                        scenarios[f"paced_{n}r"] = scenario(
-                            f"{conversations} at once, {think[0]:g}–{think[1]:g} s typing time, {n} Rasa replicas",
-                            _scripts(f"t{n}r", conversations, names, rng), via="portal", think=think, spread=spread,
-                            probe_texts=probe_texts)
-                    if sweep:
-                        log(f"  capacity sweep, {n} Rasa replica(s) (at most {sweep_budget_s:g} s) …")
-                        found = capacity_sweep(stack, names, rng, prefix=f"c{n}r", duration=sweep_step_s,
-                                               budget_s=sweep_budget_s, log=log)
-                        all_convs.extend(found.pop("_results"))
-                        capacity[str(n)] = found
-                if capacity:
-                    result["capacity"] = capacity
+                counts = list(range(1, max(1, replicas) + 1))
+                for n in counts[1:]:
+                    stack.use_replicas(n, log)
+                    scenarios[f"burst_{n}r"] = scenario(
+                        f"{conversations} at once, no pauses, {n} Rasa replicas",
+                        _scripts(f"b{n}r", conversations, names, rng), via="portal", think=(0, 0), spread=0,
+                        probe_texts=probe_texts)
+                    scenarios[f"paced_{n}r"] = scenario(
+                        f"{conversations} at once, {think[0]:g}–{think[1]:g} s typing time, {n} Rasa replicas",
+                        _scripts(f"t{n}r", conversations, names, rng), via="portal", think=think, spread=spread,
+                        probe_texts=probe_texts)
+                if sweep:
+                    log(f"  capacity sweep, {' and '.join(map(str, counts))} Rasa replica(s) taking turns "
+                        f"(at most {sweep_budget_s:g} s each) …")
+                    found, convs, took = capacity_sweeps(stack, counts, names, rng, duration=sweep_step_s,
+                                                         budget_s=sweep_budget_s, log=log)
+                    all_convs.extend(convs)
+                    result["capacity_elapsed_s"] = took
+                    result["capacity"] = found
                 result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
             result["submissions"] = verify_submissions(stack.db_path, before_id, all_convs)
             result["rss_kib"] = {k: support.proc_status(pid).get("VmHWM") for k, pid in stack.processes().items()}
@@ -907,6 +940,8 @@ CPU_COLUMNS = (("rasa", "Rasa 1"), ("rasa2", "Rasa 2"), ("actions", "actions"), 
 
 
 def _cpu_cells(per_turn: dict[str, float]) -> str:
+    if "portal_all" in per_turn:  # two portal processes: the chat's and the action server's API calls'
+        per_turn = {**per_turn, "portal": per_turn["portal_all"]}
     total = sum(per_turn.get(k, 0.0) for k, _ in CPU_COLUMNS)
     return " | ".join(_f(per_turn.get(k)) for k, _ in CPU_COLUMNS) + f" | {total:.1f}"
 
@@ -924,10 +959,11 @@ def replicas_markdown(result: dict[str, Any]) -> str:
     lines = [
         "#### One versus two Rasa replicas",
         "",
-        "The same stack with a second Rasa process (same model, own in-memory tracker store): the portal restarted "
-        "with `RASA_URLS` naming one, then both replicas (conversations sticky by sender, portal/rasa_replicas.py). "
-        "One action server for both: it spends a few ms per turn, far from a core, so a second would only add "
-        "memory; `make cluster` runs two for failure isolation, not throughput. "
+        "The same stack with a second Rasa process (same model, own in-memory tracker store) and a second portal "
+        "on the same database whose `RASA_URLS` names both (conversations sticky by sender, portal/rasa_replicas.py); "
+        "the first portal's names one. One action server for both replicas, calling the first portal's API (with two "
+        "portals in play the portal column is both): it spends a few ms per turn, far from a core, so a second would "
+        "only add memory; `make cluster` runs two for failure isolation, not throughput. "
         + (f"Load average (1/5/15 min) {'/'.join(map(str, load[0]))} at the start of this part, "
            f"{'/'.join(map(str, load[1]))} at its end." if load[0] and load[1] else ""),
         "",
@@ -947,7 +983,7 @@ def replicas_markdown(result: dict[str, Any]) -> str:
                      f"| {sc['turns_sent']} | {_f(sc['turns_per_s'])} | {_f(sc['per_turn']['p50_ms'])} "
                      f"| {_f(sc['per_turn']['p95_ms'])} | {errors} | {_cpu_cells(per).replace(' | ', ' / ')} |")
     if capacity:
-        lines += ["", f"Capacity sweep: offered load in steps of turns/s (each person a turn every "
+        lines += ["", f"Capacity sweep (the replica counts taking turns, step by step): offered load in steps of turns/s (each person a turn every "
                   f"{_f(next(iter(capacity.values()))['interval_s'])} s on a timetable, new conversations as "
                   f"they end; {_f(next(iter(capacity.values()))['duration_s'])} s measured per step after a ramp). "
                   "Sustained = turns/s achieved at the highest offered load with p95 < 400 ms, ≥ 90 % of the "
