@@ -946,6 +946,29 @@ def _cpu_cells(per_turn: dict[str, float]) -> str:
     return " | ".join(_f(per_turn.get(k)) for k, _ in CPU_COLUMNS) + f" | {total:.1f}"
 
 
+def cpu_ceiling(sweep: dict[str, Any], cores: int | None) -> str | None:
+    """What the CPU per turn allows, whatever else the machine does: one Rasa process (one event
+    loop) gives at most 1000 / its ms per turn; the whole box at most cores × 1000 / everything's
+    ms per turn (the client included: it runs here too). The ratio of the two bounds is the most
+    a second replica can gain on this machine."""
+    best = next((st for st in sweep["steps"] if st["ok"] and st["turns_per_s"] == sweep["sustained_turns_per_s"]), None)
+    if best is None or not cores:
+        return None
+    per = best["cpu_ms_per_turn"]
+    rasa = per.get("rasa_all", per.get("rasa"))
+    total = sum(v for k, v in per.items() if k in ("rasa", "actions", "portal", "portal_api", "client")
+                or (k.startswith("rasa") and k[4:].isdigit()))
+    if not rasa or not total:
+        return None
+    one_rasa, box = 1000 / rasa, cores * 1000 / total
+    return (f"CPU ceiling (from the one-replica sweep's CPU per turn, which the machine's other work hardly "
+            f"changes): {total:.1f} ms per turn in all, client included ({rasa:.1f} Rasa), so one Rasa process "
+            f"tops out at {one_rasa:.0f} turns/s and {cores} cores at {box:.0f}: at most "
+            f"{min(box, 2 * one_rasa) / min(box, one_rasa):.2f}× from a second replica on this machine "
+            f"(the aim of 1.4× needs everything but Rasa under {rasa * (cores / 1.4 - 1):.1f} ms per turn with "
+            f"{cores} cores; it is {total - rasa:.1f}).")
+
+
 def replicas_markdown(result: dict[str, Any]) -> str:
     """One versus several Rasa replicas: the two scenarios side by side, the capacity found by
     the sweep, CPU ms per turn by process, and the aims (≥ 1.4× the turns/s; 20 no-pause < 400 ms p95)."""
@@ -1001,6 +1024,9 @@ def replicas_markdown(result: dict[str, Any]) -> str:
                          f"{_cpu_cells(best['cpu_ms_per_turn']).replace(' | ', ' / ') if best else '–'} "
                          f"| {best['loadavg'][0] if best else '–'} |")
         one, two = capacity.get("1"), capacity.get("2")
+        ceiling = cpu_ceiling(one, result["machine"]["cpus"]) if one else None
+        if ceiling:
+            lines += ["", ceiling]
         if one and two and one["sustained_turns_per_s"] and two["sustained_turns_per_s"]:
             ratio = two["sustained_turns_per_s"] / one["sustained_turns_per_s"]
             lines += ["", f"Two replicas sustain {ratio:.2f}× the turns/s of one (aim ≥ 1.4×: "
