@@ -45,7 +45,7 @@ def _run_queue(pg_url: str, keep: bool) -> dict[str, Any] | None:
     return result  # type: ignore[no-any-return]
 
 
-def _run_chat(conversations: int, think: str) -> dict[str, Any] | None:
+def _run_chat(conversations: int, think: str, replicas: int = 2, sweep: bool = True) -> dict[str, Any] | None:
     from bench import chat
 
     problem = chat.missing()
@@ -54,8 +54,9 @@ def _run_chat(conversations: int, think: str) -> dict[str, Any] | None:
         return None
     low, _, high = think.partition("-")
     print(f"· chat benchmark (bench.chat.run_chat_bench: portal + Rasa + action server, {conversations} "
-          "conversations) …", flush=True)
-    return chat.run_chat_bench(conversations=conversations, think=(float(low), float(high or low)))
+          f"conversations; one versus {replicas} Rasa replicas) …", flush=True)
+    return chat.run_chat_bench(conversations=conversations, think=(float(low), float(high or low)),
+                               replicas=replicas, sweep=sweep)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chat-conversations", type=int, default=20, help="concurrent conversations (default 20)")
     parser.add_argument("--chat-think", default="1-2",
                         help="typing time before each turn in the paced chat scenario, seconds (default 1-2)")
+    parser.add_argument("--chat-replicas", type=int, default=2,
+                        help="Rasa replicas the chat run compares with one (default 2; 1: one only)")
+    parser.add_argument("--chat-no-sweep", action="store_true", help="skip the chat capacity sweep")
     args = parser.parse_args(argv)
 
     pg_url = support.server_url()
@@ -181,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_chat:
         try:
-            chat = _run_chat(args.chat_conversations, args.chat_think)
+            chat = _run_chat(args.chat_conversations, args.chat_think, args.chat_replicas, not args.chat_no_sweep)
         except Exception:  # noqa: BLE001
             traceback.print_exc()
             failed = True

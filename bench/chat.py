@@ -187,6 +187,11 @@ class NameBook:
             base = ZH_NAMES if lang == "zh" else EN_NAMES
             pool = [f"{a}{b[-1]}" if lang == "zh" else f"{a}-{b.split()[-1]}" for a in base for b in base]
             pool = [n for n in pool if n not in self.used]
+        if not pool:  # the capacity sweep's hundreds of conversations: three names
+            base = ZH_NAMES if lang == "zh" else EN_NAMES
+            pool = [f"{a}{b[-1]}{c[-1]}" if lang == "zh" else f"{a}-{b.split()[-1]}-{c.split()[-1]}"
+                    for a in base for b in base[:8] for c in base[8:16]]
+            pool = [n for n in pool if n not in self.used]
         name = rng.choice(pool)
         self.used.add(name)
         return name
@@ -210,6 +215,13 @@ class Stack:
     rasa: Process
     rasa_port: int
     ready_s: dict[str, float] = field(default_factory=dict)
+    # Further Rasa replicas (bench runs with --replicas 2): the same model and action server,
+    # each its own in-memory tracker store (the portal keeps a conversation on one replica).
+    more_rasas: list[Process] = field(default_factory=list)
+    more_rasa_ports: list[int] = field(default_factory=list)
+    portal_env: dict[str, str] = field(default_factory=dict)
+    replicas_in_use: int = 1
+    portals: dict[int, support.Server] = field(default_factory=dict)  # by the number of replicas it uses
 
     @property
     def portal_url(self) -> str:
@@ -220,17 +232,51 @@ class Stack:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def stop(self) -> None:
-        for step in (self.rasa.stop, self.actions.stop, self.portal.stop):
+        portals = [p.stop for p in self.portals.values() if p is not self.portal]
+        for step in (*[r.stop for r in self.more_rasas], self.rasa.stop, self.actions.stop, self.portal.stop,
+                     *portals):
             with contextlib.suppress(Exception):
                 step()
 
     def processes(self) -> dict[str, int]:
-        return {"portal": self.portal.pid, "rasa": self.rasa.pid, "actions": self.actions.pid}
+        out = {"portal": self.portal.pid, "rasa": self.rasa.pid, "actions": self.actions.pid}
+        for i, proc in enumerate(self.more_rasas, start=2):
+            out[f"rasa{i}"] = proc.pid
+        first = self.portals.get(1)
+        if first is not None and first is not self.portal:  # the action server calls the first portal's API
+            out["portal_api"] = first.pid
+        return out
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [self.rasa_url, *(f"http://127.0.0.1:{p}" for p in self.more_rasa_ports)]
+
+    def use_replicas(self, n: int, log: Any = print) -> None:
+        """Send the conversations through a portal whose RASA_URLS names the first ``n`` replicas
+        (it spreads them, sticky by sender: portal/rasa_replicas.py). One portal per ``n``, started
+        on first use (same database) and kept, so that measurements can alternate between replica
+        counts. The action server keeps calling the first portal's API (its CPU is counted as
+        ``portal_api``)."""
+        if not self.portals:
+            self.portals[1] = self.portal
+        if n not in self.portals:
+            urls = self.rasa_urls[:n]
+            if len(urls) < n:
+                raise ValueError(f"only {len(urls)} Rasa replicas were started")
+            server = support.Server(f"chat-portal-{n}r", "portal.asgi:app",
+                                    env={**self.portal_env, "RASA_URL": urls[0], "RASA_URLS": ",".join(urls)},
+                                    port=support.free_port())
+            server.start("/healthz", {})
+            self.portals[n] = server
+            log(f"  a portal with RASA_URLS={','.join(urls)} on :{server.port}")
+        self.portal = self.portals[n]
+        self.replicas_in_use = n
 
 
-def start_stack(workdir: Path, log: Any = print) -> Stack:
+def start_stack(workdir: Path, log: Any = print, replicas: int = 1) -> Stack:
     db_path = workdir / "portal.db"
     portal_port, rasa_port, actions_port = support.free_port(), support.free_port(), support.free_port()
+    more_ports = [support.free_port() for _ in range(replicas - 1)]
     portal_env = {"DATABASE_URL": f"sqlite:///{db_path}", "PORTAL_ENV": "development", "PORTAL_SECRET": SECRET,
                   "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN, "RASA_URL": f"http://127.0.0.1:{rasa_port}",
                   "DOCUMENT_BACKEND": "local", "DOCUMENT_DIR": str(workdir / "documents")}
@@ -251,11 +297,18 @@ def start_stack(workdir: Path, log: Any = print) -> Stack:
     rasa = Proc("rasa", [str(RASA), "run", "--model", str(MODEL), "--enable-api", "--interface", "127.0.0.1",
                          "--port", str(rasa_port), "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
                 BOT, {**BOT_ENV, "SANIC_HOST": "127.0.0.1"}, support.RESULTS_DIR / "chat-rasa.log")
+    more = [Proc(f"rasa{i}", [str(RASA), "run", "--model", str(MODEL), "--enable-api", "--interface", "127.0.0.1",
+                              "--port", str(port), "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
+                 BOT, {**BOT_ENV, "SANIC_HOST": "127.0.0.1"}, support.RESULTS_DIR / f"chat-rasa{i}.log")
+            for i, port in enumerate(more_ports, start=2)]
     portal = support.Server("chat-portal", "portal.asgi:app", env=portal_env, port=portal_port)
-    stack = Stack(workdir, db_path, portal, actions, rasa, rasa_port)
+    stack = Stack(workdir, db_path, portal, actions, rasa, rasa_port, more_rasas=more, more_rasa_ports=more_ports,
+                  portal_env=portal_env)
     try:
         t0 = time.perf_counter()
         rasa.start()  # the slow one first
+        for proc in more:
+            proc.start()
         actions.start()
         portal.start("/healthz", {})
         stack.ready_s["portal"] = round(time.perf_counter() - t0, 1)
@@ -266,9 +319,12 @@ def start_stack(workdir: Path, log: Any = print) -> Stack:
             return status == 200 and b'"model_file"' in body and b'"model_id"' in body
 
         rasa.wait_http(f"http://127.0.0.1:{rasa_port}/status", 300, model_loaded)
+        for proc, port in zip(more, more_ports, strict=True):
+            proc.wait_http(f"http://127.0.0.1:{port}/status", 300, model_loaded)
         stack.ready_s["rasa"] = round(time.perf_counter() - t0, 1)
         log(f"  stack ready in {stack.ready_s['rasa']:.0f}s: portal :{portal_port}, Rasa :{rasa_port}, "
-            f"actions :{actions_port} (logs: bench-results/chat-*.log, server-chat-portal.log)")
+            f"actions :{actions_port}{''.join(f', Rasa {i} :{p}' for i, p in enumerate(more_ports, start=2))} "
+            "(logs: bench-results/chat-*.log, server-chat-portal.log)")
     except BaseException:
         stack.stop()
         raise
@@ -306,6 +362,7 @@ class TurnResult:
     ok: bool
     problem: str = ""
     reply: str = ""
+    sent_at: float | None = None  # time.perf_counter() when sent
 
 
 @dataclass
@@ -374,13 +431,17 @@ class RasaChat:
 
 
 async def converse(chat: PortalChat | RasaChat, script: Script, *, think: tuple[float, float], start_delay: float,
-                   rng: random.Random, deadline: float) -> ConversationResult:
+                   rng: random.Random, deadline: float, timetable: Any = None) -> ConversationResult:
+    """One conversation; ``timetable`` (the capacity sweep): an iterator of monotonic times at
+    which the turns are due (a turn whose time has passed is sent at once), instead of typing time."""
     result = ConversationResult(script)
     await asyncio.sleep(start_delay)
     try:
         await chat.open()
         for index, turn in enumerate(script.turns):
-            if think[1] > 0:
+            if timetable is not None:
+                await asyncio.sleep(max(0.0, next(timetable) - time.monotonic()))
+            elif think[1] > 0:
                 await asyncio.sleep(rng.uniform(*think))
             if time.monotonic() > deadline:
                 result.aborted = "time limit"
@@ -390,7 +451,7 @@ async def converse(chat: PortalChat | RasaChat, script: Script, *, think: tuple[
                 status, reply = await chat.say(turn.text)
             except Exception as exc:  # noqa: BLE001 - counted, the conversation stops
                 result.turns.append(TurnResult(script.conv_id, script.lang, turn.step, index, turn.text, None, None,
-                                               False, f"{type(exc).__name__}: {exc}"[:200]))
+                                               False, f"{type(exc).__name__}: {exc}"[:200], sent_at=t0))
                 result.aborted = "transport error"
                 break
             latency = time.perf_counter() - t0
@@ -407,7 +468,7 @@ async def converse(chat: PortalChat | RasaChat, script: Script, *, think: tuple[
                 if refs:
                     result.reference = refs[0]
             result.turns.append(TurnResult(script.conv_id, script.lang, turn.step, index, turn.text, latency, status,
-                                           not problem, problem, reply[:600]))
+                                           not problem, problem, reply[:600], sent_at=t0))
             if status != 200:
                 result.aborted = problem
                 break
@@ -525,6 +586,10 @@ async def run_scenario(stack: Stack, scripts: list[Script], *, via: str, think: 
         statuses[key] = statuses.get(key, 0) + 1
     planned = sum(len(s.turns) for s in scripts)
     cpu = {k: round(cpu1[k] - cpu0.get(k, 0.0), 2) for k in cpu1}
+    if any(k.startswith("rasa") and k != "rasa" for k in cpu):  # several replicas: their sum too
+        cpu["rasa_all"] = round(sum(v for k, v in cpu.items() if k.startswith("rasa")), 2)
+    if "portal_api" in cpu:  # the chat's portal and the one the action server calls
+        cpu["portal_all"] = round(cpu["portal"] + cpu["portal_api"], 2)
     return {
         "via": via, "conversations": len(scripts), "think_s": list(think), "start_spread_s": spread,
         "turns_planned": planned, "turns_sent": len(turns), "turns_ok": sum(t.ok for t in turns),
@@ -543,6 +608,9 @@ async def run_scenario(stack: Stack, scripts: list[Script], *, via: str, think: 
         },
         "parse_under_load": latency_summary(probe_lat) if probe else None,
         "cpu_s": cpu,
+        "cpu_ms_per_turn": {k: round(1000 * v / len(lat), 1) for k, v in cpu.items()} if lat else {},
+        "replicas": stack.replicas_in_use,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
         "machine_busy_pct": round(100 * (busy1 - busy0) / max(total1 - total0, 1), 1),
         "background_busy_pct": background,
         "problems": [{"conv": t.conv_id, "step": t.step, "sent": t.sent, "problem": t.problem, "reply": t.reply[:300]}
@@ -624,10 +692,157 @@ def _scripts(prefix: str, count: int, names: NameBook, rng: random.Random) -> li
     return out
 
 
+# --- capacity: one versus two Rasa replicas ------------------------------------------------
+
+SWEEP_INTERVAL_S = 2.0  # each simulated person sends a turn every 2 s (typing time), on a timetable
+
+
+async def run_offered(stack: Stack, rate: float, *, duration: float, names: NameBook, rng: random.Random,
+                      prefix: str, interval: float = SWEEP_INTERVAL_S) -> dict[str, Any]:
+    """An offered load of ``rate`` turns/s for ``duration`` measured seconds: ``rate × interval``
+    people, each sending a turn every ``interval`` seconds on a timetable (phases spread evenly),
+    starting a new conversation when one ends. Open loop as far as a person allows: a late reply
+    delays only that person's next turn, which is then sent at once. Turns sent in the first
+    ``interval`` seconds (the ramp) are not measured; CPU is read at the window's edges."""
+    import math
+
+    people = max(1, math.ceil(rate * interval))
+    pids = stack.processes()
+    mono0, perf0 = time.monotonic(), time.perf_counter()
+    start = mono0 + 0.5
+    window = (start + interval, start + interval + duration)  # monotonic
+    end = window[1]
+    cpu: dict[str, dict[str, float]] = {}
+
+    async def sample(key: str, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        cpu[key] = _cpu(pids)
+
+    async def person(u: int) -> list[ConversationResult]:
+        due = start + u * interval / people
+
+        def timetable() -> Any:
+            nonlocal due
+            while True:
+                yield due
+                due += interval
+
+        times = timetable()
+        out: list[ConversationResult] = []
+        k = 0
+        while time.monotonic() < end:
+            lang = "zh" if (u + k) % 2 == 0 else "en"
+            script = make_script(f"{prefix}{u:03d}.{k}", lang, names.take(lang, rng), rng, form_first=(u + k) % 4 >= 2)
+            out.append(await converse(PortalChat(stack.portal_url, lang), script, think=(0, 0), start_delay=0.0,
+                                      rng=random.Random(rng.random()), deadline=end, timetable=times))
+            k += 1
+        return out
+
+    samplers = [asyncio.create_task(sample("start", window[0])), asyncio.create_task(sample("end", window[1]))]
+    results = [r for batch in await asyncio.gather(*(person(u) for u in range(people))) for r in batch]
+    await asyncio.gather(*samplers)
+    lo, hi = perf0 + (window[0] - mono0), perf0 + (window[1] - mono0)
+    turns = [t for r in results for t in r.turns if t.sent_at is not None and lo <= t.sent_at < hi]
+    lat = [t.latency_s for t in turns if t.latency_s is not None]
+    errors = {"non_200": sum(1 for t in turns if t.status is not None and t.status != 200),
+              "transport": sum(1 for t in turns if t.status is None),
+              "unexpected_reply": sum(1 for t in turns if t.problem in ("unexpected reply", "reply in the other language"))}
+    used = {k: round(cpu["end"][k] - cpu["start"].get(k, 0.0), 2) for k in cpu["end"]}
+    if any(k.startswith("rasa") and k != "rasa" for k in used):
+        used["rasa_all"] = round(sum(v for k, v in used.items() if k.startswith("rasa")), 2)
+    if "portal_api" in used:  # the chat's portal and the one the action server calls
+        used["portal_all"] = round(used["portal"] + used["portal_api"], 2)
+    achieved = len(lat) / duration
+    summary = latency_summary(lat)
+    ok = (summary["p95_ms"] is not None and summary["p95_ms"] < AIM_P95_MS and achieved >= 0.9 * rate
+          and not errors["non_200"] and not errors["transport"])
+    return {"offered_turns_per_s": rate, "people": people, "turns": len(turns),
+            "turns_per_s": round(achieved, 1), "per_turn": summary, "errors": errors, "cpu_s": used,
+            "cpu_ms_per_turn": {k: round(1000 * v / len(lat), 1) for k, v in used.items()} if lat else {},
+            "loadavg": [round(x, 2) for x in os.getloadavg()], "ok": ok, "_results": results}
+
+
+class _Search:
+    """One replica count's search: up in steps until a step fails, then halve the gap twice."""
+
+    def __init__(self, start: float, step: float, max_rate: float) -> None:
+        self.rate: float | None = start
+        self.step, self.max_rate = step, max_rate
+        self.good: dict[str, Any] | None = None
+        self.high: float | None = None  # the lowest offered load that failed
+        self.refinements = 0
+
+    def record(self, res: dict[str, Any]) -> None:
+        rate = res["offered_turns_per_s"]
+        if res["ok"]:
+            self.good = res
+        else:
+            self.high = rate if self.high is None else min(self.high, rate)
+        if self.high is None:
+            self.rate = rate + self.step if rate + self.step <= self.max_rate else None
+            return
+        if self.refinements == 2:
+            self.rate = None
+            return
+        low = self.good["offered_turns_per_s"] if self.good else 0.0
+        mid = (low + self.high) / 2
+        self.rate = mid if mid - low >= 2 else None
+        self.refinements += 1
+
+
+def capacity_sweeps(stack: Stack, counts: list[int], names: NameBook, rng: random.Random, *, start: float = 10.0,
+                    step: float = 10.0, max_rate: float = 150.0, duration: float = 15.0, budget_s: float = 200.0,
+                    log: Any = print) -> tuple[dict[str, dict[str, Any]], list[ConversationResult], float]:
+    """For each replica count in ``counts``, the turns/s sustained with p95 < 400 ms: offered
+    load in steps (``start``, +``step``, …) until p95 reaches 400 ms, the achieved rate falls
+    below 90 % of the offered one or a turn fails; then up to two steps halving the gap between
+    the last good and the first bad rate (±2.5 turns/s with steps of 10). The replica counts
+    take turns step by step (1 replica at 10, 2 at 10, 1 at 20, …), so that a change in what
+    else the machine is doing falls on both alike. At most ``budget_s`` seconds per count.
+    The answer: the turns/s achieved at the highest offered load that passed. Returns the
+    results by replica count, every conversation (for the submissions check) and the seconds taken."""
+    t0 = time.monotonic()
+    per_step = duration + SWEEP_INTERVAL_S + 5
+    searches = {n: _Search(start, step, max_rate) for n in counts}
+    steps: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+    convs: list[ConversationResult] = []
+    while any(sr.rate is not None for sr in searches.values()):
+        if time.monotonic() - t0 + per_step > budget_s * len(counts):
+            break
+        for n, search in searches.items():
+            if search.rate is None:
+                continue
+            stack.use_replicas(n, log)
+            res = asyncio.run(run_offered(stack, search.rate, duration=duration, names=names, rng=rng,
+                                          prefix=f"c{n}r{len(steps[n])}-"))
+            convs.extend(res.pop("_results"))
+            res["replicas"] = n
+            steps[n].append(res)
+            search.record(res)
+            p = res["per_turn"]
+            log(f"  {n} replica(s), offered {res['offered_turns_per_s']:g} turns/s ({res['people']} people): "
+                f"{res['turns_per_s']} turns/s, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, errors "
+                f"{sum(res['errors'].values())}, load {res['loadavg'][0]} → {'ok' if res['ok'] else 'over'}")
+    out: dict[str, dict[str, Any]] = {}
+    for n, search in searches.items():
+        good = search.good
+        out[str(n)] = {"replicas": n, "steps": steps[n], "duration_s": duration, "interval_s": SWEEP_INTERVAL_S,
+                       "sustained_turns_per_s": good["turns_per_s"] if good else None,
+                       "at_offered": good["offered_turns_per_s"] if good else None,
+                       "limit_found": search.high is not None}
+    return out, convs, round(time.monotonic() - t0, 1)
+
+
 def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0, 2.0), spread: float = 3.0,
                    time_limit: float = 180.0, parse_rounds: int = 5, seed: int = 5, smoke: bool = False,
+                   replicas: int = 1, sweep: bool = True, sweep_budget_s: float = 200.0, sweep_step_s: float = 15.0,
                    log: Any = print) -> dict[str, Any]:
-    """Start the stack, run the scenarios, check the submissions, stop everything; returns the figures."""
+    """Start the stack, run the scenarios, check the submissions, stop everything; returns the figures.
+
+    ``replicas`` ≥ 2: that many Rasa processes are started; the scenarios run first with the
+    portal on one (RASA_URLS = the first), then the no-pause and typing-time scenarios again
+    with the portal spreading conversations over all of them. ``sweep``: for each replica count,
+    the capacity sweep (:func:`capacity_sweep`, at most ``sweep_budget_s`` seconds each)."""
     problem = missing()
     if problem:
         raise RuntimeError(problem)
@@ -636,7 +851,7 @@ def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0
     result: dict[str, Any] = {"conversations": conversations, "think_s": list(think), "aim": {
         "p50_ms": AIM_P50_MS, "p95_ms": AIM_P95_MS}, "machine": {"cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
-        stack = start_stack(Path(tmp), log)
+        stack = start_stack(Path(tmp), log, replicas=max(1, replicas))
         result["startup_s"] = stack.ready_s
         all_convs: list[ConversationResult] = []
         try:
@@ -683,6 +898,28 @@ def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0
                                               _scripts("t", conversations, names, rng), via="portal", think=think,
                                               spread=spread, probe_texts=probe_texts)
                 result["scenarios"] = scenarios
+                result["replicas"] = max(1, replicas)
+                result["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
+                counts = list(range(1, max(1, replicas) + 1))
+                for n in counts[1:]:
+                    stack.use_replicas(n, log)
+                    scenarios[f"burst_{n}r"] = scenario(
+                        f"{conversations} at once, no pauses, {n} Rasa replicas",
+                        _scripts(f"b{n}r", conversations, names, rng), via="portal", think=(0, 0), spread=0,
+                        probe_texts=probe_texts)
+                    scenarios[f"paced_{n}r"] = scenario(
+                        f"{conversations} at once, {think[0]:g}–{think[1]:g} s typing time, {n} Rasa replicas",
+                        _scripts(f"t{n}r", conversations, names, rng), via="portal", think=think, spread=spread,
+                        probe_texts=probe_texts)
+                if sweep:
+                    log(f"  capacity sweep, {' and '.join(map(str, counts))} Rasa replica(s) taking turns "
+                        f"(at most {sweep_budget_s:g} s each) …")
+                    found, convs, took = capacity_sweeps(stack, counts, names, rng, duration=sweep_step_s,
+                                                         budget_s=sweep_budget_s, log=log)
+                    all_convs.extend(convs)
+                    result["capacity_elapsed_s"] = took
+                    result["capacity"] = found
+                result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
             result["submissions"] = verify_submissions(stack.db_path, before_id, all_convs)
             result["rss_kib"] = {k: support.proc_status(pid).get("VmHWM") for k, pid in stack.processes().items()}
         finally:
@@ -695,7 +932,118 @@ SCENARIO_TITLES = {
     "alone_rasa": "one conversation at a time, straight to Rasa's webhook",
     "burst": "{n} at once, no pause between turns",
     "paced": "{n} at once, {lo:g}–{hi:g} s typing time before each turn",
+    "burst_2r": "{n} at once, no pause between turns — 2 Rasa replicas",
+    "paced_2r": "{n} at once, {lo:g}–{hi:g} s typing time — 2 Rasa replicas",
 }
+
+CPU_COLUMNS = (("rasa", "Rasa 1"), ("rasa2", "Rasa 2"), ("actions", "actions"), ("portal", "portal"))
+
+
+def _cpu_cells(per_turn: dict[str, float]) -> str:
+    if "portal_all" in per_turn:  # two portal processes: the chat's and the action server's API calls'
+        per_turn = {**per_turn, "portal": per_turn["portal_all"]}
+    total = sum(per_turn.get(k, 0.0) for k, _ in CPU_COLUMNS)
+    return " | ".join(_f(per_turn.get(k)) for k, _ in CPU_COLUMNS) + f" | {total:.1f}"
+
+
+def cpu_ceiling(sweep: dict[str, Any], cores: int | None) -> tuple[str, float] | None:
+    """What the CPU per turn allows, whatever else the machine does: one Rasa process (one event
+    loop) gives at most 1000 / its ms per turn; the whole box at most cores × 1000 / everything's
+    ms per turn (the client included: it runs here too). The ratio of the two bounds is the most
+    a second replica can gain on this machine."""
+    best = next((st for st in sweep["steps"] if st["ok"] and st["turns_per_s"] == sweep["sustained_turns_per_s"]), None)
+    if best is None or not cores:
+        return None
+    per = best["cpu_ms_per_turn"]
+    rasa = per.get("rasa_all", per.get("rasa"))
+    total = sum(v for k, v in per.items() if k in ("rasa", "actions", "portal", "portal_api", "client")
+                or (k.startswith("rasa") and k[4:].isdigit()))
+    if not rasa or not total:
+        return None
+    one_rasa, box = 1000 / rasa, cores * 1000 / total
+    gain = min(box, 2 * one_rasa) / min(box, one_rasa)
+    return (f"CPU ceiling (from the one-replica sweep's CPU per turn, which the machine's other work hardly "
+            f"changes): {total:.1f} ms per turn in all, client included ({rasa:.1f} Rasa), so one Rasa process "
+            f"tops out at {one_rasa:.0f} turns/s and {cores} cores at {box:.0f}: at most "
+            f"{gain:.2f}× from a second replica on this machine "
+            f"(the aim of 1.4× needs everything but Rasa under {rasa * (cores / 1.4 - 1):.1f} ms per turn with "
+            f"{cores} cores; it is {total - rasa:.1f}).", gain)
+
+
+def replicas_markdown(result: dict[str, Any]) -> str:
+    """One versus several Rasa replicas: the two scenarios side by side, the capacity found by
+    the sweep, CPU ms per turn by process, and the aims (≥ 1.4× the turns/s; 20 no-pause < 400 ms p95)."""
+    scenarios = result.get("scenarios") or {}
+    capacity = result.get("capacity") or {}
+    if not capacity and "burst_2r" not in scenarios:
+        return ""
+    n = result["conversations"]
+    lo, hi = result["think_s"]
+    load = result.get("loadavg_start"), result.get("loadavg_end")
+    lines = [
+        "#### One versus two Rasa replicas",
+        "",
+        "The same stack with a second Rasa process (same model, own in-memory tracker store) and a second portal "
+        "on the same database whose `RASA_URLS` names both (conversations sticky by sender, portal/rasa_replicas.py); "
+        "the first portal's names one. One action server for both replicas, calling the first portal's API (with two "
+        "portals in play the portal column is both): it spends a few ms per turn, far from a core, so a second would "
+        "only add memory; `make cluster` runs two for failure isolation, not throughput. "
+        + (f"Load average (1/5/15 min) {'/'.join(map(str, load[0]))} at the start of this part, "
+           f"{'/'.join(map(str, load[1]))} at its end." if load[0] and load[1] else ""),
+        "",
+        "| scenario | replicas | turns | turns/s | p50 ms | p95 ms | errors¹ | CPU ms/turn² "
+        + " / ".join(t for _, t in CPU_COLUMNS) + " / total |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for key in ("burst", "burst_2r", "paced", "paced_2r"):
+        sc = scenarios.get(key)
+        if not sc:
+            continue
+        e = sc["errors"]
+        errors = "/".join(str(e[k]) for k in ("non_200", "transport", "unexpected_reply", "wrong_language",
+                                              "turns_not_sent"))
+        per = sc.get("cpu_ms_per_turn") or {}
+        lines.append(f"| {SCENARIO_TITLES.get(key, key).format(n=n, lo=lo, hi=hi)} | {sc.get('replicas', 1)} "
+                     f"| {sc['turns_sent']} | {_f(sc['turns_per_s'])} | {_f(sc['per_turn']['p50_ms'])} "
+                     f"| {_f(sc['per_turn']['p95_ms'])} | {errors} | {_cpu_cells(per).replace(' | ', ' / ')} |")
+    if capacity:
+        lines += ["", f"Capacity sweep (the replica counts taking turns, step by step): offered load in steps of turns/s (each person a turn every "
+                  f"{_f(next(iter(capacity.values()))['interval_s'])} s on a timetable, new conversations as "
+                  f"they end; {_f(next(iter(capacity.values()))['duration_s'])} s measured per step after a ramp). "
+                  "Sustained = turns/s achieved at the highest offered load with p95 < 400 ms, ≥ 90 % of the "
+                  "offered rate achieved and no failed turn.", "",
+                  "| replicas | steps (offered → achieved turns/s, p95 ms) | sustained turns/s | CPU ms/turn there "
+                  + " / ".join(t for _, t in CPU_COLUMNS) + " / total | load avg at its end |",
+                  "|---:|---|---:|---|---|"]
+        for key, cap in capacity.items():
+            steps = ", ".join(f"{_f(st['offered_turns_per_s'])} → {_f(st['turns_per_s'])} "
+                              f"({_f(st['per_turn']['p95_ms'])}{'' if st['ok'] else ' ✗'})" for st in cap["steps"])
+            best = next((st for st in cap["steps"] if st["ok"] and st["turns_per_s"] == cap["sustained_turns_per_s"]),
+                        None)
+            sustained = _f(cap["sustained_turns_per_s"]) + ("" if cap["limit_found"] else " (limit not reached)")
+            lines.append(f"| {key} | {steps} | {sustained} | "
+                         f"{_cpu_cells(best['cpu_ms_per_turn']).replace(' | ', ' / ') if best else '–'} "
+                         f"| {best['loadavg'][0] if best else '–'} |")
+        one, two = capacity.get("1"), capacity.get("2")
+        ceiling = cpu_ceiling(one, result["machine"]["cpus"]) if one else None
+        if ceiling:
+            lines += ["", ceiling[0]]
+        if one and two and one["sustained_turns_per_s"] and two["sustained_turns_per_s"]:
+            ratio = two["sustained_turns_per_s"] / one["sustained_turns_per_s"]
+            lines += ["", f"Two replicas sustain {ratio:.2f}× the turns/s of one (aim ≥ 1.4×: "
+                      f"{'met' if ratio >= 1.4 else '**missed**'})"
+                      + (f" — above the CPU ceiling of {ceiling[1]:.2f}×: the machine's other work changed between "
+                         "the steps, read the ceiling instead." if ceiling and ratio > ceiling[1] * 1.1 else ".")]
+    b2 = scenarios.get("burst_2r")
+    if b2 and b2["per_turn"]["p95_ms"] is not None:
+        met = b2["per_turn"]["p95_ms"] < AIM_P95_MS
+        lines.append(f"{n} conversations with no pause on two replicas: p95 {_f(b2['per_turn']['p95_ms'])} ms "
+                     f"(aim < {AIM_P95_MS:g} ms: {'met' if met else '**missed**'}).")
+    lines += ["", "¹ non-200 / transport / unexpected reply / other language / turns not sent.  ² Rasa 1's "
+              "includes the parse probe of these scenarios (`POST /model/parse`, one at a time, every 0.2 s): "
+              "the sweep's figures have no probe. Conversations cut at the end of a sweep step stop before their "
+              "read-back and file nothing (counted as never reaching it in the submissions line)."]
+    return "\n".join(lines) + "\n"
 
 
 def _f(value: Any) -> str:
@@ -709,6 +1057,11 @@ def failures(result: dict[str, Any]) -> list[str]:
         bad = {k: v for k, v in sc["errors"].items() if v}
         if bad:
             out.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+    for key, cap in (result.get("capacity") or {}).items():
+        # Below the limit every reply must be right (past it, a slow turn may get the "try again" reply).
+        wrong = sum(st["errors"]["unexpected_reply"] for st in cap["steps"] if st["ok"])
+        if wrong:
+            out.append(f"capacity sweep, {key} replica(s): {wrong} unexpected replies at loads it sustained")
     sub = result.get("submissions") or {}
     if sub and (sub["exactly_once"] != sub["confirmed"] or sub["stray_items"] or sub["unconfirmed_items"]):
         out.append(f"submissions: {sub['exactly_once']} of {sub['confirmed']} confirmed forms landed exactly once "
@@ -773,6 +1126,9 @@ def markdown(result: dict[str, Any]) -> str:
                   f"filed without a \"yes\" {sub['unconfirmed_items']}, stray {sub['stray_items']} "
                   f"(departments: {', '.join(sub['departments'])}); {sub['conversations'] - sub['confirmed']} "
                   "conversations never reached the read-back (see the problems below)."]
+    more = replicas_markdown(result)
+    if more:
+        lines += ["", more.rstrip("\n")]
     problems = [pr for sc in (result.get("scenarios") or {}).values() for pr in sc.get("problems", [])]
     if problems:
         lines += ["", "First problems seen:", ""]
@@ -787,13 +1143,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--think", default="1-2", help="seconds of typing time before each turn, paced run (1-2)")
     parser.add_argument("--smoke", action="store_true", help="two conversations, transcripts printed")
+    parser.add_argument("--replicas", type=int, default=2,
+                        help="Rasa replicas to compare with one (default 2; 1: one replica only)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the capacity sweep (offered-load steps)")
+    parser.add_argument("--sweep-budget", type=float, default=200.0, help="seconds per replica count (default 200)")
+    parser.add_argument("--sweep-step", type=float, default=15.0, help="measured seconds per offered load (default 15)")
     args = parser.parse_args(argv)
     low, _, high = args.think.partition("-")
     problem = missing()
     if problem:
         print(f"chat benchmark skipped: {problem}")
         return 0
-    result = run_chat_bench(conversations=args.conversations, think=(float(low), float(high or low)), smoke=args.smoke)
+    result = run_chat_bench(conversations=args.conversations, think=(float(low), float(high or low)), smoke=args.smoke,
+                            replicas=1 if args.smoke else args.replicas, sweep=not args.no_sweep,
+                            sweep_budget_s=args.sweep_budget, sweep_step_s=args.sweep_step)
     if args.smoke:
         print(json.dumps(result.get("submissions"), indent=2))
     print("\n" + markdown(result))

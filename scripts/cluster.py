@@ -144,6 +144,9 @@ class Cluster:
                                           "--save", "", "--appendonly", "no"], log_path=self.log("redis"),
                                 new_session=True, stop_signal=signal.SIGTERM), port=REDIS_PORT)
         say(f"PostgreSQL: {self.database_url} (and {self.tracker_db} for Rasa); Redis: 127.0.0.1:{REDIS_PORT}")
+        # The demo data includes documents: the S3 server is up before the seed writes them.
+        if "s3" not in self.processes:
+            self.start("s3")
         env = {**os.environ, **self.portal_env()}
         for command in (["migrate"], ["seed"]):
             subprocess.run([PY, "-m", "portal", *command], env=env, cwd=ROOT, check=True,  # noqa: S603
@@ -199,9 +202,16 @@ defaults
     retries 2
     option redispatch
     retry-on conn-failure
+    # The whole request (up to a buffer, 16 kB) is read before a portal is chosen: when none is
+    # ready, the 503 below goes to a client that has finished sending, instead of a reset
+    # connection that loses the answer (an upload's body still on its way when HAProxy closed).
+    option http-buffer-request
 
 frontend web
     bind 127.0.0.1:{self.ports.lb}
+    # No portal ready (all failing /readyz: a database restart, say): answered here, after the
+    # request has been read, so that the client gets the 503 even while still sending a body.
+    http-request return status 503 content-type application/json file {self.var / "503.json"} hdr Retry-After 5 hdr Cache-Control no-store if {{ nbsrv(portals) lt 1 }}
     default_backend portals
 
 backend portals
@@ -216,6 +226,9 @@ backend portals
         (self.var / "503.http").write_bytes(
             b"HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-store\r\nRetry-After: 5\r\n"
             b"Content-Type: application/json\r\nConnection: close\r\n\r\n"
+            b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
+            b'try again in a few seconds"}\n')
+        (self.var / "503.json").write_bytes(
             b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
             b'try again in a few seconds"}\n')
         path = self.var / "haproxy.cfg"
@@ -297,7 +310,7 @@ backend portals
     def start_all(self) -> None:
         rasa = [n for n in self.names if n.startswith("rasa")]
         for name in self.names:
-            if name in rasa:
+            if name in rasa or (name in self.processes and self.processes[name].running):
                 continue
             started = time.monotonic()
             self.start(name)
@@ -324,6 +337,8 @@ backend portals
                 proc.proc.wait(timeout=15)
 
     def stop_all(self) -> None:
+        # Every part is told at once (a Rasa still loading its model may ignore it for its whole
+        # 10 s limit: the others do not wait behind it), then each is waited for, and killed.
         for name in reversed(list(self.processes)):
             proc = self.processes[name]
             if proc.running:
@@ -332,6 +347,8 @@ backend portals
                     os.killpg(proc.pid, proc.stop_signal)  # the whole group: moto's server runs in a child
                 except ProcessLookupError:
                     pass
+        for name in reversed(list(self.processes)):
+            proc = self.processes[name]
             proc.stop(timeout=10)
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # anything of the group still there
@@ -355,17 +372,23 @@ def main() -> int:
     if not args.no_bot and not bot:
         say("the assistant is not prepared (bot/.venv, bot/models/bot.tar.gz: `make train`): running without it")
     cluster = Cluster(Ports(args.base_port), bot=bot)
-    stop = False
+    stop = started = False
 
     def interrupt(_sig: int, _frame: object) -> None:
         nonlocal stop
+        if not stop and not started:  # Ctrl-C while starting: stop starting (Rasa may take minutes)
+            stop = True
+            raise KeyboardInterrupt
         stop = True
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
+        if stop:
+            return 130
         cluster.prepare()
         cluster.start_all()
+        started = True
         say(f"the portal: {cluster.url}  (HAProxy over portal1 :{cluster.ports.portal(1)} and portal2 "
             f":{cluster.ports.portal(2)}); e-mails land in {cluster.mailbox.relative_to(ROOT)}; Ctrl-C stops all")
         reported: set[str] = set()
@@ -376,7 +399,10 @@ def main() -> int:
                     reported.add(name)
                     say(f"{name} exited ({proc.proc.returncode if proc.proc else '?'}); see {proc.log_path}")
             time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("interrupted while starting")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the clean-up short
         say("stopping …")
         cluster.stop_all()
         say("stopped")

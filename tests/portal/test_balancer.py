@@ -1,0 +1,64 @@
+"""The load balancer `make cluster` and `make drill` run (HAProxy, config by scripts/cluster.py):
+with no portal ready — every one failing /readyz, as during a database restart — a request is
+answered 503 with Retry-After, uploads included.
+
+Issue 14's drill saw two uploads in flight during a PostgreSQL restart get their connection
+closed without an answer: HAProxy answered its 503 as soon as it had the headers and closed the
+connection while the multipart body was still arriving, and the reset lost the answer. HAProxy
+now reads the request (up to its 16 kB buffer) before answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.cluster import Cluster, Ports, listening
+from tests.support.processes import Process, free_port
+
+pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed (make cluster-deps)")
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _ports() -> Ports:
+    for _ in range(50):
+        lb = free_port()
+        ports = Ports(base=lb - 80)
+        if ports.base > 1024 and not any(listening(ports.portal(i)) for i in (1, 2)):
+            return ports
+    raise RuntimeError("no free ports")
+
+
+async def test_no_portal_ready_is_a_503_with_retry_after_even_for_an_upload(tmp_path: Path) -> None:
+    cluster = Cluster(ports=_ports(), var=tmp_path)  # nothing listens on the portals' ports
+    config = cluster.write_haproxy_config()
+    check = await asyncio.to_thread(subprocess.run, ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False)  # noqa: S603,S607
+    assert check.returncode == 0, check.stdout + check.stderr
+    answers: dict[str, int] = {}
+    with Process("lb", ["haproxy", "-db", "-f", str(config)], log_path=tmp_path / "lb.log", new_session=True) as lb:
+        lb.wait_port(cluster.ports.lb, timeout=15)
+        async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as client:
+            # Both portals down: the health checks (every second, two failures) have marked them.
+            for _ in range(50):
+                if (await client.get("/readyz")).status_code == 503:
+                    break
+                await asyncio.sleep(0.2)
+            for i in range(10):
+                try:
+                    resp = await client.post(
+                        "/documents", headers={"Accept": "application/json"},
+                        data={"subject_type": "transfer", "subject_id": "1", "kind": "evidence", "_csrf_token": "x"},
+                        files={"file": (f"a{i}.pdf", PDF + b"%" * 8000, "application/pdf")})
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                else:
+                    key = f"{resp.status_code} Retry-After {resp.headers.get('retry-after')}"
+                    assert resp.json()["code"] == "service_unavailable"
+                answers[key] = answers.get(key, 0) + 1
+    assert answers == {"503 Retry-After 5": 10}
