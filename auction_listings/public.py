@@ -26,7 +26,8 @@ from accounts.principal import Principal
 from auction_listings import follows
 from auction_listings.public_cache import LotPublicCache, PublicLot
 from auction_listings.public_views import buyer_values, comparisons, estimable, lot_out, result_of, tax_params
-from auction_listings.seams import EstimateLike, LotDocuments, TaxEstimator, _no_documents
+from auction_listings.read import LotView
+from auction_listings.seams import EstimateLike, LotDocuments, TaxEstimator, TaxLinesRenderer, _no_documents
 from auction_listings.search import SORTS, STATUS_CHOICES, LotFilters, Places, SearchResult, parse_filters, search
 from kernel.auth import Auth, principal_of
 from kernel.caching import PRIVATE_REVALIDATE, PUBLIC_SHORT, cache_headers, csrf_part, etag, not_modified
@@ -45,6 +46,7 @@ class PublicListing:
 
     cache: LotPublicCache
     tax_estimator: TaxEstimator | None = None
+    tax_lines: TaxLinesRenderer | None = None  # the estimator owner's rendering of an estimate's lines
     documents: LotDocuments = _no_documents
     places: Places = field(default_factory=Places)
 
@@ -174,11 +176,22 @@ def _tax_section(request: Request[Any, Any, Any], listing: PublicListing, found:
         assert engine is not None
         estimate = None if tax_error else _estimate(listing, found, adjust)  # a bad value → 400 naming it
         html = engine.get_template("auction_listings/_lot_tax.html").render(
-            lot=lot, estimate=estimate, tax_error=tax_error, adjust=adjust, estimable=estimable(lot),
-            has_estimator=listing.tax_estimator is not None)
+            **_tax_context(request, listing, lot, estimate, adjust, tax_error))
         if default:
             listing.cache.bodies.put(key, html)
     return Markup(html)  # noqa: S704 - rendered by our own autoescaping template
+
+
+def _tax_context(request: Request[Any, Any, Any], listing: PublicListing, lot: LotView,
+                 estimate: EstimateLike | None, adjust: dict[str, str], tax_error: str | None = None) -> dict[str, Any]:
+    """What ``_lot_tax.html`` shows: the form, and the estimate's lines as the estimator's owner renders them."""
+    lines = None
+    if estimate is not None and listing.tax_lines is not None:
+        engine = request.app.template_engine
+        assert engine is not None
+        lines = Markup(listing.tax_lines(engine, estimate))  # noqa: S704 - rendered by an autoescaping template
+    return {"lot": lot, "tax_lines": lines, "tax_error": tax_error, "adjust": adjust, "estimable": estimable(lot),
+            "has_estimator": listing.tax_estimator is not None}
 
 
 def _page_context(request: Request[Any, Any, Any], listing: PublicListing, found: PublicLot, lang: str,
@@ -207,8 +220,7 @@ async def _lot_tax_refused(request: Request[Any, Any, Any], exc: BilingualError)
     message = exc.message(lang)
     if is_htmx(request):
         return Template("auction_listings/_lot_tax.html", status_code=exc.status_code,
-                        context={"lot": found.detail.lot, "estimate": None, "tax_error": message, "adjust": adjust,
-                                 "estimable": True, "has_estimator": True},
+                        context=_tax_context(request, listing, found.detail.lot, None, adjust, message),
                         headers={"Cache-Control": "no-store"})
     following = await _following(request, listing, found.detail.lot.id)
     context = _page_context(request, listing, found, lang, following, adjust, message)
@@ -253,9 +265,7 @@ class LotPageController(Controller):
         """The tax section alone, for the buyer's circumstances (htmx; also a plain link)."""
         found = await _public_lot(listing, _clean_no(lot_no))
         adjust = buyer_values(request.query_params)
-        context = {"lot": found.detail.lot, "estimate": _estimate(listing, found, adjust), "tax_error": None,
-                   "adjust": adjust, "estimable": estimable(found.detail.lot),
-                   "has_estimator": listing.tax_estimator is not None}
+        context = _tax_context(request, listing, found.detail.lot, _estimate(listing, found, adjust), adjust)
         return Template("auction_listings/_lot_tax.html", context=context)
 
     @post("/follow", name="lots.follow", status_code=303, guards=[requires_signed_in])

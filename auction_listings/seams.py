@@ -53,6 +53,18 @@ class EstimateLike(Protocol):
 TaxEstimator = Callable[[Mapping[str, str]], EstimateLike]
 
 
+class Templates(Protocol):
+    """The app's template engine (what ``request.app.template_engine`` is)."""
+
+    def get_template(self, name: str) -> Any: ...
+
+
+# The estimate's lines (each tax, its rule, who pays, the totals and the rates' source) rendered
+# by the estimator's owner with the app's templates: the lot page shows them without a copy
+# of title_transfer's template.
+TaxLinesRenderer = Callable[[Templates, EstimateLike], str]
+
+
 class PublicDocument(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     kind: str
@@ -79,8 +91,10 @@ class ListingSeams:
     """The callables the composition root connects (a bare app gets no estimate and no documents)."""
 
     tax_estimator: TaxEstimator | None = None
+    tax_lines: TaxLinesRenderer | None = None
     documents: LotDocuments = _no_documents
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-__all__ = ["EstimateLike", "ListingSeams", "LotDocuments", "PublicDocument", "TaxEstimator", "TaxLineLike"]
+__all__ = ["EstimateLike", "ListingSeams", "LotDocuments", "PublicDocument", "TaxEstimator", "TaxLineLike", "TaxLinesRenderer",
+           "Templates"]

@@ -20,7 +20,7 @@ from auction_listings import follows
 from auction_listings.events import FindingChanged, LotChanged, LotResult
 from auction_listings.public import PublicListing
 from auction_listings.public_cache import LotPublicCache
-from auction_listings.seams import PublicDocument
+from auction_listings.seams import EstimateLike, PublicDocument, Templates
 from backoffice import notify
 from documents import Subject, SubjectType, list_documents
 from storage.context import AppContext
@@ -28,6 +28,11 @@ from storage.events import hub
 from title_transfer.tax_inputs import estimate_from_params
 
 RESULT_EVENTS = {"sold": "lot.sold", "unsold": "lot.unsold", "withdrawn": "lot.withdrawn"}
+
+
+def tax_lines(templates: Templates, estimate: EstimateLike) -> str:
+    """An estimate's lines as the tax calculator shows them (title_transfer's own template)."""
+    return str(templates.get_template("title_transfer/_estimate_lines.html").render(result=estimate))
 
 
 async def public_documents(session: AsyncSession, lot_id: int) -> list[PublicDocument]:
@@ -58,7 +63,8 @@ def wire_listing(ctx: AppContext, *, version_ttl: float = 1.0,
                  cache_entries: int = 4096) -> tuple[PublicListing, Callable[..., Awaitable[Any]]]:
     """The public listing for one app, and the shutdown hook that disconnects it."""
     cache = LotPublicCache(ctx.engine, ttl=version_ttl, max_lots=cache_entries)
-    listing = PublicListing(cache=cache, tax_estimator=estimate_from_params, documents=public_documents)
+    listing = PublicListing(cache=cache, tax_estimator=estimate_from_params, tax_lines=tax_lines,
+                            documents=public_documents)
     hub.subscribe(LotChanged, cache.on_changed)
     hub.subscribe(FindingChanged, tell_followers_of_finding)
     hub.subscribe(LotResult, tell_followers_of_result)
@@ -69,4 +75,4 @@ def wire_listing(ctx: AppContext, *, version_ttl: float = 1.0,
     return listing, disconnect
 
 
-__all__ = ["public_documents", "tell_followers_of_finding", "tell_followers_of_result", "wire_listing"]
+__all__ = ["public_documents", "tax_lines", "tell_followers_of_finding", "tell_followers_of_result", "wire_listing"]
