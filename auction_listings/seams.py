@@ -9,13 +9,13 @@ dependency.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement
 
 
 class TaxLineLike(Protocol):
@@ -79,11 +79,14 @@ class PublicDocument(msgspec.Struct, frozen=True, kw_only=True):
         return self.kind == "lot_photo"
 
 
-LotDocuments = Callable[[AsyncSession, int], Awaitable[list[PublicDocument]]]
+@dataclass(frozen=True)
+class DocumentsColumn:
+    """A lot's public documents as one more column of the lot's own read (no session, no second
+    round trip): ``column(lot_id, dialect)`` is a correlated scalar subquery that the documents
+    domain builds, ``decode(value)`` turns its value into :class:`PublicDocument` values."""
 
-
-async def _no_documents(session: AsyncSession, lot_id: int) -> list[PublicDocument]:
-    return []
+    column: Callable[[ColumnElement[Any], str], Any]
+    decode: Callable[[Any], list[PublicDocument]]
 
 
 @dataclass
@@ -92,9 +95,9 @@ class ListingSeams:
 
     tax_estimator: TaxEstimator | None = None
     tax_lines: TaxLinesRenderer | None = None
-    documents: LotDocuments = _no_documents
+    documents: DocumentsColumn | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-__all__ = ["EstimateLike", "ListingSeams", "LotDocuments", "PublicDocument", "TaxEstimator", "TaxLineLike", "TaxLinesRenderer",
+__all__ = ["EstimateLike", "ListingSeams", "DocumentsColumn", "PublicDocument", "TaxEstimator", "TaxLineLike", "TaxLinesRenderer",
            "Templates"]
