@@ -316,12 +316,16 @@ async def test_search_results_are_kept_until_a_lot_changes(
 async def test_lot_page_tax_lines_are_the_calculators_own(client: Client, session: AsyncSession) -> None:
     """The lot page shows the estimate's lines as the tax calculator renders them (one template,
     owned by title_transfer), not a copy."""
-    from pathlib import Path
-
     lot = await make_lot(session, area_m2=D("150"))
     page = (await client.get(f"/lots/{lot.lot_no}", params={"lang": "en"})).text
     calc = (await client.get("/taxes/calculator", params={"price": "1750000", "area": "150", "lang": "en"})).text
     for text in ("Each tax with its rule", "Buyer pays: ¥26,250.00", "Rates in force from"):
         assert text in page and text in calc
+
+
+def test_the_lots_keep_no_copy_of_the_tax_lines_template() -> None:
+    from pathlib import Path
+
     templates = Path(__file__).resolve().parents[2] / "auction_listings" / "templates" / "auction_listings"
     assert not (templates / "_tax_lines.html").exists()
+    assert "_estimate_lines" not in (templates / "_lot_tax.html").read_text(encoding="utf-8")
