@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
@@ -26,7 +26,8 @@ from accounts.principal import Principal
 from auction_listings import follows
 from auction_listings.public_cache import LotPublicCache, PublicLot
 from auction_listings.public_views import buyer_values, comparisons, estimable, lot_out, result_of, tax_params
-from auction_listings.seams import EstimateLike, LotDocuments, TaxEstimator, _no_documents
+from auction_listings.read import LotView
+from auction_listings.seams import EstimateLike, TaxEstimator, TaxLinesRenderer
 from auction_listings.search import SORTS, STATUS_CHOICES, LotFilters, Places, SearchResult, parse_filters, search
 from kernel.auth import Auth, principal_of
 from kernel.caching import PRIVATE_REVALIDATE, PUBLIC_SHORT, cache_headers, csrf_part, etag, not_modified
@@ -45,7 +46,7 @@ class PublicListing:
 
     cache: LotPublicCache
     tax_estimator: TaxEstimator | None = None
-    documents: LotDocuments = _no_documents
+    tax_lines: TaxLinesRenderer | None = None  # the estimator owner's rendering of an estimate's lines
     places: Places = field(default_factory=Places)
 
 
@@ -92,10 +93,9 @@ def _values(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 async def _search_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
     """The search form again with what was asked and the message beside the field it names."""
-    from kernel.errors import db_session_of
-
     listing: PublicListing = request.app.state["listing"]
-    places = await listing.places.get(db_session_of(request))
+    async with listing.cache.reader.connect() as conn:
+        places = await listing.places.get(conn)
     context = _search_context(None, None, places, _values(request), exc.message(request_lang(request)),
                               exc.details.get("field"))
     template = "auction_listings/_results.html" if is_htmx(request) else "auction_listings/search.html"
@@ -103,16 +103,34 @@ async def _search_refused(request: Request[Any, Any, Any], exc: BilingualError) 
                     headers={"Cache-Control": "no-store", "Vary": PAGE_VARY})
 
 
+def _results_html(request: Request[Any, Any, Any], f: LotFilters, result: SearchResult) -> str:
+    """The results part of the page (the same for everyone: no person, no token in it)."""
+    engine = request.app.template_engine
+    assert engine is not None
+    return str(engine.get_template("auction_listings/_results.html").render(f=f, result=result, error=None))
+
+
 class LotSearchController(Controller):
     path = "/lots"
     include_in_schema = False
 
     @get("/", name="lots.search", opt=error_view(_search_refused))
-    async def search_page(self, request: Request[Any, Any, Any], db_session: DbSession, listing: ListingDep,
-                          lang: Lang) -> Response[Any]:
+    async def search_page(self, request: Request[Any, Any, Any], listing: ListingDep, lang: Lang) -> Response[Any]:
         f = parse_filters(request.query_params)  # FilterInvalid → the form with the message, 400
-        result = await search(db_session, f)
         fragment = is_htmx(request)
+        key = (f.query_string(), lang)
+        kept: tuple[SearchResult, str] | None = listing.cache.searches.get(key)
+        places: list[tuple[str, str]] = []
+        if kept is None or not fragment:
+            async with listing.cache.reader.connect() as conn:  # one connection, no ORM session
+                if kept is None:
+                    epoch = listing.cache.searches.epoch
+                    result = await search(conn, f)
+                    kept = listing.cache.searches.put(key, epoch, (result, _results_html(request, f, result)))
+                if not fragment:
+                    places = await listing.places.get(conn)  # asked once a minute
+        assert kept is not None
+        result, results_html = kept
         parts: list[object] = ["lots", lang, f.query_string(), result.total, fragment]
         parts += [(c.lot_no, c.version) for c in result.items]
         if not fragment:
@@ -120,20 +138,22 @@ class LotSearchController(Controller):
         tag = etag(*parts)
         if (unchanged := not_modified(request, tag, cache_control=PRIVATE_REVALIDATE, vary=PAGE_VARY)) is not None:
             return unchanged
-        places = [] if fragment else await listing.places.get(db_session)
-        context = _search_context(f, result, places, _values(request))
-        template = "auction_listings/_results.html" if fragment else "auction_listings/search.html"
-        return Template(template, context=context, headers=cache_headers(tag, PRIVATE_REVALIDATE, PAGE_VARY))
+        headers = cache_headers(tag, PRIVATE_REVALIDATE, PAGE_VARY)
+        if fragment:
+            return Response(results_html, media_type=MediaType.HTML, headers=headers)
+        context = {**_search_context(f, result, places, _values(request)), "results_html": Markup(results_html)}  # noqa: S704
+        return Template("auction_listings/search.html", context=context, headers=headers)
 
 
 # --- the lot page -------------------------------------------------------------------------------
 
 
 async def _public_lot(listing: PublicListing, lot_no: str, session: AsyncSession | None = None) -> PublicLot:
-    version = await listing.cache.version(lot_no)
-    if version is None:
-        raise _not_found(lot_no)
-    found = await listing.cache.lot(lot_no, version, listing.documents, session)
+    """The lot as it is now: from the caches, else one read (in ``session``'s transaction if given)."""
+    if session is not None:
+        found = await listing.cache.read(lot_no, await session.connection())
+    else:
+        found = await listing.cache.current(lot_no)
     if found is None:
         raise _not_found(lot_no)
     return found
@@ -174,11 +194,22 @@ def _tax_section(request: Request[Any, Any, Any], listing: PublicListing, found:
         assert engine is not None
         estimate = None if tax_error else _estimate(listing, found, adjust)  # a bad value → 400 naming it
         html = engine.get_template("auction_listings/_lot_tax.html").render(
-            lot=lot, estimate=estimate, tax_error=tax_error, adjust=adjust, estimable=estimable(lot),
-            has_estimator=listing.tax_estimator is not None)
+            **_tax_context(request, listing, lot, estimate, adjust, tax_error))
         if default:
             listing.cache.bodies.put(key, html)
     return Markup(html)  # noqa: S704 - rendered by our own autoescaping template
+
+
+def _tax_context(request: Request[Any, Any, Any], listing: PublicListing, lot: LotView,
+                 estimate: EstimateLike | None, adjust: dict[str, str], tax_error: str | None = None) -> dict[str, Any]:
+    """What ``_lot_tax.html`` shows: the form, and the estimate's lines as the estimator's owner renders them."""
+    lines = None
+    if estimate is not None and listing.tax_lines is not None:
+        engine = request.app.template_engine
+        assert engine is not None
+        lines = Markup(listing.tax_lines(engine, estimate))  # noqa: S704 - rendered by an autoescaping template
+    return {"lot": lot, "tax_lines": lines, "tax_error": tax_error, "adjust": adjust, "estimable": estimable(lot),
+            "has_estimator": listing.tax_estimator is not None}
 
 
 def _page_context(request: Request[Any, Any, Any], listing: PublicListing, found: PublicLot, lang: str,
@@ -207,8 +238,7 @@ async def _lot_tax_refused(request: Request[Any, Any, Any], exc: BilingualError)
     message = exc.message(lang)
     if is_htmx(request):
         return Template("auction_listings/_lot_tax.html", status_code=exc.status_code,
-                        context={"lot": found.detail.lot, "estimate": None, "tax_error": message, "adjust": adjust,
-                                 "estimable": True, "has_estimator": True},
+                        context=_tax_context(request, listing, found.detail.lot, None, adjust, message),
                         headers={"Cache-Control": "no-store"})
     following = await _following(request, listing, found.detail.lot.id)
     context = _page_context(request, listing, found, lang, following, adjust, message)
@@ -228,19 +258,28 @@ class LotPageController(Controller):
     async def page(self, request: Request[Any, Any, Any], listing: ListingDep, lang: Lang,
                    lot_no: FromPath[str]) -> Response[Any]:
         lot_no = _clean_no(lot_no)
-        version = await listing.cache.version(lot_no)  # no database while the clock is fresh
-        if version is None:
-            raise _not_found(lot_no)
+        found: PublicLot | None = None
+        if "if-none-match" in request.headers:  # maybe a 304: the version alone may do
+            version = await listing.cache.version(lot_no)  # no database while the clock is fresh
+            if version is None:
+                raise _not_found(lot_no)
+        else:  # the page will be shown: version and lot in one read (none while cached and fresh)
+            found = await _public_lot(listing, lot_no)
+            version = found.detail.lot.version
         adjust = buyer_values(request.query_params)
         who = principal_of(request)
         following: bool | None = None
         if who is not None:  # the follow button is the person's own: one small read
-            following = await _following(request, listing, await _lot_id(listing, lot_no, version))
+            lot_id = found.detail.lot.id if found is not None else await _lot_id(listing, lot_no, version)
+            following = await _following(request, listing, lot_id)
         tag = etag("lot", lot_no, version, lang, _person(request), following, csrf_part(request),
                    sorted(adjust.items()))
         if (unchanged := not_modified(request, tag, cache_control=PRIVATE_REVALIDATE, vary=PAGE_VARY)) is not None:
             return unchanged
-        found = await _public_lot(listing, lot_no)
+        if found is None:
+            found = await listing.cache.lot(lot_no, version)
+            if found is None:
+                raise _not_found(lot_no)
         if found.detail.lot.version != version:  # changed between the two looks: tag what is shown
             tag = etag("lot", lot_no, found.detail.lot.version, lang, _person(request), following,
                        csrf_part(request), sorted(adjust.items()))
@@ -253,9 +292,7 @@ class LotPageController(Controller):
         """The tax section alone, for the buyer's circumstances (htmx; also a plain link)."""
         found = await _public_lot(listing, _clean_no(lot_no))
         adjust = buyer_values(request.query_params)
-        context = {"lot": found.detail.lot, "estimate": _estimate(listing, found, adjust), "tax_error": None,
-                   "adjust": adjust, "estimable": estimable(found.detail.lot),
-                   "has_estimator": listing.tax_estimator is not None}
+        context = _tax_context(request, listing, found.detail.lot, _estimate(listing, found, adjust), adjust)
         return Template("auction_listings/_lot_tax.html", context=context)
 
     @post("/follow", name="lots.follow", status_code=303, guards=[requires_signed_in])
@@ -278,7 +315,7 @@ class LotPageController(Controller):
 
 
 async def _lot_id(listing: PublicListing, lot_no: str, version: int) -> int:
-    found = await listing.cache.lot(lot_no, version, listing.documents)
+    found = await listing.cache.lot(lot_no, version)
     if found is None:
         raise _not_found(lot_no)
     return found.detail.lot.id
@@ -336,12 +373,13 @@ class LotAPI(Controller):
     async def get_lot(self, request: Request[Any, Any, Any], listing: ListingDep,
                       lot_no: FromPath[str]) -> Response[Any]:
         lot_no = _clean_no(lot_no)
-        version = await listing.cache.version(lot_no)
-        if version is None:
-            raise _not_found(lot_no)
-        tag = etag("api.lot", lot_no, version)
-        if (unchanged := not_modified(request, tag, cache_control=PUBLIC_SHORT)) is not None:
-            return unchanged
+        if "if-none-match" in request.headers:  # maybe a 304: the version alone may do
+            version = await listing.cache.version(lot_no)
+            if version is None:
+                raise _not_found(lot_no)
+            tag = etag("api.lot", lot_no, version)
+            if (unchanged := not_modified(request, tag, cache_control=PUBLIC_SHORT)) is not None:
+                return unchanged
         found = await _public_lot(listing, lot_no)
         key = (lot_no, found.detail.lot.version, "json")
         body = listing.cache.bodies.get(key)

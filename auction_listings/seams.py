@@ -9,13 +9,13 @@ dependency.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement
 
 
 class TaxLineLike(Protocol):
@@ -53,6 +53,18 @@ class EstimateLike(Protocol):
 TaxEstimator = Callable[[Mapping[str, str]], EstimateLike]
 
 
+class Templates(Protocol):
+    """The app's template engine (what ``request.app.template_engine`` is)."""
+
+    def get_template(self, name: str) -> Any: ...
+
+
+# The estimate's lines (each tax, its rule, who pays, the totals and the rates' source) rendered
+# by the estimator's owner with the app's templates: the lot page shows them without a copy
+# of title_transfer's template.
+TaxLinesRenderer = Callable[[Templates, EstimateLike], str]
+
+
 class PublicDocument(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     kind: str
@@ -67,11 +79,14 @@ class PublicDocument(msgspec.Struct, frozen=True, kw_only=True):
         return self.kind == "lot_photo"
 
 
-LotDocuments = Callable[[AsyncSession, int], Awaitable[list[PublicDocument]]]
+@dataclass(frozen=True)
+class DocumentsColumn:
+    """A lot's public documents as one more column of the lot's own read (no session, no second
+    round trip): ``column(lot_id, dialect)`` is a correlated scalar subquery that the documents
+    domain builds, ``decode(value)`` turns its value into :class:`PublicDocument` values."""
 
-
-async def _no_documents(session: AsyncSession, lot_id: int) -> list[PublicDocument]:
-    return []
+    column: Callable[[ColumnElement[Any], str], Any]
+    decode: Callable[[Any], list[PublicDocument]]
 
 
 @dataclass
@@ -79,8 +94,10 @@ class ListingSeams:
     """The callables the composition root connects (a bare app gets no estimate and no documents)."""
 
     tax_estimator: TaxEstimator | None = None
-    documents: LotDocuments = _no_documents
+    tax_lines: TaxLinesRenderer | None = None
+    documents: DocumentsColumn | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-__all__ = ["EstimateLike", "ListingSeams", "LotDocuments", "PublicDocument", "TaxEstimator", "TaxLineLike"]
+__all__ = ["EstimateLike", "ListingSeams", "DocumentsColumn", "PublicDocument", "TaxEstimator", "TaxLineLike", "TaxLinesRenderer",
+           "Templates"]

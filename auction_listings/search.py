@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from sqlalchemy import Select, and_, func, literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, Select, and_, bindparam, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auction_listings.models import PUBLIC_STATUSES, Lot, LotKind, LotStatus
 from kernel.errors import BilingualError
@@ -193,28 +193,35 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), _CHINA)
 
 
-def _where(f: LotFilters) -> list[Any]:
+# Each filter given → its clause, on a named parameter (the values travel as parameters: one
+# statement per combination of filters, built and compiled once).
+_CLAUSES: dict[str, Any] = {
+    "city": Lot.city == bindparam("city"),
+    "district": Lot.district == bindparam("district"),
+    "kind": Lot.asset_kind == bindparam("kind"),
+    "price_min": Lot.starting_price >= bindparam("price_min", type_=Lot.starting_price.type),
+    "price_max": Lot.starting_price <= bindparam("price_max", type_=Lot.starting_price.type),
+    "date_from": Lot.bidding_starts_at >= bindparam("date_from", type_=Lot.bidding_starts_at.type),
+    "date_to": Lot.bidding_starts_at < bindparam("date_to", type_=Lot.bidding_starts_at.type),
+}
+
+
+def _values(f: LotFilters) -> dict[str, Any]:
+    """The given filters' parameter values (None: not given)."""
+    return {"city": f.city or None, "district": f.district or None,
+            "kind": f.kind.value if f.kind is not None else None, "price_min": f.price_min, "price_max": f.price_max,
+            "date_from": _day_start(f.date_from) if f.date_from is not None else None,
+            "date_to": _day_start(f.date_to + dt.timedelta(days=1)) if f.date_to is not None else None}
+
+
+def _where(f: LotFilters, given: tuple[str, ...]) -> list[Any]:
     statuses = OPEN_STATUSES if f.status == "open" else (
         sorted(s.value for s in PUBLIC_STATUSES) if f.status == "all" else (f.status,))
     # Statuses as literals (a fixed set): the planner can then match the partial index of open lots
     # even under a prepared statement's generic plan.
     named = [literal(s, literal_execute=True) for s in statuses]
     clauses: list[Any] = [Lot.status.in_(named) if len(named) > 1 else Lot.status == named[0]]
-    if f.city:
-        clauses.append(Lot.city == f.city)
-    if f.district:
-        clauses.append(Lot.district == f.district)
-    if f.kind is not None:
-        clauses.append(Lot.asset_kind == f.kind.value)
-    if f.price_min is not None:
-        clauses.append(Lot.starting_price >= f.price_min)
-    if f.price_max is not None:
-        clauses.append(Lot.starting_price <= f.price_max)
-    if f.date_from is not None:
-        clauses.append(Lot.bidding_starts_at >= _day_start(f.date_from))
-    if f.date_to is not None:
-        clauses.append(Lot.bidding_starts_at < _day_start(f.date_to + dt.timedelta(days=1)))
-    return clauses
+    return clauses + [_CLAUSES[name] for name in given]
 
 
 _ORDER: dict[str, tuple[Any, ...]] = {
@@ -229,19 +236,46 @@ CARD_COLUMNS = (Lot.lot_no, Lot.title, Lot.asset_kind, Lot.status, Lot.round, Lo
                 Lot.platform, Lot.platform_url, Lot.version)
 
 
-def search_statement(f: LotFilters) -> Select[Any]:  # type: ignore[type-arg]
-    stmt: Select[Any] = select(*CARD_COLUMNS)  # type: ignore[type-arg,assignment]
-    return (stmt.where(and_(*_where(f))).order_by(*_ORDER[f.sort])
-            .limit(f.per_page).offset((f.page - 1) * f.per_page))
+_STATEMENTS: dict[tuple[Any, ...], tuple[Select[Any], Select[Any]]] = {}  # type: ignore[type-arg]
 
 
-async def search(session: AsyncSession, f: LotFilters) -> SearchResult:
-    """The page of lots the filters select, and how many there are in all."""
-    rows = (await session.execute(search_statement(f))).all()
-    if f.page == 1 and len(rows) < f.per_page:
-        total = len(rows)  # the whole result is on this page: no COUNT needed
-    else:
-        total = int(await session.scalar(select(func.count()).select_from(Lot).where(and_(*_where(f)))) or 0)
+def _statements(f: LotFilters, given: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:  # type: ignore[type-arg]
+    """(the page with the COUNT of the whole result on each row, the COUNT alone) for this
+    combination of status, filters given and sort; built once per combination."""
+    key = (f.status, given, f.sort)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        where = and_(*_where(f, given))
+        count: Select[Any] = select(func.count()).select_from(Lot).where(where)  # type: ignore[type-arg]
+        page: Select[Any] = (select(*CARD_COLUMNS, count.scalar_subquery().label("total"))  # type: ignore[type-arg,assignment]
+                             .where(where).order_by(*_ORDER[f.sort])
+                             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+        found = _STATEMENTS.setdefault(key, (page, count))
+    return found
+
+
+def search_statement(f: LotFilters) -> tuple[Select[Any], dict[str, Any]]:  # type: ignore[type-arg]
+    """The page's statement (each row carrying the COUNT of the whole result) and its parameters."""
+    values = _values(f)
+    given = tuple(name for name, value in values.items() if value is not None)
+    page, _count = _statements(f, given)
+    params = {name: values[name] for name in given}
+    return page, {**params, "limit": f.per_page, "offset": (f.page - 1) * f.per_page}
+
+
+async def search(conn: AsyncConnection | AsyncSession, f: LotFilters) -> SearchResult:
+    """The page of lots the filters select, and how many there are in all: one statement on a
+    plain connection (Core, no ORM objects)."""
+    stmt, params = search_statement(f)
+    rows = (await conn.execute(stmt, params)).all()
+    if rows:
+        total = int(rows[0].total)
+    elif f.page == 1:
+        total = 0
+    else:  # past the last page: the count alone
+        given = tuple(k for k in params if k not in ("limit", "offset"))
+        count = _statements(f, given)[1]
+        total = int((await conn.execute(count, {k: params[k] for k in given})).scalar() or 0)
     items = [LotCard(lot_no=r.lot_no, title=r.title, kind=r.asset_kind, status=r.status, round=r.round, city=r.city,
                      district=r.district, address=r.address, appraisal=Decimal(r.appraisal),
                      starting_price=Decimal(r.starting_price), deposit=r.deposit,
@@ -259,7 +293,7 @@ class Places:
         self._at = -1e9
         self._value: list[tuple[str, str]] = []
 
-    async def get(self, session: AsyncSession) -> list[tuple[str, str]]:
+    async def get(self, session: AsyncConnection | AsyncSession) -> list[tuple[str, str]]:
         if time.monotonic() - self._at < self.ttl:
             return self._value
         stmt = (select(Lot.city, Lot.district).distinct().where(Lot.status.in_([s.value for s in PUBLIC_STATUSES]))

@@ -4,8 +4,11 @@ asyncpg and an in-memory reference.
 
 Scenarios (each server its own uvicorn process, restarted per scenario; load from bench.loadgen):
 
-- ``search``: ``GET /lots?city=…&kind=real_estate&price_max=…&sort=price`` (three filters and
-  sorting, 30 combinations), the portal's HTML page, no caching possible (aim: p99 < 100 ms);
+- ``search_cold``: ``GET /lots?city=…&kind=real_estate&price_max=…&sort=price`` (three filters and
+  sorting, 30 combinations), the portal's HTML page with its caches off (``LOT_VERSION_TTL_MS=0``):
+  every search reads and renders (aim: p99 < 100 ms);
+- ``search``: the same requests, the portal as deployed: a search's rendered results are kept
+  for up to the version clock's second and dropped at once when a lot changes in the process;
 - ``lot_uncached``: ``GET /lots/{no}`` over a 10,000-lot sample with the portal's caches off
   (``LOT_VERSION_TTL_MS=0``, ``LOT_CACHE_ENTRIES=0``): every request reads the version and
   the lot and renders it;
@@ -37,7 +40,8 @@ from bench.transfers import SECRET, SERVICE_TOKEN, _machine, _pg_version
 
 SCENARIOS = [
     # key, server kind, request file, label
-    ("search", "portal", "search", "Lot search · portal, 3 filters + sort (HTML)"),
+    ("search_cold", "portal-uncached", "search", "Lot search · portal, 3 filters + sort (HTML), result cache off"),
+    ("search", "portal", "search", "Lot search · portal as deployed (results kept ≤ 1 s, dropped on a lot change)"),
     ("lot_uncached", "portal-uncached", "lot", "Lot page · portal, caches off (every request reads and renders)"),
     ("lot_asyncpg", "ref-asyncpg", "lot", "Lot page · reference: bare Litestar + asyncpg, same reads and templates"),
     ("lot_memory", "ref-memory", "lot_1k", "Lot page · reference: bare Litestar, 1,000 lots in memory, rendered per request"),
@@ -94,14 +98,14 @@ def _ok(report: dict[str, Any], key: str) -> int:
 
 def run_lots_bench(pg_url: str, *, lots: int = 100_000, sample: int = 10_000, connections: int = 32,
                    duration: float = 20.0, warmup: float = 3.0, max_requests: int = 500_000, keep: bool = False,
-                   only: list[str] | None = None, log: Any = print) -> dict[str, Any]:
+                   only: list[str] | None = None, db_prefix: str = "bench_lots", log: Any = print) -> dict[str, Any]:
     from portal.cli import migrate
     from portal.settings import Settings
 
     problem = asyncio.run(support.check_server(pg_url))
     if problem:
         raise SystemExit(problem)
-    db_url = asyncio.run(support.create_database(pg_url, "bench_lots"))
+    db_url = asyncio.run(support.create_database(pg_url, db_prefix))
     log(f"· lots benchmark: database {db_url.rsplit('/', 1)[1]} ({'kept' if keep else 'dropped at the end; --keep keeps it'})")
     result: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": _machine(),
@@ -167,7 +171,8 @@ def ratios(s: dict[str, Any]) -> dict[str, float | None]:
             "p304_over_memory": r("lot_304", "lot_memory"),
             "p304_over_memory_304": r("lot_304", "lot_memory_304"),
             "cached_over_memory": r("lot_cached", "lot_memory"),
-            "search_p99_ms": s["search"]["p99_ms"] if "search" in s else None}
+            "search_p99_ms": s["search"]["p99_ms"] if "search" in s else None,
+            "search_cold_p99_ms": s["search_cold"]["p99_ms"] if "search_cold" in s else None}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -190,7 +195,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"- 304 from the portal / in-memory reference rendering the page: **{pct(r.get('p304_over_memory'))}** "
             f"(aim ≥ 70%); / the in-memory reference's own 304: {pct(r.get('p304_over_memory_304'))}\n"
             f"- lot page as deployed (cached body) / in-memory reference: {pct(r.get('cached_over_memory'))}\n"
-            f"- search with three filters and sorting: p99 **{r.get('search_p99_ms')} ms** (aim < 100 ms)\n")
+            f"- search with three filters and sorting: p99 **{r.get('search_cold_p99_ms')} ms** with the result "
+            f"cache off, {r.get('search_p99_ms')} ms as deployed (aim < 100 ms)\n")
     backgrounds = [s["background_busy_pct"] for s in result["scenarios"].values()]
     if backgrounds:
         out += (f"- other work on this shared box, server idle just before each run: "
@@ -215,10 +221,11 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--only", default="")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--db-prefix", default="bench_lots", help="the database is <prefix>_<random>")
     args = parser.parse_args()
     res = run_lots_bench(support.server_url(), lots=args.lots, sample=args.sample, connections=args.connections,
                          duration=args.duration, warmup=args.warmup, keep=args.keep,
-                         only=[s for s in args.only.split(",") if s] or None)
+                         only=[s for s in args.only.split(",") if s] or None, db_prefix=args.db_prefix)
     support.RESULTS_DIR.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     (support.RESULTS_DIR / f"bench-lots-{stamp}.json").write_text(json.dumps(res, indent=2, default=str))

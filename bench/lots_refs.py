@@ -35,6 +35,7 @@ from auction_listings.public_cache import PublicLot
 from auction_listings.public_views import comparisons, estimable, result_of, tax_params
 from auction_listings.read import DepartmentFindings, LotDetail, RoundView, SaleView, finding_view, lot_view
 from kernel.caching import etag
+from portal.lot_public_wiring import tax_lines
 from portal.templating import build_environment
 from title_transfer.tax_inputs import estimate_from_params
 
@@ -117,8 +118,9 @@ def _render(request: Request[Any, Any, Any], found: PublicLot, headers: dict[str
         d=detail, lot=detail.lot, photos=found.photos, files=found.files, compared=comparisons(detail),
         result=result_of(detail), now=None)
     estimate = estimate_from_params(tax_params(detail)) if estimable(detail.lot) else None
+    lines = Markup(tax_lines(engine, estimate)) if estimate is not None else None  # noqa: S704
     tax = engine.get_template("auction_listings/_lot_tax.html").render(
-        lot=detail.lot, estimate=estimate, tax_error=None, adjust={}, estimable=estimable(detail.lot),
+        lot=detail.lot, tax_lines=lines, tax_error=None, adjust={}, estimable=estimable(detail.lot),
         has_estimator=True)
     context = {"lot": detail.lot, "body": Markup(body), "following": False, "tax": Markup(tax)}  # noqa: S704
     return Template("auction_listings/lot.html", context=context, headers=headers)

@@ -25,6 +25,7 @@ from documents.errors import (
 from documents.kinds import CITIZEN_KINDS, DocumentKind, FileType, SubjectType, Visibility
 from documents.limits import DocumentLimits, get_limits, load_limits
 from documents.models import Document, format_size, kind_choices, kind_label
+from documents.public_list import PublicDocumentRow, decode_public_documents, public_documents_json
 from documents.service import (
     Guest,
     OwnerCheck,
@@ -55,6 +56,9 @@ from storage.objects.store import (
 )
 
 __all__ = [
+    "PublicDocumentRow",
+    "decode_public_documents",
+    "public_documents_json",
     "CITIZEN_KINDS",
     "AccessDenied",
     "Document",

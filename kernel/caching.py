@@ -166,6 +166,13 @@ class VersionClock(Generic[K]):
         future.set_result(value)
         return value
 
+    def peek(self, key: K) -> tuple[bool, int | None] | None:
+        """(fresh, version) as last learned, without asking the owner; None: never learned."""
+        known = self._known.get(key)
+        if known is None:
+            return None
+        return self.clock() - known[0] < self.ttl, known[1]
+
     def bump(self, key: K, version: int) -> None:
         """This process changed the object: its new version is known now."""
         known = self._known.get(key)

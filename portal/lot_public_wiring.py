@@ -20,9 +20,9 @@ from auction_listings import follows
 from auction_listings.events import FindingChanged, LotChanged, LotResult
 from auction_listings.public import PublicListing
 from auction_listings.public_cache import LotPublicCache
-from auction_listings.seams import PublicDocument
+from auction_listings.seams import DocumentsColumn, EstimateLike, PublicDocument, Templates
 from backoffice import notify
-from documents import Subject, SubjectType, list_documents
+from documents import PublicDocumentRow, SubjectType, decode_public_documents, public_documents_json
 from storage.context import AppContext
 from storage.events import hub
 from title_transfer.tax_inputs import estimate_from_params
@@ -30,13 +30,23 @@ from title_transfer.tax_inputs import estimate_from_params
 RESULT_EVENTS = {"sold": "lot.sold", "unsold": "lot.unsold", "withdrawn": "lot.withdrawn"}
 
 
-async def public_documents(session: AsyncSession, lot_id: int) -> list[PublicDocument]:
+def tax_lines(templates: Templates, estimate: EstimateLike) -> str:
+    """An estimate's lines as the tax calculator shows them (title_transfer's own template)."""
+    return str(templates.get_template("title_transfer/_estimate_lines.html").render(result=estimate))
+
+
+def _public_documents(rows: list[PublicDocumentRow]) -> list[PublicDocument]:
     """What anyone may see of a lot's documents (photos with their thumbnails first)."""
-    docs = await list_documents(session, Subject(SubjectType.lot, lot_id), None)
-    out = [PublicDocument(id=d.id, kind=d.kind, name=d.original_name, content_type=d.content_type, size=d.size,
-                          url=f"/documents/{d.id}",
-                          thumbnail_url=f"/documents/{d.id}/thumbnail" if d.thumbnail_key else None) for d in docs]
+    out = [PublicDocument(id=d.id, kind=d.kind, name=d.name, content_type=d.content_type, size=d.size,
+                          url=f"/documents/{d.id}", thumbnail_url=f"/documents/{d.id}/thumbnail" if d.has_thumbnail
+                          else None) for d in rows]
     return sorted(out, key=lambda d: (not d.is_photo, d.id))
+
+
+# The lot's public documents as a column of the lot's own read (the documents domain's query).
+LOT_DOCUMENTS = DocumentsColumn(
+    column=lambda lot_id, dialect: public_documents_json(SubjectType.lot, lot_id, dialect),
+    decode=lambda value: _public_documents(decode_public_documents(value)))
 
 
 async def tell_followers_of_finding(session: AsyncSession, event: FindingChanged) -> None:
@@ -57,8 +67,8 @@ async def tell_followers_of_result(session: AsyncSession, event: LotResult) -> N
 def wire_listing(ctx: AppContext, *, version_ttl: float = 1.0,
                  cache_entries: int = 4096) -> tuple[PublicListing, Callable[..., Awaitable[Any]]]:
     """The public listing for one app, and the shutdown hook that disconnects it."""
-    cache = LotPublicCache(ctx.engine, ttl=version_ttl, max_lots=cache_entries)
-    listing = PublicListing(cache=cache, tax_estimator=estimate_from_params, documents=public_documents)
+    cache = LotPublicCache(ctx.engine, ttl=version_ttl, max_lots=cache_entries, documents=LOT_DOCUMENTS)
+    listing = PublicListing(cache=cache, tax_estimator=estimate_from_params, tax_lines=tax_lines)
     hub.subscribe(LotChanged, cache.on_changed)
     hub.subscribe(FindingChanged, tell_followers_of_finding)
     hub.subscribe(LotResult, tell_followers_of_result)
@@ -69,4 +79,4 @@ def wire_listing(ctx: AppContext, *, version_ttl: float = 1.0,
     return listing, disconnect
 
 
-__all__ = ["public_documents", "tell_followers_of_finding", "tell_followers_of_result", "wire_listing"]
+__all__ = ["LOT_DOCUMENTS", "tax_lines", "tell_followers_of_finding", "tell_followers_of_result", "wire_listing"]

@@ -265,3 +265,67 @@ async def test_lot_page_is_private_and_its_etag_follows_the_person(
     after = await client.get(f"/lots/{lot.lot_no}", headers={"If-None-Match": signed_in.headers["etag"]})
     assert after.status_code == 200 and "Stop following" in (await client.get(
         f"/lots/{lot.lot_no}", params={"lang": "en"})).text
+
+
+async def test_an_uncached_lot_page_is_one_statement_on_postgresql(
+        app: Litestar, client: Client, session: AsyncSession, database_url: str) -> None:
+    """Caches off: the page's version, lot, rounds, findings, sale and documents come in one read."""
+    from kernel.caching import RenderCache
+
+    before = await make_lot(session, status="unsold", round="first")
+    lot = await make_lot(session, round="second", previous_lot_id=before.id)
+    await ask(session, lot, "registry")
+    await answer(session, lot, "registry", 1, {"land": {"right_type": "住宅"}})
+    cache = app.state.listing.cache
+    cache.clock.ttl, cache.lots, cache.bodies = 0, RenderCache(0), RenderCache(0)
+    queries = _count_queries(app)
+    resp = await client.get(f"/lots/{lot.lot_no}")
+    assert resp.status_code == 200 and lot.title in resp.text and before.lot_no in resp.text
+    if database_url.startswith("postgresql"):
+        assert len(queries) == 1, queries
+    else:  # SQLite: the same values from a few plain reads, still on one connection and no ORM session
+        assert 1 < len(queries) <= 8, queries
+
+
+async def test_search_results_are_kept_until_a_lot_changes(
+        app: Litestar, client: Client, session: AsyncSession) -> None:
+    from auction_listings.events import LotChanged
+
+    lots = await _three(session)
+    cache = app.state.listing.cache
+    cache.searches.ttl = 60  # kept for the whole test unless a change drops them
+    first = await client.get("/lots", params={"city": "绍兴市", "sort": "price"})
+    assert first.status_code == 200 and "诸暨 住宅 A" in first.text
+    await session.execute(update(Lot).where(Lot.id == lots[0].id).values(title="改过的标题", version=2))
+    await session.commit()
+    queries = _count_queries(app)
+    kept = await client.get("/lots", params={"city": "绍兴市", "sort": "price"})
+    assert kept.status_code == 200 and "诸暨 住宅 A" in kept.text  # another replica's change: within the ttl
+    assert not [q for q in queries if "FROM lot" in q]
+    # a change made in this process (the service publishes LotChanged) drops every kept result
+    await cache.on_changed(session, LotChanged(lot_id=lots[0].id, lot_no=lots[0].lot_no, version=2,
+                                               status="announced", action="edit"))
+    fresh = await client.get("/lots", params={"city": "绍兴市", "sort": "price"})
+    assert "改过的标题" in fresh.text and "诸暨 住宅 A" not in fresh.text
+    cache.searches.ttl = 0  # the version clock's ttl 0: nothing kept
+    await session.execute(update(Lot).where(Lot.id == lots[0].id).values(title="再改", version=3))
+    await session.commit()
+    assert "再改" in (await client.get("/lots", params={"city": "绍兴市", "sort": "price"})).text
+
+
+async def test_lot_page_tax_lines_are_the_calculators_own(client: Client, session: AsyncSession) -> None:
+    """The lot page shows the estimate's lines as the tax calculator renders them (one template,
+    owned by title_transfer), not a copy."""
+    lot = await make_lot(session, area_m2=D("150"))
+    page = (await client.get(f"/lots/{lot.lot_no}", params={"lang": "en"})).text
+    calc = (await client.get("/taxes/calculator", params={"price": "1750000", "area": "150", "lang": "en"})).text
+    for text in ("Each tax with its rule", "Buyer pays: ¥26,250.00", "Rates in force from"):
+        assert text in page and text in calc
+
+
+def test_the_lots_keep_no_copy_of_the_tax_lines_template() -> None:
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "auction_listings" / "templates" / "auction_listings"
+    assert not (templates / "_tax_lines.html").exists()
+    assert "_estimate_lines" not in (templates / "_lot_tax.html").read_text(encoding="utf-8")
