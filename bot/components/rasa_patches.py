@@ -14,6 +14,10 @@ cProfile on the chat benchmark's conversations: bench/README.md, "Chat: CPU per 
   (recursively, with ``inspect.isabstract`` on each) for every event it deserialised, that is
   every event of the conversation on every message when the tracker is loaded from its store:
   a sixth of Rasa's CPU per message in long conversations. The name → class map is kept.
+- **Applied events**: ``DialogueStateTracker.applied_events`` (several times per message, over
+  every event of the conversation) asks ``isinstance`` of each event against five event
+  classes; they are abstract base classes, so each check that fails goes through
+  ``ABCMeta.__instancecheck__``. The same walk with each event class classified once.
 - **Slot copies**: every tracker copy (several per message) copies each slot with
   ``copy.copy``, through ``__reduce_ex__``; a ``__copy__`` doing the same shallow copy directly.
 - **The language slot** is filled after every message by a custom slot mapping,
@@ -42,6 +46,7 @@ def apply_all() -> None:
     speed_up_action_response_validation()
     cache_event_types()
     fast_slot_copies()
+    fast_applied_events()
     reuse_action_server_connections()
     detect_language_in_process()
 
@@ -131,6 +136,59 @@ def fast_slot_copies() -> None:
         return new
 
     Slot.__copy__ = __copy__  # type: ignore[attr-defined]
+
+
+ORIGINAL: dict[str, Any] = {}  # Rasa's own functions, for the tests that compare
+
+
+def fast_applied_events() -> None:
+    if not _once("applied_events"):
+        return
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    ORIGINAL["applied_events"] = DialogueStateTracker.applied_events
+    restart, revert_action, revert_user, action = 1, 2, 3, 4
+    kinds: dict[type, tuple[int, bool]] = {}
+
+    def kind(cls: type) -> tuple[int, bool]:
+        found = kinds.get(cls)
+        if found is None:  # in the order of Rasa's checks; and whether it is an ActiveLoop
+            k = (restart if issubclass(cls, (Restarted, SessionStarted)) else
+                 revert_action if issubclass(cls, ActionReverted) else
+                 revert_user if issubclass(cls, UserUtteranceReverted) else
+                 action if issubclass(cls, ActionExecuted) else 0)
+            found = kinds[cls] = (k, issubclass(cls, ActiveLoop))
+        return found
+
+    def applied_events(self: DialogueStateTracker) -> list[Any]:
+        loop_names = [event.name for event in self.events if kind(type(event))[1] and event.name]
+        applied: list[Any] = []
+        for event in self.events:
+            k = kind(type(event))[0]
+            if k == restart:
+                applied = []
+            elif k == revert_action:
+                self._undo_till_previous(ActionExecuted, applied)
+            elif k == revert_user:
+                self._undo_till_previous(UserUttered, applied)
+                self._undo_till_previous(ActionExecuted, applied)
+            elif (k == action and event.action_name in loop_names
+                  and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)):
+                self._undo_till_previous_loop_execution(event.action_name, applied)
+            else:
+                applied.append(event)
+        return applied
+
+    DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
 
 
 def reuse_action_server_connections() -> None:

@@ -194,3 +194,50 @@ def test_language_slot_is_what_the_action_server_would_set(monkeypatch: pytest.M
     events = asyncio.run(extract._run_custom_action("action_detect_language", None, None, tracker, domain))
     assert [{"event": "slot", "name": e.key, "value": e.value} for e in events] == [
         {"event": "slot", "name": r["name"], "value": r["value"]} for r in remote]
+
+
+# --- applied events -----------------------------------------------------------------------
+
+def _event_histories() -> list[list[Any]]:
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        BotUttered,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+
+    def user(text: str) -> list[Any]:
+        return [ActionExecuted("action_listen"), UserUttered(text, {"name": "inform", "confidence": 1.0})]
+
+    form = "utility_handover_form"
+    loop_turn = [ActionExecuted(form), SlotSet("requested_slot", "contact_phone")]
+    return [
+        [],
+        [ActionExecuted("action_session_start"), SessionStarted(), *user("hi"), ActionExecuted("utter_greet"),
+         BotUttered("hello")],
+        # a form: activated, asked again (happy path), interrupted by a question, resumed, ended
+        [*user("water"), ActionExecuted(form), ActiveLoop(form), SlotSet("requested_slot", "tracking_number"),
+         *user("ZT2026000001"), *loop_turn, *user("how much tax"), ActionExecuted("utter_tax_buyer"), *loop_turn,
+         *user("13800138000"), *loop_turn, ActiveLoop(None), ActionExecuted("action_submit_form")],
+        # reverts and restarts
+        [*user("a"), ActionExecuted("utter_x"), ActionReverted(), *user("b"), UserUtteranceReverted(),
+         *user("c"), Restarted(), *user("d"), ActionExecuted("utter_y")],
+        [*user("x"), ActionExecuted(form), ActiveLoop(form), *user("y"), ActionExecuted(form), *user("z"),
+         ActionExecuted("utter_default"), ActionExecuted(form), ActiveLoop(None), SessionStarted(), *user("new")],
+    ]
+
+
+def test_applied_events_are_rasas() -> None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from components.rasa_patches import ORIGINAL
+
+    for events in _event_histories():
+        tracker = DialogueStateTracker.from_events("s", events, [])
+        assert tracker.applied_events() == ORIGINAL["applied_events"](tracker)
+        assert [type(e) for e in tracker.applied_events()] == [type(e) for e in ORIGINAL["applied_events"](tracker)]
