@@ -15,9 +15,10 @@ cProfile on the chat benchmark's conversations: bench/README.md, "Chat: CPU per 
   every event of the conversation on every message when the tracker is loaded from its store:
   a sixth of Rasa's CPU per message in long conversations. The name → class map is kept.
 - **Applied events**: ``DialogueStateTracker.applied_events`` (several times per message, over
-  every event of the conversation) asks ``isinstance`` of each event against five event
-  classes; they are abstract base classes, so each check that fails goes through
-  ``ABCMeta.__instancecheck__``. The same walk with each event class classified once.
+  every event of the conversation, and back over the earlier ones at each form step) asks
+  ``isinstance`` of each event against up to eight event classes; they are abstract base
+  classes, so each check that fails goes through ``ABCMeta.__instancecheck__``. The same
+  walk, step for step, with each event class classified once.
 - **Slot copies**: every tracker copy (several per message) copies each slot with
   ``copy.copy``, through ``__reduce_ex__``; a ``__copy__`` doing the same shallow copy directly.
 - **The language slot** is filled after every message by a custom slot mapping,
@@ -146,8 +147,10 @@ def fast_applied_events() -> None:
         return
     from rasa.shared.core.events import (
         ActionExecuted,
+        ActionExecutionRejected,
         ActionReverted,
         ActiveLoop,
+        DefinePrevUserUtteredFeaturization,
         Restarted,
         SessionStarted,
         UserUtteranceReverted,
@@ -156,34 +159,68 @@ def fast_applied_events() -> None:
     from rasa.shared.core.trackers import DialogueStateTracker
 
     ORIGINAL["applied_events"] = DialogueStateTracker.applied_events
-    restart, revert_action, revert_user, action = 1, 2, 3, 4
-    kinds: dict[type, tuple[int, bool]] = {}
+    # What Rasa's isinstance checks ask of an event, answered once per event class.
+    RESTART, REVERT_ACTION, REVERT_USER, LOOP, ACTION, REJECTED, USER, PREV_USER = (1 << i for i in range(8))
+    classes = ((RESTART, (Restarted, SessionStarted)), (REVERT_ACTION, ActionReverted),
+               (REVERT_USER, UserUtteranceReverted), (LOOP, ActiveLoop), (ACTION, ActionExecuted),
+               (REJECTED, ActionExecutionRejected), (USER, UserUttered),
+               (PREV_USER, DefinePrevUserUtteredFeaturization))
+    kinds: dict[type, int] = {}
 
-    def kind(cls: type) -> tuple[int, bool]:
+    def kind(event: Any) -> int:
+        cls = type(event)
         found = kinds.get(cls)
-        if found is None:  # in the order of Rasa's checks; and whether it is an ActiveLoop
-            k = (restart if issubclass(cls, (Restarted, SessionStarted)) else
-                 revert_action if issubclass(cls, ActionReverted) else
-                 revert_user if issubclass(cls, UserUtteranceReverted) else
-                 action if issubclass(cls, ActionExecuted) else 0)
-            found = kinds[cls] = (k, issubclass(cls, ActiveLoop))
+        if found is None:
+            found = kinds[cls] = sum(bit for bit, of in classes if issubclass(cls, of))
         return found
 
+    def undo_till_previous(bit: int, done: list[Any]) -> None:  # Rasa's _undo_till_previous
+        for e in reversed(done[:]):
+            del done[-1]
+            if kind(e) & bit:
+                break
+
+    def first_loop_execution_or_unhappy_path(loop_action_name: str, applied: list[Any]) -> bool:
+        next_action: str | None = None  # Rasa's method of that name, _is_within_unhappy_path inlined
+        for event in reversed(applied):
+            k = kind(event)
+            if k & LOOP and event.name is None:
+                return True
+            if (k & REJECTED and event.action_name == loop_action_name) or (
+                    k & USER and next_action is not None and next_action != loop_action_name):
+                return True
+            if k & ACTION:
+                if event.action_name == loop_action_name:
+                    return False
+                next_action = event.action_name
+        return True
+
+    def undo_till_previous_loop_execution(loop_action_name: str, done: list[Any]) -> None:
+        offset = 0  # Rasa's _undo_till_previous_loop_execution
+        for e in reversed(done[:]):
+            k = kind(e)
+            if k & ACTION and e.action_name == loop_action_name:
+                break
+            if k & (ACTION | USER | PREV_USER):
+                del done[-1 - offset]
+            else:
+                offset += 1
+
     def applied_events(self: DialogueStateTracker) -> list[Any]:
-        loop_names = [event.name for event in self.events if kind(type(event))[1] and event.name]
+        loop_names = [event.name for event in self.events if kind(event) & LOOP and event.name]
         applied: list[Any] = []
         for event in self.events:
-            k = kind(type(event))[0]
-            if k == restart:
+            k = kind(event)
+            if k & RESTART:
                 applied = []
-            elif k == revert_action:
-                self._undo_till_previous(ActionExecuted, applied)
-            elif k == revert_user:
-                self._undo_till_previous(UserUttered, applied)
-                self._undo_till_previous(ActionExecuted, applied)
-            elif (k == action and event.action_name in loop_names
-                  and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)):
-                self._undo_till_previous_loop_execution(event.action_name, applied)
+            elif k & REVERT_ACTION:
+                undo_till_previous(ACTION, applied)
+            elif k & REVERT_USER:
+                undo_till_previous(USER, applied)
+                undo_till_previous(ACTION, applied)
+            elif (k & ACTION and event.action_name in loop_names
+                  and not first_loop_execution_or_unhappy_path(event.action_name, applied)):
+                undo_till_previous_loop_execution(event.action_name, applied)
             else:
                 applied.append(event)
         return applied

@@ -201,9 +201,11 @@ def test_language_slot_is_what_the_action_server_would_set(monkeypatch: pytest.M
 def _event_histories() -> list[list[Any]]:
     from rasa.shared.core.events import (
         ActionExecuted,
+        ActionExecutionRejected,
         ActionReverted,
         ActiveLoop,
         BotUttered,
+        DefinePrevUserUtteredFeaturization,
         Restarted,
         SessionStarted,
         SlotSet,
@@ -229,6 +231,12 @@ def _event_histories() -> list[list[Any]]:
          *user("c"), Restarted(), *user("d"), ActionExecuted("utter_y")],
         [*user("x"), ActionExecuted(form), ActiveLoop(form), *user("y"), ActionExecuted(form), *user("z"),
          ActionExecuted("utter_default"), ActionExecuted(form), ActiveLoop(None), SessionStarted(), *user("new")],
+        # unhappy paths: the form rejected, another action answers, the form again
+        [*user("x"), ActionExecuted(form), ActiveLoop(form), *user("no"), ActionExecutionRejected(form),
+         ActionExecuted("action_stop_form"), *user("y"), DefinePrevUserUtteredFeaturization(False),
+         ActionExecuted(form), *user("z"), ActionExecuted(form), ActionExecuted("utter_ask"), *user("w"),
+         ActionExecuted(form), ActiveLoop(None), ActiveLoop(form), ActionExecuted(form), *user("v"),
+         ActionExecuted(form), UserUtteranceReverted(), ActionExecuted(form)],
     ]
 
 
