@@ -1101,6 +1101,15 @@ def markdown(result: dict[str, Any]) -> str:
               "² `POST /model/parse` on Rasa (`--enable-api`), one request at a time, during the scenario.  "
               "³ both cores, during the scenario (in brackets: the second before it, the stack idle — other work on "
               "the box)."]
+    per_turn = []
+    for key, sc in (result.get("scenarios") or {}).items():
+        if sc["turns_sent"]:
+            ms = "/".join(_f(round(1000 * sc["cpu_s"][k] / sc["turns_sent"], 1)) if k in sc["cpu_s"] else "–"
+                          for k in ("portal", "rasa", "actions"))
+            per_turn.append(f"{key} {ms}")
+    if per_turn:
+        lines += ["", "CPU ms per turn, portal/Rasa/actions (the scenario's CPU seconds from /proc over the turns "
+                  "sent; in burst and paced Rasa's includes the parse probe): " + ", ".join(per_turn) + "."]
     idle = result.get("parse_idle")
     if idle:
         lines += ["", f"Rasa's own parse latency, idle (`POST /model/parse`: NLU only, HTTP included, "

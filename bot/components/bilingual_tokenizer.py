@@ -15,10 +15,10 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-from components.rasa_patches import speed_up_action_response_validation
+from components.rasa_patches import apply_all
 
 # Loaded with the model in every Rasa process: see rasa_patches for why.
-speed_up_action_response_validation()
+apply_all()
 
 
 @DefaultV1Recipe.register(

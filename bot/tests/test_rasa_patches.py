@@ -1,18 +1,251 @@
-"""The faster action-response check accepts and refuses exactly what Rasa's does."""
+"""The performance patches to Rasa (components/rasa_patches.py) give Rasa's own results."""
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
 import pytest
-from jsonschema import ValidationError
+from jsonschema import ValidationError, validate
+
+from components.rasa_patches import apply_all
+
+apply_all()
 
 
-def test_cached_validator_accepts_valid_and_refuses_invalid_responses():
+# --- action server responses --------------------------------------------------------------
+
+RESPONSES: list[Any] = [
+    {"events": [{"event": "slot", "name": "language", "value": "zh", "timestamp": None}],
+     "responses": [{"text": "你好"}]},
+    {"events": [], "responses": []},
+    {},
+    {"events": [{"event": "active_loop", "name": None}, {"event": "slot", "name": "requested_slot", "value": None},
+                {"event": "action_execution_rejected", "name": "utility_handover_form"},
+                {"event": "followup", "name": "action_listen"}, {"event": "reset_slots"}, {"event": "restart"},
+                {"event": "bot", "text": "x"}, {"event": "user", "text": "hi", "parse_data": {"entities": []}}],
+     "responses": [{"text": "a", "buttons": [{"title": "t", "payload": "/affirm"}]}]},
+    # refused by Rasa's schema: each must be refused here too
+    {"events": [{"event": "no_such_event"}], "responses": []},
+    {"events": [{"event": "slot", "name": "language"}]},  # no value
+    {"events": [{"event": "slot", "value": 1}]},  # no name
+    {"events": [{"name": "language", "value": "zh"}]},  # no event
+    {"events": [{"event": 3}]},
+    {"events": ["slot"]},
+    {"events": {"event": "slot"}},
+    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": "now"}]},
+    {"events": [{"event": "slot", "name": "x", "value": 1, "metadata": []}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "e"}]}]},  # an entity without a value
+    {"events": [{"event": "user", "parse_data": {"intent": {"name": 3}}}]},
+    {"responses": ["text"]},
+    [],
+]
+
+
+def _rasa_accepts(result: Any) -> bool:
     from rasa.core.actions.action import RemoteAction
 
-    from components.rasa_patches import speed_up_action_response_validation
+    try:
+        validate(result, RemoteAction.action_response_format_spec())
+        return True
+    except ValidationError:
+        return False
 
-    speed_up_action_response_validation()
+
+@pytest.mark.parametrize("result", RESPONSES)
+def test_action_response_check_accepts_and_refuses_what_rasa_does(result: Any) -> None:
+    from rasa.core.actions.action import RemoteAction
+
     action = RemoteAction.__new__(RemoteAction)
-    ok = {"events": [{"event": "slot", "name": "language", "value": "zh", "timestamp": None}],
-          "responses": [{"text": "你好"}]}
-    assert action._validate_action_result(ok) is True
-    with pytest.raises(ValidationError) as err:
-        action._validate_action_result({"events": [{"event": "no_such_event"}], "responses": []})
-    assert "Failed to validate Action server response" in err.value.message
+    if _rasa_accepts(result):
+        assert action._validate_action_result(result) is True
+    else:
+        with pytest.raises(ValidationError) as err:
+            action._validate_action_result(result)
+        assert "Failed to validate Action server response" in err.value.message
+
+
+# --- event types, slot copies -------------------------------------------------------------
+
+def test_event_types_resolve_as_rasa_resolves_them() -> None:
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet
+    from rasa.shared.utils.common import all_subclasses
+
+    for cls in all_subclasses(Event):
+        first = next(c for c in all_subclasses(Event) if c.type_name == cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is first
+        assert Event.resolve_by_type(cls.type_name) is first  # (cached)
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", ActionExecuted) is ActionExecuted
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    event = Event.from_parameters({"event": "slot", "name": "language", "value": "en"})
+    assert isinstance(event, SlotSet) and (event.key, event.value) == ("language", "en")
+
+
+def test_slot_copies_are_shallow_copies() -> None:
+    from rasa.shared.core.slots import CategoricalSlot, TextSlot
+
+    slot = CategoricalSlot("language", mappings=[{"type": "custom"}], values=["zh", "en"],
+                           influence_conversation=False)
+    slot.value = "en"
+    twin = copy.copy(slot)
+    assert type(twin) is CategoricalSlot and twin is not slot
+    assert twin.__dict__ == slot.__dict__
+    twin.value = "zh"
+    assert slot.value == "en"
+    text = TextSlot("tracking_number", mappings=[])
+    assert copy.copy(text).__dict__ == text.__dict__
+
+
+# --- action server connections ------------------------------------------------------------
+
+def test_action_server_calls_share_one_connection_and_keep_rasas_errors() -> None:
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    peers: list[Any] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        body = await request.json()
+        if body.get("fail"):
+            return web.json_response({"error": "no"}, status=400)
+        return web.json_response({"echo": body, "token": request.query.get("token")})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="t0k")
+            first = await endpoint.request(json={"n": 1}, method="post")
+            second = await endpoint.request(json={"n": 2}, method="post")
+            assert first == {"echo": {"n": 1}, "token": "t0k"} and second["echo"] == {"n": 2}
+            with pytest.raises(ClientResponseError) as err:
+                await endpoint.request(json={"fail": True}, method="post")
+            assert err.value.status == 400
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert len(peers) == 3 and peers[0] == peers[1] == peers[2]  # one connection, kept
+
+
+# --- the language slot, filled in Rasa's process -------------------------------------------
+
+def _tracker(text: str, *, lang_slot: str | None = None, meta_lang: str | None = None,
+             loop: str | None = None, requested: str | None = None) -> Any:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain")
+    events: list[Any] = [ActionExecuted("action_listen")]
+    if lang_slot:
+        events.append(SlotSet("language", lang_slot))
+    if loop:
+        events += [ActiveLoop(loop), SlotSet("requested_slot", requested)]
+    events.append(UserUttered(text, {"name": "inform", "confidence": 0.9},
+                              metadata={"lang": meta_lang} if meta_lang else {}))
+    return DialogueStateTracker.from_events("s1", events, domain.slots), domain
+
+
+CASES = [
+    ("hello there", {"lang_slot": "zh", "meta_lang": "zh"}),
+    ("你好", {"lang_slot": "en"}),
+    ("13800138000", {"meta_lang": "en"}),
+    ("13800138000", {"lang_slot": "en", "meta_lang": "en"}),
+    ("abcd 2345", {"lang_slot": "zh", "loop": "utility_handover_form", "requested": "verification_code"}),
+    ("Li Wei", {"lang_slot": "zh", "loop": "utility_handover_form", "requested": "account_holder_name"}),
+    ("Li Wei", {"lang_slot": "zh"}),
+    ("/affirm", {"meta_lang": "en"}),
+]
+
+
+@pytest.mark.parametrize(("text", "kw"), CASES)
+def test_language_slot_is_what_the_action_server_would_set(monkeypatch: pytest.MonkeyPatch, text: str,
+                                                           kw: dict[str, Any]) -> None:
+    import os
+    from pathlib import Path
+
+    from rasa.core.actions.action import ActionExtractSlots
+    from rasa.shared.core.trackers import EventVerbosity
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.language import ActionDetectLanguage
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert os.path.isdir("domain")
+    tracker, domain = _tracker(text, **kw)
+    # What the action server answers, given the serialised tracker Rasa would send it.
+    remote = asyncio.run(ActionDetectLanguage().run(
+        CollectingDispatcher(), Tracker.from_dict(tracker.current_state(EventVerbosity.ALL)), {}))
+    # No action server at all: the action endpoint points nowhere.
+    from rasa.utils.endpoints import EndpointConfig
+
+    extract = ActionExtractSlots(EndpointConfig("http://127.0.0.1:9/webhook"))
+    events = asyncio.run(extract._run_custom_action("action_detect_language", None, None, tracker, domain))
+    assert [{"event": "slot", "name": e.key, "value": e.value} for e in events] == [
+        {"event": "slot", "name": r["name"], "value": r["value"]} for r in remote]
+
+
+# --- applied events -----------------------------------------------------------------------
+
+def _event_histories() -> list[list[Any]]:
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionExecutionRejected,
+        ActionReverted,
+        ActiveLoop,
+        BotUttered,
+        DefinePrevUserUtteredFeaturization,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+
+    def user(text: str) -> list[Any]:
+        return [ActionExecuted("action_listen"), UserUttered(text, {"name": "inform", "confidence": 1.0})]
+
+    form = "utility_handover_form"
+    loop_turn = [ActionExecuted(form), SlotSet("requested_slot", "contact_phone")]
+    return [
+        [],
+        [ActionExecuted("action_session_start"), SessionStarted(), *user("hi"), ActionExecuted("utter_greet"),
+         BotUttered("hello")],
+        # a form: activated, asked again (happy path), interrupted by a question, resumed, ended
+        [*user("water"), ActionExecuted(form), ActiveLoop(form), SlotSet("requested_slot", "tracking_number"),
+         *user("ZT2026000001"), *loop_turn, *user("how much tax"), ActionExecuted("utter_tax_buyer"), *loop_turn,
+         *user("13800138000"), *loop_turn, ActiveLoop(None), ActionExecuted("action_submit_form")],
+        # reverts and restarts
+        [*user("a"), ActionExecuted("utter_x"), ActionReverted(), *user("b"), UserUtteranceReverted(),
+         *user("c"), Restarted(), *user("d"), ActionExecuted("utter_y")],
+        [*user("x"), ActionExecuted(form), ActiveLoop(form), *user("y"), ActionExecuted(form), *user("z"),
+         ActionExecuted("utter_default"), ActionExecuted(form), ActiveLoop(None), SessionStarted(), *user("new")],
+        # unhappy paths: the form rejected, another action answers, the form again
+        [*user("x"), ActionExecuted(form), ActiveLoop(form), *user("no"), ActionExecutionRejected(form),
+         ActionExecuted("action_stop_form"), *user("y"), DefinePrevUserUtteredFeaturization(False),
+         ActionExecuted(form), *user("z"), ActionExecuted(form), ActionExecuted("utter_ask"), *user("w"),
+         ActionExecuted(form), ActiveLoop(None), ActiveLoop(form), ActionExecuted(form), *user("v"),
+         ActionExecuted(form), UserUtteranceReverted(), ActionExecuted(form)],
+    ]
+
+
+def test_applied_events_are_rasas() -> None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from components.rasa_patches import ORIGINAL
+
+    for events in _event_histories():
+        tracker = DialogueStateTracker.from_events("s", events, [])
+        assert tracker.applied_events() == ORIGINAL["applied_events"](tracker)
+        assert [type(e) for e in tracker.applied_events()] == [type(e) for e in ORIGINAL["applied_events"](tracker)]
