@@ -1,4 +1,6 @@
 """Form validation against the portal's schema: answers, help, corrections, stopping."""
+import datetime as dt
+
 from actions.forms import (
     ActionAskConfirmSubmission,
     ValidateAssetClueForm,
@@ -96,12 +98,15 @@ def test_correction_at_the_confirmation_changes_the_field_and_reads_back_again(p
 
 
 def test_correction_of_another_field_while_a_different_question_is_open(portal, domain):
-    slots = {"tracking_number": "ZT2026000001", "verification_code": "482913", "preferred_date": "2026-12-01",
-             "requested_slot": "time_slot", "language": "en"}
-    events, messages = validate(ValidateDeliveryAppointmentForm(), domain, text="no, the date should be 2026-12-03",
+    # dates ahead of today (a fixed date went into the past and the correction was refused as such)
+    first, corrected = (dt.date.today() + dt.timedelta(days=n) for n in (10, 12))
+    slots = {"tracking_number": "ZT2026000001", "verification_code": "482913",
+             "preferred_date": first.isoformat(), "requested_slot": "time_slot", "language": "en"}
+    events, messages = validate(ValidateDeliveryAppointmentForm(), domain,
+                                text=f"no, the date should be {corrected.isoformat()}",
                                 intent="deny", active_loop="delivery_appointment_form", slots=slots, candidates={})
     s = slot_events(events)
-    assert s["preferred_date"] == "2026-12-03" and s["requested_slot"] == "time_slot"
+    assert s["preferred_date"] == corrected.isoformat() and s["requested_slot"] == "time_slot"
     assert "Changed" in texts(messages)
 
 
