@@ -104,6 +104,27 @@ async def test_live_fragment_and_etag(client: Client, factory: Factory) -> None:
     assert again.status_code == 304
 
 
+async def test_the_page_shows_each_browser_its_own_csrf_token_as_a_fresh_render_would(
+        client: Client, factory: Factory) -> None:
+    """Visitors with the code get the page from a cache with the CSRF token filled in per request:
+    the bytes must be those of a full render, whatever the token (a hostile cookie included)."""
+    new, _ = await factory.transfer()
+    await _verify(client, new.transfer.tracking_no, new.code)
+    no = new.transfer.tracking_no
+    grant = f"tt_{no}={client.cookies.get(f'tt_{no}')}"
+    for token in ("plain0123abc", 'a<b>&"q\'', csrf(client)):
+        cookie = {"Cookie": f"{grant}; csrftoken={token}"}
+        first = await client.get(f"/track/{no}", headers=cookie)
+        again = await client.get(f"/track/{no}", headers=cookie)
+        # a query string takes the ordinary path (Litestar's Template response, rendered in full)
+        full = await client.get(f"/track/{no}?x=1", headers=cookie)
+        assert first.status_code == again.status_code == full.status_code == 200
+        assert first.text == again.text == full.text.replace("%3Fx%3D1", "")
+        assert {k: v for k, v in first.headers.items() if k != "content-length"} == \
+            {k: v for k, v in full.headers.items() if k != "content-length"}
+        assert "<b>" not in first.text and first.text.count(token if token.isalnum() else "a&lt;b&gt;&amp;") == 2
+
+
 # --- API -------------------------------------------------------------------------------------------
 
 
