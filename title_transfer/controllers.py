@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from typing import Annotated, Any
 
 import msgspec
@@ -207,19 +208,35 @@ _PAGES: RenderCache[tuple[str, bytes, str, dt.date, int, str, str], tuple[tuple[
 _SLOTS = CsrfSlots()
 
 
+# The shell around the transfer (layout, menu, language switch, forget-this-device form) differs
+# between transfers only by the tracking number (in the title and in the language switch's
+# path): kept per language with stand-ins for the number and the body.
+_SHELLS: dict[tuple[str, str], str] = {}
+_BODY_SLOT = f"transfer-body-{secrets.token_hex(16)}"
+_NUMBER_SLOT = f"tracking-no-{secrets.token_hex(16)}"
+
+
 def whole_page(request: Request[Any, Any, Any], view: TransferView, lang: str, poll_seconds: int) -> bytes:
     today = dt.date.today()
     scope = request.scope
-    key = (view.tracking_no, _digest(view), lang, today, poll_seconds, scope.get("root_path", ""), scope["path"])
+    root, path = scope.get("root_path", ""), scope["path"]
+    key = (view.tracking_no, _digest(view), lang, today, poll_seconds, root, path)
     page = _PAGES.get(key)
     if page is None:
         engine = request.app.template_engine
         assert engine is not None  # the portal always has one
-        body = Markup(engine.get_template("title_transfer/_transfer_body.html").render(  # noqa: S704 - autoescaping
-            t=view, poll_seconds=poll_seconds, today=today))
-        html = engine.get_template("title_transfer/track.html").render(
-            t=view, body=body, request=request, **_SLOTS.context())
-        page = _PAGES.put(key, _SLOTS.split(html))
+        body = engine.get_template("title_transfer/_transfer_body.html").render(
+            t=view, poll_seconds=poll_seconds, today=today)
+        no = view.tracking_no
+        shell = _SHELLS.get((lang, root)) if path == f"/track/{no}" else None
+        if shell is None:
+            html = engine.get_template("title_transfer/track.html").render(
+                t=view, body=Markup(_BODY_SLOT), request=request, **_SLOTS.context())  # noqa: S704 - a stand-in
+            if path == f"/track/{no}":  # the number shows as itself (ZT + digits: nothing to escape or encode)
+                shell = _SHELLS[(lang, root)] = html.replace(no, _NUMBER_SLOT)
+        else:
+            html = shell.replace(_NUMBER_SLOT, no)
+        page = _PAGES.put(key, _SLOTS.split(html.replace(_BODY_SLOT, body)))
     return _SLOTS.fill(*page, request)
 
 
