@@ -222,6 +222,24 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
         kind_choices=kind_choices,
         department_name=dept_name,
     )
+    cards: dict[tuple[str, str | None, bool, str], Markup] = {}
+    cards_of: list[Any] = [None]  # the contacts book the cards were rendered from
+
+    def step_contact_card(department: str, court: str | None, open: bool = False) -> Markup:  # noqa: A002
+        """``contact.card(contacts().for_step(department, court), open=open)`` from _contact.html,
+        rendered once per (department, court, open, language) while the contacts book is the same."""
+        book = contacts()
+        if cards_of[0] is not book:
+            cards.clear()
+            cards_of[0] = book
+        key = (department, court, open, i18n.current_lang.get())
+        card = cards.get(key)
+        if card is None:
+            card = cards[key] = env.get_template("_contact.html").module.card(  # type: ignore[attr-defined]
+                book.for_step(department, court), open=open)
+        return card
+
+    env.globals["step_contact_card"] = step_contact_card
     from portal.chat import linkify
 
     env.globals["linkify"] = linkify
