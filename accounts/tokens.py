@@ -11,10 +11,13 @@ import base64
 import hashlib
 import hmac
 import time
+from functools import lru_cache
 
 
+@lru_cache(maxsize=64)
 def _key(secret: str, purpose: str) -> bytes:
-    return hmac.new(secret.encode(), f"purpose:{purpose}".encode(), hashlib.sha256).digest()
+    # Derived once per (secret, purpose): a grant or identity is checked on every request that carries one.
+    return hmac.digest(secret.encode(), f"purpose:{purpose}".encode(), "sha256")
 
 
 def _b64(data: bytes) -> str:
@@ -26,7 +29,7 @@ def sign(secret: str, purpose: str, payload: str, ttl_seconds: int, now: float |
         raise ValueError("payload must not contain '|'")
     expires = int((now if now is not None else time.time()) + ttl_seconds)
     body = f"{payload}|{expires}"
-    mac = hmac.new(_key(secret, purpose), body.encode(), hashlib.sha256).digest()
+    mac = hmac.digest(_key(secret, purpose), body.encode(), "sha256")
     return f"{_b64(body.encode())}.{_b64(mac)}"
 
 
@@ -38,7 +41,7 @@ def unsign(secret: str, purpose: str, token: str, now: float | None = None) -> s
         mac = base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4))
     except (ValueError, UnicodeDecodeError):
         return None
-    expected = hmac.new(_key(secret, purpose), body.encode(), hashlib.sha256).digest()
+    expected = hmac.digest(_key(secret, purpose), body.encode(), "sha256")
     if not hmac.compare_digest(mac, expected):
         return None
     payload, _, expires = body.rpartition("|")

@@ -24,12 +24,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 from litestar import Request, Response
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
+from markupsafe import escape
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -122,6 +127,56 @@ class RenderCache(Generic[K, V]):
         return len(self._data)
 
 
+class CsrfSlots:
+    """Render a page once with stand-ins for the CSRF token, then serve it to anyone with their own token.
+
+    A page's shell carries the visitor's CSRF token twice over: ``csrf_token()`` (autoescaped by
+    Jinja) and ``csrf_input`` (Litestar's hidden field, ``html.escape``d). :meth:`context` gives the
+    render context with unguessable stand-ins (random per process, so no text in a page can
+    fake one); :meth:`split` cuts the rendered page at them; :meth:`fill` puts a request's token
+    back, escaped exactly as the template engine would have. The bytes are those of a render
+    with the real token: a token from a hostile cookie is escaped the same way.
+    """
+
+    def __init__(self) -> None:
+        nonce = secrets.token_hex(16)
+        self.token_slot = f"csrf-token-{nonce}"  # what csrf_token() returns during the render
+        self.input_slot = f"csrf-input-{nonce}"  # the value inside csrf_input
+
+    def context(self) -> dict[str, Any]:
+        return {"csrf_token": lambda: self.token_slot,
+                "csrf_input": f'<input type="hidden" name="_csrf_token" value="{self.input_slot}" />'}
+
+    def split(self, page: str) -> tuple[tuple[bytes, ...], tuple[bool, ...]]:
+        """The page as UTF-8 pieces between the slots, and which slot (token: True, input: False) follows each."""
+        pieces: list[bytes] = []
+        kinds: list[bool] = []
+        rest = page
+        while True:
+            at_token, at_input = rest.find(self.token_slot), rest.find(self.input_slot)
+            if at_token < 0 and at_input < 0:
+                pieces.append(rest.encode())
+                return tuple(pieces), tuple(kinds)
+            is_token = at_input < 0 or 0 <= at_token < at_input
+            at, slot = (at_token, self.token_slot) if is_token else (at_input, self.input_slot)
+            pieces.append(rest[:at].encode())
+            kinds.append(is_token)
+            rest = rest[at + len(slot):]
+
+    @staticmethod
+    def fill(pieces: tuple[bytes, ...], kinds: tuple[bool, ...], request: Request[Any, Any, Any]) -> bytes:
+        if not kinds:
+            return pieces[0]
+        token = str(value_or_default(ScopeState.from_scope(request.scope).csrf_token, ""))
+        as_token = str(escape(token)).encode()
+        as_input = html.escape(token).encode()
+        out = [pieces[0]]
+        for kind, piece in zip(kinds, pieces[1:], strict=True):
+            out.append(as_token if kind else as_input)
+            out.append(piece)
+        return b"".join(out)
+
+
 Fetch = Callable[[K], Awaitable[V | None]]
 
 
@@ -193,5 +248,5 @@ class VersionClock(Generic[K]):
             self._known.popitem(last=False)
 
 
-__all__ = ["PRIVATE_REVALIDATE", "PUBLIC_SHORT", "VARY_PAGE", "RenderCache", "VersionClock", "cache_headers",
+__all__ = ["PRIVATE_REVALIDATE", "PUBLIC_SHORT", "VARY_PAGE", "CsrfSlots", "RenderCache", "VersionClock", "cache_headers",
            "csrf_part", "etag", "matches", "not_modified"]

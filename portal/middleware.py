@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.i18n import LANG_COOKIE, choose_lang, current_lang
@@ -39,15 +39,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
-    raw = _header(scope, b"cookie")
-    if not raw:
-        return None
-    try:
-        jar = SimpleCookie(raw)
-    except Exception:  # noqa: BLE001 - a malformed cookie header is treated as absent
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
+    # Litestar's parse, kept in the scope's state: the session middleware parsed this header
+    # already, and request.cookies in handlers reuses it (http.cookies.SimpleCookie parsed it
+    # again here, in pure Python, on every request).
+    return ASGIConnection[Any, Any, Any, Any](scope).cookies.get(name)
 
 
 def context_middleware_factory(app: ASGIApp) -> ASGIApp:
@@ -55,7 +50,8 @@ def context_middleware_factory(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+        raw_query = scope.get("query_string", b"")
+        query = parse_qs(raw_query.decode("latin-1")).get("lang", [None])[0] if raw_query else None
         lang = choose_lang(query, _cookie(scope, LANG_COOKIE), _header(scope, b"accept-language"))
         scope.setdefault("state", {})["lang"] = lang
         token = current_lang.set(lang)

@@ -36,12 +36,22 @@ _STATE = "portal.session"
 _ID = re.compile(r"^[0-9a-f]{16,128}$")
 
 
+# What the connection's session id says while no id is settled (no known session yet): not
+# Empty, so that request.clear_session() (which sets it to Empty) is still seen.
+_UNSETTLED = ""
+
+
 @dataclass
 class _Loaded:
     known_id: str | None  # the id from the cookie, if the store knows it
     data: dict[str, Any] | None  # what the store held under it
     cookie_sent: bool  # the request carried a session cookie at all
-    new_id: str
+    fresh_id: str | None = None  # drawn only when a session is to be stored under a new id
+
+    def new_id(self, backend: ServerSideSessionBackend) -> str:
+        if self.fresh_id is None:
+            self.fresh_id = backend.generate_session_id()
+        return self.fresh_id
 
 
 def _loaded(scope: Scope) -> _Loaded:
@@ -56,8 +66,7 @@ def _user_id(session: Any) -> Any:
 class PortalSessionBackend(ServerSideSessionBackend):
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:  # type: ignore[type-arg]
         cookie = connection.cookies.get(self.config.key)
-        state = _Loaded(known_id=None, data=None, cookie_sent=self.config.key in connection.cookies,
-                        new_id=self.generate_session_id())
+        state = _Loaded(known_id=None, data=None, cookie_sent=self.config.key in connection.cookies)
         connection.scope[_STATE] = state  # type: ignore[literal-required]
         if cookie and _ID.match(cookie):  # anything else was never issued here: no lookup at all
             raw = await self.get(cookie, store=self.config.get_store_from_app(connection.scope["app"]))
@@ -73,7 +82,7 @@ class PortalSessionBackend(ServerSideSessionBackend):
 
     def get_session_id(self, connection: ASGIConnection) -> str:  # type: ignore[type-arg]
         state = _loaded(connection.scope)
-        return state.known_id or state.new_id
+        return state.known_id or _UNSETTLED
 
     def _cookie(self, value: str, **extra: Any) -> str:
         params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
@@ -84,10 +93,12 @@ class PortalSessionBackend(ServerSideSessionBackend):
                    connection: ASGIConnection) -> list[Callable[[], Awaitable[None]]]:  # type: ignore[type-arg]
         """Set the response's cookie now; return the store writes to run once the headers have gone."""
         state = _loaded(connection.scope)
-        store = self.config.get_store_from_app(connection.scope["app"])
-        headers = MutableScopeHeaders.from_message(message)
         writes: list[Callable[[], Awaitable[None]]] = []
         old = state.known_id
+        if (scope_session is Empty or not scope_session) and old is None and not state.cookie_sent:
+            return writes  # no session before, none now: nothing to store, no cookie (most requests)
+        store = self.config.get_store_from_app(connection.scope["app"])
+        headers = MutableScopeHeaders.from_message(message)
         if scope_session is Empty or not scope_session:
             if old is not None:
                 writes.append(lambda: self.delete(old, store=store))
@@ -98,7 +109,7 @@ class PortalSessionBackend(ServerSideSessionBackend):
         rotate = old is None or cleared or _user_id(scope_session) != _user_id(state.data)
         if not rotate and scope_session == state.data:
             return writes  # unchanged: no write, no cookie
-        session_id = state.new_id if rotate else old
+        session_id = state.new_id(self) if rotate else old
         assert session_id is not None
         if rotate and old is not None:
             writes.append(lambda: self.delete(old, store=store))

@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from accounts.contacts import contacts
 from accounts.departments import department_name
@@ -97,13 +97,13 @@ def written(obj: Any, base: str) -> Markup:
     written_lang = _attr(obj, base + "_lang") or "zh"
     own = _attr(obj, f"{base}_{lang}") or (original if written_lang == lang else None)
     if own:
-        return Markup("{}").format(own)
+        return escape(own)  # what Markup("{}").format(own) gives, without string.Formatter's pure-Python pass
     text = _attr(obj, f"{base}_{written_lang}") or original
     if not text:
         return Markup("")
     note = i18n.gettext("written in Chinese") if written_lang == "zh" else i18n.gettext("written in English")
-    return Markup('<span lang="{}">{}</span> <span class="muted written-in">({})</span>').format(
-        "zh-CN" if written_lang == "zh" else "en", text, note)
+    tag = "zh-CN" if written_lang == "zh" else "en"
+    return Markup(f'<span lang="{tag}">{escape(text)}</span> <span class="muted written-in">({escape(note)})</span>')  # noqa: S704 - both parts escaped
 
 
 def doc_label(kind: str) -> str:
@@ -124,6 +124,15 @@ def pct(rate: Any) -> str:
 
 def dept_name(dept: str) -> str:
     return department_name(dept, i18n.current_lang.get())
+
+
+_STATE_LABELS_BY_LANG = {lang: {state: pick_ for state, (zh, en) in STATE_LABELS.items()
+                                 for pick_ in [zh if lang == "zh" else en]} for lang in ("zh", "en")}
+
+
+def state_labels() -> dict[str, str]:
+    """Every step state's label in the reader's language (one look-up per page, not per step)."""
+    return _STATE_LABELS_BY_LANG["zh" if i18n.current_lang.get() == "zh" else "en"]
 
 
 def state_label(state: str) -> str:
@@ -206,12 +215,31 @@ def build_environment(extra_dirs: list[Path] | None = None, *, auto_reload: bool
         written=written,
         contacts=contacts,
         state_label=state_label,
+        state_labels=state_labels,
         pct=pct,
         doc_label=doc_label,
         doc_choices=doc_choices,
         kind_choices=kind_choices,
         department_name=dept_name,
     )
+    cards: dict[tuple[str, str | None, bool, str], Markup] = {}
+    cards_of: list[Any] = [None]  # the contacts book the cards were rendered from
+
+    def step_contact_card(department: str, court: str | None, open: bool = False) -> Markup:  # noqa: A002
+        """``contact.card(contacts().for_step(department, court), open=open)`` from _contact.html,
+        rendered once per (department, court, open, language) while the contacts book is the same."""
+        book = contacts()
+        if cards_of[0] is not book:
+            cards.clear()
+            cards_of[0] = book
+        key = (department, court, open, i18n.current_lang.get())
+        card = cards.get(key)
+        if card is None:
+            card = cards[key] = env.get_template("_contact.html").module.card(  # type: ignore[attr-defined]
+                book.for_step(department, court), open=open)
+        return card
+
+    env.globals["step_contact_card"] = step_contact_card
     from portal.chat import linkify
 
     env.globals["linkify"] = linkify

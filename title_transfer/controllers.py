@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, HeaderParameter
 from litestar.response import Redirect, Template
@@ -21,7 +22,7 @@ from accounts.clients import client_key as _client_key
 from accounts.departments import Department
 from accounts.principal import Principal
 from kernel.auth import Auth, auth_of, principal_of
-from kernel.caching import RenderCache
+from kernel.caching import CsrfSlots, RenderCache
 from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
 from kernel.errors import BilingualError, error_view
 from kernel.guards import checks_credentials, requires_staff
@@ -136,8 +137,14 @@ class TrackingController(Controller):
 
     @get("/{tracking_no:str}", name="track.page")
     async def page(self, request: Request[Any, Any, Any], lang: Lang, settings: Settings,
-                   tracking_no: FromPath[str]) -> Template:
+                   tracking_no: FromPath[str]) -> Response[Any]:
         record = await self._authorised(request, tracking_no)
+        scope = request.scope
+        if scope.get("user") is None and not scope.get("query_string"):
+            # A visitor with the code (not signed in): the whole page, shell included, is the same
+            # for everyone but the CSRF token; rendered once, the token filled in per request.
+            return Response(content=whole_page(request, record.view, lang, settings.poll_seconds),
+                            media_type=MediaType.HTML)
         body = rendered(request, "title_transfer/_transfer_body.html", record.view, lang, settings.poll_seconds)
         return Template("title_transfer/track.html", context={"t": record.view, "body": body})
 
@@ -175,11 +182,14 @@ def needs_code_handler(request: Request[Any, Any, Any], exc: _NeedsCode) -> Resp
 _RENDERED: RenderCache[tuple[str, str, bytes, str, dt.date, int], Markup] = RenderCache(4096)
 
 
+def _digest(view: TransferView) -> bytes:
+    return hashlib.blake2b(msgspec.json.encode(view), digest_size=16).digest()
+
+
 def rendered(request: Request[Any, Any, Any], template: str, view: TransferView, lang: str,
              poll_seconds: int) -> Markup:
     today = dt.date.today()
-    digest = hashlib.blake2b(msgspec.json.encode(view), digest_size=16).digest()
-    key = (template, view.tracking_no, digest, lang, today, poll_seconds)
+    key = (template, view.tracking_no, _digest(view), lang, today, poll_seconds)
     html = _RENDERED.get(key)
     if html is None:
         engine = request.app.template_engine
@@ -187,6 +197,47 @@ def rendered(request: Request[Any, Any, Any], template: str, view: TransferView,
         html = _RENDERED.put(key, Markup(engine.get_template(template).render(  # noqa: S704 - autoescaping template
             t=view, poll_seconds=poll_seconds, today=today)))
     return html
+
+
+# The whole tracking page for visitors who are not signed in and sent no query string: besides the
+# transfer, its shell shows only the language (menu, language switch back to this path) and the
+# CSRF token, which kernel.caching.CsrfSlots fills in per request. Keyed like _RENDERED plus the
+# path (the language switch links back to it); kept as UTF-8 pieces, ready to send.
+_PAGES: RenderCache[tuple[str, bytes, str, dt.date, int, str, str], tuple[tuple[bytes, ...], tuple[bool, ...]]] = \
+    RenderCache(4096)
+_SLOTS = CsrfSlots()
+
+
+# The shell around the transfer (layout, menu, language switch, forget-this-device form) differs
+# between transfers only by the tracking number (in the title and in the language switch's
+# path): kept per language with stand-ins for the number and the body.
+_SHELLS: dict[tuple[str, str], str] = {}
+_BODY_SLOT = f"transfer-body-{secrets.token_hex(16)}"
+_NUMBER_SLOT = f"tracking-no-{secrets.token_hex(16)}"
+
+
+def whole_page(request: Request[Any, Any, Any], view: TransferView, lang: str, poll_seconds: int) -> bytes:
+    today = dt.date.today()
+    scope = request.scope
+    root, path = scope.get("root_path", ""), scope["path"]
+    key = (view.tracking_no, _digest(view), lang, today, poll_seconds, root, path)
+    page = _PAGES.get(key)
+    if page is None:
+        engine = request.app.template_engine
+        assert engine is not None  # the portal always has one
+        body = engine.get_template("title_transfer/_transfer_body.html").render(
+            t=view, poll_seconds=poll_seconds, today=today)
+        no = view.tracking_no
+        shell = _SHELLS.get((lang, root)) if path == f"/track/{no}" else None
+        if shell is None:
+            html = engine.get_template("title_transfer/track.html").render(
+                t=view, body=Markup(_BODY_SLOT), request=request, **_SLOTS.context())  # noqa: S704 - a stand-in
+            if path == f"/track/{no}":  # the number shows as itself (ZT + digits: nothing to escape or encode)
+                shell = _SHELLS[(lang, root)] = html.replace(no, _NUMBER_SLOT)
+        else:
+            html = shell.replace(_NUMBER_SLOT, no)
+        page = _PAGES.put(key, _SLOTS.split(html.replace(_BODY_SLOT, body)))
+    return _SLOTS.fill(*page, request)
 
 
 class TransferAPI(Controller):

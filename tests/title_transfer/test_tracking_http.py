@@ -104,6 +104,30 @@ async def test_live_fragment_and_etag(client: Client, factory: Factory) -> None:
     assert again.status_code == 304
 
 
+async def test_the_page_shows_each_browser_its_own_csrf_token_as_a_fresh_render_would(
+        client: Client, factory: Factory) -> None:
+    """Visitors with the code get the page from a cache with the CSRF token filled in per request:
+    the bytes must be those of a full render, whatever the token (a hostile cookie included)."""
+    transfers = [(await factory.transfer())[0] for _ in range(2)]  # the second one gets the first one's shell
+    for new in transfers:
+        await _verify(client, new.transfer.tracking_no, new.code)
+    for new, token, path in [(transfers[0], "plain0123abc", "/track/{}"), (transfers[1], 'a<b>&"q\'', "/track/{}"),
+                             (transfers[1], csrf(client), "/track/{}"), (transfers[0], "t0k", "/track/{}/")]:
+        no = new.transfer.tracking_no
+        cookie = {"Cookie": f"tt_{no}={client.cookies.get(f'tt_{no}')}; csrftoken={token}"}
+        first = await client.get(path.format(no), headers=cookie)
+        again = await client.get(path.format(no), headers=cookie)
+        # a query string takes the ordinary path (Litestar's Template response, rendered in full)
+        full = await client.get(path.format(no) + "?x=1", headers=cookie)
+        assert first.status_code == again.status_code == full.status_code == 200
+        assert first.text == again.text == full.text.replace("%3Fx%3D1", "")
+        assert no in first.text and all(other.transfer.tracking_no not in first.text
+                                        for other in transfers if other is not new)
+        assert {k: v for k, v in first.headers.items() if k != "content-length"} == \
+            {k: v for k, v in full.headers.items() if k != "content-length"}
+        assert "<b>" not in first.text and first.text.count(token if token.isalnum() else "a&lt;b&gt;&amp;") == 2
+
+
 # --- API -------------------------------------------------------------------------------------------
 
 
