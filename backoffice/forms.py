@@ -264,7 +264,7 @@ def _fields(kind: str) -> tuple[FieldSpec, ...]:
 def _field_type(spec: FieldSpec) -> FieldType | None:
     if spec.type in BUILT_IN_TYPES:
         return None
-    return _types.get(spec.type)
+    return _types[spec.type]  # recorded by _fields, which built the spec: never skip a check silently
 
 
 def form_kinds() -> list[str]:
