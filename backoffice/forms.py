@@ -1,10 +1,15 @@
 """One schema per form kind.
 
 Each kind is a msgspec Struct whose fields carry their labels, help and type in both
-languages (``msgspec.Meta.extra``). From it come the web form, the JSON schema the chat
-assistant reads (``GET /api/v1/forms/{kind}``), the validation both use, and the labels
-staff see. Validation reports every field at once, in both languages, so the assistant
-can read the problems out one by one.
+languages (``msgspec.Meta.extra``, written with ``kernel.forms``). From it come the web form,
+the JSON schema the chat assistant reads (``GET /api/v1/forms/{kind}``), the validation both
+use, and the labels staff see. Validation reports every field at once, in both languages, so
+the assistant can read the problems out one by one (:class:`kernel.errors.FormInvalid`, which
+the kernel's one exception handler renders).
+
+The queue's own kinds are below; a domain that owns form kinds registers their Structs with
+:func:`register_form` (and their kinds file with ``backoffice.kinds.register_kinds``) from the
+composition root, so that nothing here names a domain.
 """
 
 from __future__ import annotations
@@ -21,153 +26,73 @@ import msgspec
 
 from accounts.departments import DEPARTMENT_NAMES, Department
 from backoffice.kinds import CHINA, catalogue, route_by_topic
+from kernel.errors import FieldError, FormInvalid
+from kernel.forms import DATE, PHONE, Choice, FieldType, Rule, check_literal, enum, phone, string, text, typed
 from storage.workdays import default_calendar
 
-FIELD_TYPES = ("string", "text", "phone", "date", "enum", "tracking_number", "case_number")
+BUILT_IN_TYPES = ("string", "text", "phone", "date", "enum")  # and each FieldType a form's field names
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]+")
-_SEPARATORS = re.compile(r"[\s\-_]+")
 MAX_TRANSCRIPT_LINES = 200
 MAX_TRANSCRIPT_TEXT = 2000
 
-Choice = tuple[str, str, str]  # value, label_zh, label_en
+# The queue's own rules (see kernel.forms.Rule): what a value follows once normalised, what the
+# web form's input accepts before.
+REFERENCE: Rule = (r"^WI-\d{1,12}$", r"\s*[Ww][Ii]-\d{1,12}\s*")
+PATTERNS: dict[str, Rule] = {"phone": PHONE, "date": DATE, "reference": REFERENCE}
+PHONE_RE = re.compile(PHONE[0])
+REFERENCE_RE = re.compile(REFERENCE[0])
+DATE_RE = re.compile(DATE[0])
 
 
-# The rules a value must follow once normalised (the schema's ``pattern``), and what the web form's
-# input accepts before normalisation (spaces, dashes, lower case, +86: the server tidies them).
-# Both are written so Python's re and the browser's pattern attribute (the "v" flag) read them alike.
-PATTERNS: dict[str, tuple[str, str]] = {
-    "phone": (r"^1[3-9]\d{9}$", r"[\s\-\(\)]*(?:\+86)?[\s\-\(\)]*1[3-9](?:[\s\-\(\)]*\d){9}[\s\-\(\)]*"),
-    "tracking_number": (r"^ZT\d{10}$", r"[\s\-_]*[Zz][\s\-_]*[Tt](?:[\s\-_]*\d){10}[\s\-_]*"),
-    "case_number": (r"^\(\d{4}\)[\u4e00-\u9fff]\d{2}(?:\d{2})?(?:执恢|执保|执异|执复|执)\d{1,6}号$",
-                    r"\s*[\(（]\s*\d{4}\s*[\)）]\s*[\u4e00-\u9fff]\s*\d{2}(?:\d{2})?\s*(?:执恢|执保|执异|执复|执)"
-                    r"\s*\d{1,6}\s*号\s*"),
-    "date": (r"^\d{4}-\d{2}-\d{2}$", r"\d{4}-\d{2}-\d{2}"),
-    "reference": (r"^WI-\d{1,12}$", r"\s*[Ww][Ii]-\d{1,12}\s*"),
-}
+def normalise_case_no(raw: str) -> str:
+    return re.sub(r"\s+", "", raw).replace("（", "(").replace("）", ")")
 
 
-PHONE_RE = re.compile(PATTERNS["phone"][0])
-TRACKING_RE = re.compile(PATTERNS["tracking_number"][0])
 # (2024)浙0681执1234号: year, province + court code (2 or 4 digits), case type, number.
-CASE_RE = re.compile(PATTERNS["case_number"][0])
-REFERENCE_RE = re.compile(PATTERNS["reference"][0])
-DATE_RE = re.compile(PATTERNS["date"][0])
-
-
-def _pattern(kind: str, *, optional: bool) -> str:
-    """The schema pattern; an optional field may also be left empty."""
-    pattern = PATTERNS[kind][0]
-    return f"^(?:{pattern[1:-1]})?$" if optional else pattern
-
-
-def _meta(type_: str, label: tuple[str, str], help_: tuple[str, str] | None = None, *, max_length: int,
-          choices: list[Choice] | None = None, required_unless_identified: bool = False,
-          format_: str | None = None, rule: str | None = None, optional: bool = False) -> msgspec.Meta:
-    """``rule`` names the field's entry in PATTERNS; ``optional``: it may be empty."""
-    return msgspec.Meta(max_length=None if choices else max_length,
-                        pattern=_pattern(rule, optional=optional) if rule else None,
-                        title=label[1], description=help_[1] if help_ else None, extra={
-        "type": type_, "max_length": max_length, "label_zh": label[0], "label_en": label[1],
-        "help_zh": help_[0] if help_ else None, "help_en": help_[1] if help_ else None,
-        "choices": choices or [], "required_unless_identified": required_unless_identified, "format": format_,
-        "pattern": PATTERNS[rule][0] if rule else None, "input_pattern": PATTERNS[rule][1] if rule else None,
-    })
-
-
-def string(label: tuple[str, str], help_: tuple[str, str] | None = None, max_length: int = 100,
-           format_: str | None = None) -> msgspec.Meta:
-    return _meta("string", label, help_, max_length=max_length, format_=format_,
-                 rule=format_ if format_ in PATTERNS else None)
-
-
-def text(label: tuple[str, str], help_: tuple[str, str] | None = None, max_length: int = 2000) -> msgspec.Meta:
-    return _meta("text", label, help_, max_length=max_length)
-
-
-def phone(label: tuple[str, str] = ("联系电话", "Contact phone"), *, optional: bool = False) -> msgspec.Meta:
-    return _meta("phone", label, ("11位手机号码", "An 11-digit mainland mobile number"), max_length=11,
-                 rule="phone", optional=optional)
-
-
-def date(label: tuple[str, str], help_: tuple[str, str] | None = None, *, optional: bool = False,
-         working_day: bool = False) -> msgspec.Meta:
-    """A date (not past, within a year); ``working_day``: also a working day of the calendar
-    (storage/workdays: weekends and public holidays are not, make-up working weekends are)."""
-    return _meta("date", label, help_ or ("格式 YYYY-MM-DD", "As YYYY-MM-DD"), max_length=10, rule="date",
-                 optional=optional, format_="working_day" if working_day else None)
-
-
-def enum(label: tuple[str, str], choices: list[Choice], help_: tuple[str, str] | None = None) -> msgspec.Meta:
-    return _meta("enum", label, help_, max_length=max(len(c[0]) for c in choices), choices=choices)
-
-
-def _check_literal(choices: list[Choice], literal: Any, *, optional: bool = False) -> None:
-    """An enum field's Literal type names exactly its choices (so the two cannot drift)."""
-    values = [c[0] for c in choices]
-    if list(typing.get_args(literal)) != ([""] if optional else []) + values:
-        raise ValueError(f"{literal} does not match the choices {values}")
-
-
-def tracking_number() -> msgspec.Meta:
-    return _meta("tracking_number", ("查询号", "Tracking number"),
-                 ("成交确认书上的查询号,ZT 加 10 位数字", "On your sale confirmation: ZT followed by 10 digits"),
-                 max_length=12, rule="tracking_number")
-
-
-def verification_code() -> msgspec.Meta:
-    return _meta("string", ("查询码", "Query code"),
-                 ("成交确认书上的 8 位查询码;已登录本人账户可不填",
-                  "The 8-character query code on your sale confirmation; not needed when you are signed in"),
-                 max_length=16, required_unless_identified=True)
+CASE_NUMBER = FieldType(
+    "case_number",
+    (r"^\(\d{4}\)[\u4e00-\u9fff]\d{2}(?:\d{2})?(?:执恢|执保|执异|执复|执)\d{1,6}号$",
+     r"\s*[\(（]\s*\d{4}\s*[\)）]\s*[\u4e00-\u9fff]\s*\d{2}(?:\d{2})?\s*(?:执恢|执保|执异|执复|执)"
+     r"\s*\d{1,6}\s*号\s*"),
+    normalise_case_no, "案号格式应如 (2024)浙0681执1234号。", "A case number looks like (2024)浙0681执1234号.",
+    noun_zh="案号", noun_en="case number")
+PATTERNS["case_number"] = CASE_NUMBER.rule
+CASE_RE = re.compile(CASE_NUMBER.rule[0])
 
 
 def case_query_code() -> msgspec.Meta:
-    return _meta("string", ("查询码", "Query code"),
-                 ("当事人可填写法院送达的案件查询码,线索将记为当事人提供;其他知情人可不填",
-                  "Parties may give the case query code the court sent them, so the clue is recorded as theirs; "
-                  "anyone else may leave it empty"), max_length=120)  # room for the case page's signed proof
+    return string(("查询码", "Query code"),
+                  ("当事人可填写法院送达的案件查询码,线索将记为当事人提供;其他知情人可不填",
+                   "Parties may give the case query code the court sent them, so the clue is recorded as theirs; "
+                   "anyone else may leave it empty"), max_length=120)  # room for the case page's signed proof
 
 
 def case_number() -> msgspec.Meta:
-    return _meta("case_number", ("案号", "Case number"),
-                 ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"), max_length=40,
-                 rule="case_number")
+    return typed(CASE_NUMBER, ("案号", "Case number"), ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"),
+                 max_length=40)
 
 
-UTILITIES: list[Choice] = [("water", "水", "Water"), ("electricity", "电", "Electricity"), ("gas", "燃气", "Gas")]
 ASSET_TYPES: list[Choice] = [
     ("real_estate", "不动产", "Real estate"), ("vehicle", "车辆", "Vehicle"),
     ("bank_account", "银行账户", "Bank account"), ("equity", "股权", "Equity"), ("other", "其他", "Other"),
 ]
-TIME_SLOTS: list[Choice] = [("morning", "上午(9:00–12:00)", "Morning (9:00–12:00)"),
-                            ("afternoon", "下午(14:00–17:30)", "Afternoon (14:00–17:30)")]
 DEPARTMENTS: list[Choice] = [(d.value, zh, en) for d, (zh, en) in DEPARTMENT_NAMES.items()]
 NAME = ("姓名", "Name")
 
 # Enum fields are Literal types (their choices, as the OpenAPI shows them); "" is an optional one left empty.
-Utility = Literal["water", "electricity", "gas"]
 AssetType = Literal["real_estate", "vehicle", "bank_account", "equity", "other"]
-TimeSlot = Literal["morning", "afternoon"]
 DepartmentChoice = Literal["court", "tax", "registry", "water", "electricity", "gas", "vehicles", "urban_management"]
 DepartmentIfKnown = Literal["", "court", "tax", "registry", "water", "electricity", "gas", "vehicles",
                             "urban_management"]
-_check_literal(UTILITIES, Utility)
-_check_literal(ASSET_TYPES, AssetType)
-_check_literal(TIME_SLOTS, TimeSlot)
-_check_literal(DEPARTMENTS, DepartmentChoice)
-_check_literal(DEPARTMENTS, DepartmentIfKnown, optional=True)
+check_literal(ASSET_TYPES, AssetType)
+check_literal(DEPARTMENTS, DepartmentChoice)
+check_literal(DEPARTMENTS, DepartmentIfKnown, optional=True)
 
-
-class UtilityHandover(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    tracking_number: Annotated[str, tracking_number()]
-    verification_code: Annotated[str, verification_code()] = ""
-    utility_type: Annotated[Utility, enum(("过户类型", "Utility"), UTILITIES)]
-    account_holder_name: Annotated[str, string(("新户名", "New account holder"),
-                                               ("过户后的户名,一般为买受人", "Usually the buyer"), 60)]
-    contact_phone: Annotated[str, phone()]
-    preferred_date: Annotated[str, date(("希望办理日期", "Preferred date"), optional=True)] = ""
-    notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
+# A help text that lists the references a person may give: the queue's own (受理编号), then each
+# registered domain's object reference (its FieldType's noun), then the case number.
+REFERENCES_HELP = "{references}"
+OWN_REFERENCE = ("受理编号", "A reference")
 
 
 class AssetClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -189,7 +114,7 @@ REFUSAL_CONDUCTS: list[Choice] = [
     ("other", "其他拒不执行行为", "Other refusal to comply"),
 ]
 RefusalConduct = Literal["hiding_assets", "false_report", "spending_ban", "obstruction", "other"]
-_check_literal(REFUSAL_CONDUCTS, RefusalConduct)
+check_literal(REFUSAL_CONDUCTS, RefusalConduct)
 
 
 class RefusalClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -204,16 +129,6 @@ class RefusalClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     contact_phone: Annotated[str, phone()]
 
 
-class DeliveryAppointment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    tracking_number: Annotated[str, tracking_number()]
-    verification_code: Annotated[str, verification_code()] = ""
-    preferred_date: Annotated[str, date(("希望交付日期", "Preferred date"),
-                                        ("工作日,格式 YYYY-MM-DD", "A working day, as YYYY-MM-DD"), working_day=True)]
-    time_slot: Annotated[TimeSlot, enum(("时段", "Time of day"), TIME_SLOTS)]
-    contact_phone: Annotated[str, phone()]
-    notes: Annotated[str, text(("备注", "Notes"), max_length=1000)] = ""
-
-
 class TalkToPerson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     topic: Annotated[str, string(("事项", "What it is about"), max_length=200)]
     contact_name: Annotated[str, string(NAME, max_length=60)]
@@ -224,27 +139,39 @@ class TalkToPerson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class DocumentSupplement(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     department: Annotated[DepartmentChoice, enum(("接收部门", "Department"), DEPARTMENTS)]
-    reference: Annotated[str, string(("相关编号", "Related number"),
-                                     ("受理编号、查询号或案号", "A reference, tracking number or case number"), 60)] = ""
+    reference: Annotated[str, string(("相关编号", "Related number"), (REFERENCES_HELP, REFERENCES_HELP), 60)] = ""
     description: Annotated[str, text(("补充说明", "What you are adding"))]
     contact_phone: Annotated[str, phone(optional=True)] = ""
 
 
 class Dispute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reference: Annotated[str, string(("受理编号", "Reference"), ("例如 WI-000123", "For example WI-000123"), 20,
-                                     format_="reference")]
+                                     format_="reference", rule=REFERENCE)]
     reason: Annotated[str, text(("异议理由", "Why you disagree"))]
 
 
-FORMS: dict[str, type[msgspec.Struct]] = {
-    "utility_handover": UtilityHandover,
+_OWN_FORMS: dict[str, type[msgspec.Struct]] = {
     "asset_clue": AssetClue,
     "refusal_clue": RefusalClue,
-    "delivery_appointment": DeliveryAppointment,
     "talk_to_person": TalkToPerson,
     "document_supplement": DocumentSupplement,
     "dispute": Dispute,
 }
+_registered: dict[str, type[msgspec.Struct]] = {}
+# Every form kind: the registered domains' (in the order they were registered), then the queue's own.
+FORMS: dict[str, type[msgspec.Struct]] = dict(_OWN_FORMS)
+
+
+def register_form(kind: str, struct: type[msgspec.Struct]) -> None:
+    """A domain's form kind (its Struct, written with ``kernel.forms``); its kind must be in a kinds
+    file registered with ``backoffice.kinds.register_kinds``. Idempotent for the same Struct."""
+    if kind in _OWN_FORMS or _registered.get(kind, struct) is not struct:
+        raise ValueError(f"form kind {kind!r} is already defined")
+    _registered[kind] = struct
+    FORMS.clear()
+    FORMS.update({**_registered, **_OWN_FORMS})
+    _fields.cache_clear()
+    _types.clear()
 
 
 # --- the schema as data ------------------------------------------------------------------------
@@ -282,23 +209,62 @@ class FormSpec(msgspec.Struct):
     accepts_transcript: bool = False
 
 
-@cache
-def _fields(kind: str) -> tuple[FieldSpec, ...]:
-    struct = FORMS[kind]
+_types: dict[str, FieldType] = {}  # each domain field type a form names, by name
+
+
+def _metas(struct: type[msgspec.Struct]) -> list[tuple[msgspec.structs.FieldInfo, dict[str, Any]]]:
     hints = typing.get_type_hints(struct, include_extras=True)
-    out: list[FieldSpec] = []
+    out = []
     for f in msgspec.structs.fields(struct):
         meta = next(m for m in typing.get_args(hints[f.name])[1:] if isinstance(m, msgspec.Meta))
-        extra = meta.extra or {}
-        assert extra["type"] in FIELD_TYPES, f.name
+        out.append((f, meta.extra or {}))
+    return out
+
+
+def references() -> tuple[str, str]:
+    """What a person may give as a related number: the queue's reference, each registered domain's
+    object reference, the case number — as one phrase in zh and en."""
+    nouns: list[tuple[str, str]] = [OWN_REFERENCE]
+    for struct in _registered.values():
+        for _f, extra in _metas(struct):
+            ft = extra.get("field_type")
+            if ft is not None and ft.noun_zh and (ft.noun_zh, ft.noun_en) not in nouns:
+                nouns.append((ft.noun_zh, ft.noun_en))
+    nouns.append((CASE_NUMBER.noun_zh, CASE_NUMBER.noun_en))
+    zh = "、".join(n[0] for n in nouns[:-1]) + "或" + nouns[-1][0]
+    en = ", ".join(n[1] for n in nouns[:-1]) + " or " + nouns[-1][1]
+    return zh, en
+
+
+def _help(value: str | None, lang: str) -> str | None:
+    if value != REFERENCES_HELP:
+        return value
+    zh, en = references()
+    return zh if lang == "zh" else en
+
+
+@cache
+def _fields(kind: str) -> tuple[FieldSpec, ...]:
+    out: list[FieldSpec] = []
+    for f, extra in _metas(FORMS[kind]):
+        field_type = extra.get("field_type")
+        assert extra["type"] in BUILT_IN_TYPES or (field_type is not None and field_type.name == extra["type"]), f.name
+        if field_type is not None:
+            _types[field_type.name] = field_type
         out.append(FieldSpec(
             name=f.name, type=extra["type"], required=f.required, max_length=extra["max_length"],
             choices=[ChoiceSpec(*c) for c in extra["choices"]], label_zh=extra["label_zh"],
-            label_en=extra["label_en"], help_zh=extra["help_zh"], help_en=extra["help_en"],
+            label_en=extra["label_en"], help_zh=_help(extra["help_zh"], "zh"), help_en=_help(extra["help_en"], "en"),
             required_unless_identified=extra["required_unless_identified"], format=extra["format"],
             pattern=extra["pattern"], input_pattern=extra["input_pattern"],
         ))
     return tuple(out)
+
+
+def _field_type(spec: FieldSpec) -> FieldType | None:
+    if spec.type in BUILT_IN_TYPES:
+        return None
+    return _types[spec.type]  # recorded by _fields, which built the spec: never skip a check silently
 
 
 def form_kinds() -> list[str]:
@@ -350,23 +316,11 @@ def choice_label(kind: str, name: str, value: str, lang: str) -> str:
 # --- validation -------------------------------------------------------------------------------
 
 
-class FieldError(msgspec.Struct):
-    field: str
-    message_zh: str
-    message_en: str
-
-
 @dataclass
 class Validated:
     kind: str
     data: dict[str, Any]
     struct: msgspec.Struct
-
-
-class FormInvalid(Exception):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(", ".join(e.field for e in errors))
-        self.errors = errors
 
 
 def clean_text(value: str, *, multiline: bool) -> str:
@@ -378,21 +332,11 @@ def clean_text(value: str, *, multiline: bool) -> str:
     return value.strip()
 
 
-def normalise_tracking_no(raw: str) -> str:
-    return _SEPARATORS.sub("", raw).upper()
-
-
-def normalise_case_no(raw: str) -> str:
-    return re.sub(r"\s+", "", raw).replace("（", "(").replace("）", ")")
-
-
 def _normalise(spec: FieldSpec, value: str) -> str:
     if spec.type == "phone":
         return re.sub(r"[\s\-()]", "", value).removeprefix("+86")
-    if spec.type == "tracking_number":
-        return normalise_tracking_no(value)
-    if spec.type == "case_number":
-        return normalise_case_no(value)
+    if (field_type := _field_type(spec)) is not None:
+        return field_type.normalise(value)
     if spec.format == "reference":
         return value.upper()
     return value
@@ -404,13 +348,9 @@ def _check(spec: FieldSpec, value: str, today: dt.date) -> FieldError | None:
         if not PHONE_RE.match(value):
             return FieldError(spec.name, "请填写11位手机号码,例如 13812345678。",
                               "Give an 11-digit mainland mobile number, e.g. 13812345678.")
-    elif spec.type == "tracking_number":
-        if not TRACKING_RE.match(value):
-            return FieldError(spec.name, "查询号格式应为 ZT 加 10 位数字,例如 ZT2026000001。",
-                              "A tracking number is ZT followed by 10 digits, e.g. ZT2026000001.")
-    elif spec.type == "case_number":
-        if not CASE_RE.match(value):
-            return FieldError(spec.name, "案号格式应如 (2024)浙0681执1234号。", "A case number looks like (2024)浙0681执1234号.")
+    elif (field_type := _field_type(spec)) is not None:
+        if not re.match(field_type.rule[0], value):
+            return FieldError(spec.name, field_type.invalid_zh, field_type.invalid_en)
     elif spec.type == "date":
         parsed = None
         if DATE_RE.match(value):
@@ -528,6 +468,11 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     """Each submittable kind's JSON Schema (patterns, choices, lengths, labels), for the OpenAPI."""
     structs = {kind: FORMS[kind] for kind in form_kinds()}
     _, defs = msgspec.json.schema_components(list(structs.values()))
+    zh_en = references()
+    for schema in defs.values():  # a help text that lists the references: as the form shows it
+        for prop in schema.get("properties", {}).values():
+            if prop.get("description") == REFERENCES_HELP:
+                prop["description"] = zh_en[1]
     return {kind: defs[struct.__name__] for kind, struct in structs.items()}
 
 
@@ -548,7 +493,9 @@ def validate_transcript(raw: Any) -> list[dict[str, str]]:
 
 def subject_line(kind: str, data: dict[str, Any]) -> str:
     """A short line for lists: what the item is about, from its data (no contact details)."""
-    for key in ("tracking_number", "case_number", "topic", "reference", "description"):
+    named = [f.name for f in _fields(kind) if (ft := _field_type(f)) is not None and ft.names_object] \
+        if kind in FORMS else []
+    for key in (*named, "topic", "reference", "description"):
         value = data.get(key)
         if value:
             return str(value)[:80]

@@ -2,6 +2,10 @@
 
 Who owns each kind, its service level and priority are data an administrator can change;
 they are validated once, at start-up, so a typo stops the portal instead of a request.
+
+A domain that owns kinds (the forms it receives, the items it opens) keeps them in its own
+file of the same format and the composition root registers it (:func:`register_kinds`): the
+queue's file names no domain's kind.
 """
 
 from __future__ import annotations
@@ -95,9 +99,39 @@ def load_kinds(path: Path = KINDS_FILE) -> KindsFile:
     return data
 
 
+class DomainKinds(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    kinds: dict[str, Kind]
+
+
+_registered: dict[Path, dict[str, Kind]] = {}
+
+
+def load_domain_kinds(path: Path) -> dict[str, Kind]:
+    """A domain's kinds file (only ``[kinds.*]`` tables), validated like the queue's own."""
+    try:
+        data = msgspec.convert(tomllib.loads(path.read_text(encoding="utf-8")), DomainKinds)
+    except msgspec.ValidationError as exc:
+        raise KindsError(f"{path.name}: {exc}") from None
+    _validate(KindsFile(dispute_window_days=1, dispute_priority=0, kinds=data.kinds))
+    return data.kinds
+
+
+def register_kinds(path: Path) -> None:
+    """Add a domain's kinds to the catalogue (idempotent per file; a name taken twice stops the portal)."""
+    kinds = load_domain_kinds(path)
+    taken = set(load_kinds().kinds) | {k for p, ks in _registered.items() if p != path for k in ks}
+    if clash := taken & set(kinds):
+        raise KindsError(f"{path}: kinds already defined: {sorted(clash)}")
+    _registered[path] = kinds
+    catalogue.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def catalogue() -> KindsFile:
-    return load_kinds()
+    """The queue's kinds, after the registered domains' kinds (in the order they were registered)."""
+    own = load_kinds()
+    registered = {name: k for kinds in _registered.values() for name, k in kinds.items()}
+    return msgspec.structs.replace(own, kinds={**registered, **own.kinds})
 
 
 def kind(name: str) -> Kind | None:

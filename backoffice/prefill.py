@@ -1,8 +1,9 @@
 """What the portal already knows about a signed-in citizen, offered in their forms.
 
-The queue does not read other domains' tables: the composition root connects a function that
-lists the person's own transfers (tracking number, title zh, title en), offered as a choice for
-a form's tracking-number field instead of a box to type into.
+The queue does not read other domains' tables: the composition root registers, for a form
+field that names a domain's object, a function listing the person's own objects (value,
+label zh, label en), offered as a choice instead of a box to type into
+(:func:`register_choices`).
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import User
 from backoffice import forms
 
-OwnTransfers = Callable[[AsyncSession, int], Awaitable[list[tuple[str, str, str]]]]
-_own_transfers: OwnTransfers | None = None
+OwnObjects = Callable[[AsyncSession, int], Awaitable[list[tuple[str, str, str]]]]
+_choices: dict[str, OwnObjects] = {}  # form field → the person's own objects for it
 
 # Form fields filled from the account when the form opens (the person may change them).
 NAME_FIELDS = ("contact_name", "account_holder_name")
 
 
-def set_own_transfers(lister: OwnTransfers | None) -> None:
-    global _own_transfers
-    _own_transfers = lister
-
-
-async def own_transfers(session: AsyncSession, user_id: int) -> list[tuple[str, str, str]]:
-    return [] if _own_transfers is None else await _own_transfers(session, user_id)
+def register_choices(field: str, lister: OwnObjects | None) -> None:
+    """Offer the person's own objects in ``field`` (None: stop offering them)."""
+    if lister is None:
+        _choices.pop(field, None)
+    else:
+        _choices[field] = lister
 
 
 async def for_person(session: AsyncSession, kind: str, user_id: int, lang: str, *,
@@ -40,10 +40,11 @@ async def for_person(session: AsyncSession, kind: str, user_id: int, lang: str, 
         return {}, {}
     names = {f.name for f in spec.fields}
     choices: dict[str, list[tuple[str, str]]] = {}
-    if "tracking_number" in names and not manual:
-        own = await own_transfers(session, user_id)
-        if own:
-            choices["tracking_number"] = [(no, f"{no} · {zh if lang == 'zh' else en}") for no, zh, en in own]
+    for name, lister in _choices.items():
+        if name in names and not manual:
+            own = await lister(session, user_id)
+            if own:
+                choices[name] = [(no, f"{no} · {zh if lang == 'zh' else en}") for no, zh, en in own]
     start: dict[str, Any] = {}
     user = (await session.execute(select(User.display_name, User.phone).where(User.id == user_id))).first()
     if user is not None:
@@ -52,6 +53,6 @@ async def for_person(session: AsyncSession, kind: str, user_id: int, lang: str, 
         for name in NAME_FIELDS:
             if name in names and user.display_name:
                 start[name] = user.display_name
-    if "tracking_number" in choices:
-        start["tracking_number"] = choices["tracking_number"][0][0]
+    for name, offered in choices.items():
+        start[name] = offered[0][0]
     return choices, start

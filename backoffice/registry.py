@@ -17,7 +17,7 @@ Per item kind, it also registers:
 
 One job, one item: an adapter may say that a form naming one of its objects asks for work
 an item already follows (:meth:`SourceAdapter.joins`, e.g. a citizen's utility handover
-request and the transfer's own utility step). The form then *joins* that item — its fields
+request and the source's own step for the same utility). The form then *joins* that item — its fields
 and a "request" message are added, the citizen is told its reference — instead of opening
 a second item in the same department; :meth:`SourceAdapter.joined` lets the source note it.
 """

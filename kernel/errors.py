@@ -17,6 +17,13 @@ A handler that must show the error *beside its own form* (a page re-rendered wit
 person typed) does not catch the error either: its route names an error view,
 ``opt=error_view(render)``, an async ``render(request, error) -> Response`` that the one handler
 calls after the rollback, for page and htmx requests (API requests still get JSON).
+
+A form whose fields do not pass is one of these errors too: :class:`FormInvalid` carries the
+list of :class:`FieldError` (field, message_zh, message_en). The API gets a 422 whose
+``errors`` list names every field; a page or htmx request goes to the route's error view,
+which re-renders the form with the values as typed and each message beside its field
+(:func:`field_errors_of` gives the list, :func:`page_status` the status: 400 for a form page);
+a route without a view gets the error page with the first problem.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
@@ -110,6 +118,45 @@ class _Deferred(Response[Any]):
             await response.to_asgi_response(app=app, request=request, **kwargs)(scope, receive, send)
 
         return asgi
+
+
+class FieldError(msgspec.Struct):
+    """One field's problem, in both languages (``field`` is the form field's name)."""
+
+    field: str
+    message_zh: str
+    message_en: str
+
+
+class FormInvalid(BilingualError):
+    """A form (web, API, chat) whose fields do not pass: every problem at once, each beside its field.
+
+    The API answers 422 with ``errors`` (field, message_zh, message_en) so the assistant can read
+    them out one by one; a form page is re-rendered with status :attr:`page_status` by the
+    route's error view, which finds the list in :attr:`errors`.
+    """
+
+    status_code = 422
+    code = "form_invalid"
+    page_status: ClassVar[int] = 400
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        first = errors[0] if errors else FieldError("", "表单内容有误。", "The form has errors.")
+        super().__init__(first.message_zh, first.message_en, fields=[e.field for e in errors])
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return ", ".join(e.field for e in self.errors)
+
+
+def field_errors_of(exc: BaseException) -> list[FieldError]:
+    """The field errors an error view shows beside the fields (none for any other refusal)."""
+    return list(exc.errors) if isinstance(exc, FormInvalid) else []
+
+
+def page_status(exc: BilingualError) -> int:
+    """The status a page re-rendered for ``exc`` answers with (a form's field errors: 400)."""
+    return exc.page_status if isinstance(exc, FormInvalid) else exc.status_code
 
 
 class MalformedInput(BilingualError):
@@ -226,6 +273,8 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views:
         status, message = exc.status_code, exc.message(lang)
         headers.update(exc.headers)
         body = {"status_code": status, "detail": message, "message": message, **exc.to_dict()}
+        if isinstance(exc, FormInvalid):
+            body["errors"] = msgspec.to_builtins(exc.errors)
         if status >= 500:
             log.warning("refused with %s on %s %s: %s", status, request.method, request.url.path, exc)
     elif isinstance(exc, HTTPException):
@@ -255,6 +304,8 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views:
     # A view re-renders the route's form from the request; malformed input cannot be read again.
     if isinstance(exc, BilingualError) and view is not None and views and not isinstance(exc, MalformedInput):
         return _Deferred(view, exc)
+    if isinstance(exc, FormInvalid):  # a form page that named no view: the error page, as a client error
+        status = exc.page_status
     context = {"status": status, "detail": message if status < 500 else None, "message": message,
                "error": exc if isinstance(exc, BilingualError) else None, "back": _opt(request, "error_back", "/"),
                "next_url": request.scope.get("state", {}).get("error_next")}
@@ -280,5 +331,5 @@ def exception_handlers() -> dict[Any, Any]:
             OverflowError: exception_handler, DBAPIError: exception_handler}
 
 
-__all__ = ["BilingualError", "ErrorView", "Throttled", "db_session_of", "error_view", "exception_handler",
+__all__ = ["BilingualError", "ErrorView", "FieldError", "FormInvalid", "field_errors_of", "page_status", "Throttled", "db_session_of", "error_view", "exception_handler",
            "exception_handlers", "is_htmx", "malformed", "ServiceUnavailable", "unavailable", "remember_error_next", "request_sessions", "rollback_request_session", "wants_json"]

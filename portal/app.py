@@ -49,6 +49,7 @@ from portal.case_clues import CaseCluesController
 from portal.chat import ChatController
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
+from portal.form_wiring import wire_forms
 from portal.health import Readiness, StartupRefused, no_demo_accounts
 from portal.housekeeping import Purger
 from portal.lot_public_wiring import wire_listing
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         document_store=build_document_store_from_settings(settings.documents),
         rasa=RasaReplicas(settings.bot.rasa_urls),
     )
+    wire_forms()  # the domains' form kinds (already registered on import; idempotent)
     wire_documents()
     queue_startup, queue_shutdown = wire_backoffice(ctx)  # the back-office queue ⇄ title transfer
     listing, listing_shutdown = wire_listing(ctx, version_ttl=settings.lot_version_ttl_ms / 1000,

@@ -41,7 +41,15 @@ from documents import (
 )
 from kernel.auth import auth_of, principal_of
 from kernel.deps import Lang, Settings, ThrottleDep, app_context, request_lang
-from kernel.errors import BilingualError, db_session_of, error_view
+from kernel.errors import (
+    BilingualError,
+    FieldError,
+    FormInvalid,
+    db_session_of,
+    error_view,
+    field_errors_of,
+    page_status,
+)
 from storage.context import DbSession
 
 HIDDEN = ("case_number", "verification_code")  # filled by the server from the case the page shows
@@ -79,6 +87,10 @@ async def _refused(request: Request[Any, Any, Any], exc: BilingualError) -> Resp
     if found is None:
         return Redirect("/cases", status_code=303)
     values, key, _ = await _values(request)
+    errors = field_errors_of(exc)
+    if errors:  # each message beside its field
+        return Template("cases/clue.html", status_code=page_status(exc),
+                        context=_context(request, found[0].case, request.path_params["kind"], values, key, errors))
     return Template("cases/clue.html", status_code=exc.status_code, headers=exc.headers,
                     context=_context(request, found[0].case, request.path_params["kind"], values, key,
                                      notice=exc.message(request_lang(request))))
@@ -108,9 +120,7 @@ class CaseCluesController(Controller):
         case, viewer = found[0].case, found[1]
         values, key, files = await _values(request)
         if len(files) > MAX_FILES:
-            return Template("cases/clue.html", status_code=400, context=_context(
-                request, case, kind, values, key, [forms.FieldError(
-                    "evidence", f"最多附 {MAX_FILES} 个文件。", f"Attach at most {MAX_FILES} files.")]))
+            raise FormInvalid([FieldError("evidence", f"最多附 {MAX_FILES} 个文件。", f"Attach at most {MAX_FILES} files.")])
         assert viewer.party_id is not None  # the public page is for parties only
         contents = []
         for f in files:  # every file checked before anything is filed: a refused one sends nothing
@@ -134,12 +144,8 @@ class CaseCluesController(Controller):
                                               f"case:{case.id}p{viewer.party_id}", client)
         sent = submissions.Submission(kind=kind, data=data, channel="web", default_language=lang, key=key)
         limit = submissions.ClientLimit(throttle, [f"clue:client:{client}"], limit=throttle.limit * 2)
-        try:  # Throttled and QueueErrors → _refused, after the kernel's rollback
-            result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter,
-                                                 limit=limit)
-        except forms.FormInvalid as exc:
-            return Template("cases/clue.html", status_code=400,
-                            context=_context(request, case, kind, values, key, exc.errors))
+        # FormInvalid, Throttled and QueueErrors → _refused, after the kernel's rollback
+        result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter, limit=limit)
         ref = result.item.reference
         if contents and result.created:
             store = app_context(request.app.state).document_store

@@ -18,7 +18,7 @@ from backoffice import forms, submissions
 from backoffice.controllers.common import View
 from backoffice.records import Actor
 from kernel.deps import CurrentPrincipal, Lang, ThrottleDep, app_context, request_lang
-from kernel.errors import BilingualError, error_view
+from kernel.errors import BilingualError, error_view, field_errors_of, page_status
 from portal.chat import _history, _sender
 from storage.context import DbSession
 
@@ -39,9 +39,14 @@ def message_form_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 async def _refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
-    """The form again, as typed, with the refusal above it (a fresh key: the old one is spent)."""
+    """The form again, as typed: field errors beside their fields (the same key: nothing was filed),
+    a refusal above it (a fresh key: the old one is spent)."""
     raw = dict(await request.form())
     values = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str) and not k.startswith("_")}
+    errors = field_errors_of(exc)
+    if errors:
+        key = str(raw.get("_key", "") or "")[:64] or secrets.token_urlsafe(16)
+        return Template("chat_message.html", status_code=page_status(exc), context=_context(request, values, key, errors))
     return Template("chat_message.html", status_code=exc.status_code, headers=exc.headers,
                     context=_context(request, values, secrets.token_urlsafe(16), notice=exc.message(request_lang(request))))
 
@@ -78,11 +83,8 @@ class ChatMessageController(Controller):
         sent = submissions.Submission(kind=KIND, data=values, channel="chat", default_language=language,
                                       transcript=transcript, key=key)
         limit = submissions.ClientLimit(throttle, [submitter.client_key], PER_CLIENT_LIMIT)
-        try:  # Throttled and QueueErrors → _refused, after the kernel's rollback
-            result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter,
-                                                 limit=limit)
-        except forms.FormInvalid as exc:
-            return Template("chat_message.html", status_code=400, context=_context(request, values, key, exc.errors))
+        # FormInvalid, Throttled and QueueErrors → _refused, after the kernel's rollback
+        result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter, limit=limit)
         _remember(request, result.item.reference)
         return Redirect(f"/chat/message/sent/{result.item.reference}", status_code=303)
 

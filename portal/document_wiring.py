@@ -23,7 +23,6 @@ from accounts.departments import Department
 from accounts.principal import Principal
 from auction_listings.lots import lot_exists
 from backoffice.attachments import item_parties, set_document_lister
-from backoffice.prefill import set_own_transfers
 from documents import Subject, SubjectInfo, SubjectType, list_documents, subject_guards
 from documents.models import Document
 from documents.service import DOCUMENT_ATTACHED, DOCUMENT_REMOVED
@@ -32,7 +31,6 @@ from portal.case_wiring import wire_case_documents
 from storage.events import hub
 from title_transfer.access import TRACKING_GRANT
 from title_transfer.attachments import record_step_document, step_parties, transfer_of, transfer_parties
-from title_transfer.owned import buyer_transfers
 
 EVERY_DEPARTMENT = frozenset(d.value for d in Department)
 
@@ -91,7 +89,6 @@ def wire_documents() -> None:
     subject_guards.register("work_item", work_item_subject)
     subject_guards.register("lot", lot_subject)
     set_document_lister(_work_item_documents)
-    set_own_transfers(buyer_transfers)  # a buyer's forms offer their own transfers
     viewer_hooks.register("transfer", grant_hook)
     viewer_hooks.register("transfer_step", grant_hook)
     hub.subscribe(DOCUMENT_ATTACHED, _sync_step_documents)

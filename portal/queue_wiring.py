@@ -36,6 +36,7 @@ from portal.lot_wiring import wire_lots
 from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
+from title_transfer import forms as transfer_forms
 from title_transfer import service as transfers
 from title_transfer.access import may_act_on
 from title_transfer.events import StepChanged
@@ -98,8 +99,8 @@ class TransferStepAdapter(SourceAdapter):
     """The title transfer, as the queue sees it: step items and forms that name a transfer."""
 
     source_type = SOURCE
-    reference_field = "tracking_number"
-    code_field = "verification_code"
+    reference_field = transfer_forms.TRACKING_FIELD
+    code_field = transfer_forms.CODE_FIELD
 
     def subject(self, item: WorkItem, lang: str) -> str | None:
         data = item.data or {}

@@ -26,6 +26,7 @@ SNAPSHOT = ROOT / "bot" / "actions" / "forms_snapshot.json"
 
 def snapshot() -> dict[str, Any]:
     """``{"forms": <GET /api/v1/forms>, "schemas": {kind: <GET /api/v1/forms/{kind}>}}``, as JSON values."""
+    import portal.form_wiring  # noqa: F401 - the domains' form kinds, registered as the portal does
     from backoffice import forms
     from backoffice.controllers.api import form_summaries
 

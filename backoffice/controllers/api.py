@@ -14,7 +14,7 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, HeaderParameter
 
@@ -91,18 +91,6 @@ class SubmissionOperation(Operation):
     def __post_init__(self) -> None:
         schema = cast(Any, submission_body_schema())  # a JSON Schema dict: rendered as it is
         self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=schema)}, required=True)
-
-
-class FormInvalidHTTP(ValidationException):
-    """422 with per-field errors the assistant can read out (``errors``: field, message_zh, message_en)."""
-
-    status_code = 422
-
-
-def _invalid(errors: list[forms.FieldError], language: str) -> FormInvalidHTTP:
-    first = errors[0]
-    detail = first.message_zh if language == "zh" else first.message_en
-    return FormInvalidHTTP(detail=detail, extra=[msgspec.to_builtins(e) for e in errors])
 
 
 def out(item: WorkItem) -> SubmissionOut:
@@ -246,10 +234,8 @@ class SubmissionsAPI(Controller):
         )
         language = sent.reply_language
         set_request_lang(request, language)  # refusals answer in the submission's language
-        try:  # Throttled → 429 and QueueErrors (rolled back) are rendered by the kernel
-            result = await submissions.file_form(db_session, app_context(request.app.state), sent, caller.submitter)
-        except forms.FormInvalid as exc:
-            raise _invalid(exc.errors, language) from None
+        # FormInvalid → 422 with every field's error, Throttled → 429, QueueErrors (rolled back): the kernel's
+        result = await submissions.file_form(db_session, app_context(request.app.state), sent, caller.submitter)
         return Response(out(result.item), status_code=201 if result.created else 200)
 
     @get("/{reference:str}", name="api.submissions.status", summary="A submission's state, for its citizen")

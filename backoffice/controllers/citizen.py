@@ -37,7 +37,7 @@ from backoffice.notify import mask_phone
 from backoffice.service import Actor
 from kernel.auth import Auth, auth_of
 from kernel.deps import app_context
-from kernel.errors import BilingualError, db_session_of, error_view
+from kernel.errors import BilingualError, db_session_of, error_view, field_errors_of, page_status
 from kernel.guards import requires_signed_in
 from kernel.i18n import N_
 from storage.context import DbSession
@@ -68,14 +68,24 @@ def _form_context(request: Request[Any, Any, Any], kind: str, values: dict[str, 
 
 
 async def _form_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
-    """The form again, as typed, with the refusal (too many tries, a conflict) above it."""
+    """The form again, as typed: field errors beside their fields, a refusal (too many tries, a
+    conflict) above it."""
     kind = request.path_params["kind"]
     values = await _form_data(request)
     key = (await _form_meta(request)).get("_key", "")[:200] or new_form_key()
     if isinstance(exc, submissions.KeyReused):  # the key came back with other values: a fresh one for a new try
         key = new_form_key()
-    return Template("backoffice/my_form.html", status_code=exc.status_code, headers=exc.headers,
-                    context=_form_context(request, kind, values, key, notice=exc.message(lang(request))))
+    errors = field_errors_of(exc)
+    if not errors:
+        return Template("backoffice/my_form.html", status_code=exc.status_code, headers=exc.headers,
+                        context=_form_context(request, kind, values, key, notice=exc.message(lang(request))))
+    who = request.user
+    choices, _start = await prefill.for_person(db_session_of(request), kind, who.user_id, lang(request))
+    for name, offered in list(choices.items()):
+        if values.get(name) not in {v for v, _label in offered}:
+            choices.pop(name)  # they typed another value: keep the box
+    return Template("backoffice/my_form.html", status_code=page_status(exc),
+                    context={**_form_context(request, kind, values, key, errors), "own_choices": choices})
 
 
 async def _item_refused(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
@@ -91,6 +101,10 @@ async def _item_refused(request: Request[Any, Any, Any], exc: BilingualError) ->
         who = request.user
         if current is not None and current.state == ItemState.reopened and current.citizen_id == who.user_id:
             return see_other(f"{BASE}/{ref}?done=dispute")  # sent twice: the first one reopened it
+    errors = field_errors_of(exc)
+    if errors:  # a correction's fields: each message beside its field, no notice above
+        return await MySubmissionsController.page(request, session, ref, status=page_status(exc),
+                                                  answer_errors=errors, values=values)
     return await MySubmissionsController.page(request, session, ref, status=exc.status_code,
                                               error=exc.message(lang(request)), values=values)
 
@@ -143,14 +157,8 @@ class MySubmissionsController(Controller):
         submitter = submissions.Submitter(Actor.citizen(who.user_id, who.label), who.user_id, f"user:{who.user_id}",
                                           auth_of(request).client_key)
         sent = submissions.Submission(kind=kind, data=values, channel="web", default_language=language, key=key)
-        try:  # Throttled and QueueErrors → _form_refused, after the kernel's rollback
-            result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter)
-        except forms.FormInvalid as exc:
-            choices, _start = await prefill.for_person(db_session, kind, who.user_id, language)
-            if values.get("tracking_number") not in {v for v, _label in choices.get("tracking_number", [])}:
-                choices.pop("tracking_number", None)  # they typed another number: keep the box
-            return Template("backoffice/my_form.html", status_code=400,
-                            context={**_form_context(request, kind, values, key, exc.errors), "own_choices": choices})
+        # FormInvalid, Throttled and QueueErrors → _form_refused, after the kernel's rollback
+        result = await submissions.file_form(db_session, app_context(request.app.state), sent, submitter)
         if not result.created:  # the same form sent twice: show what the first one filed
             return see_other(f"{BASE}/{result.item.reference}")
         return see_other(f"{BASE}/{result.item.reference}?sent=1")
@@ -219,13 +227,9 @@ class MySubmissionsController(Controller):
             if not mine:
                 raise InvalidAction("请先上传部门要求的文件,再发送补正。",
                                     "Upload the document the department asked for, then send the correction.")
-        try:
-            await service.answer_correction(db_session, item_id(ref), Actor.citizen(who.user_id, who.label), changes,
-                                            meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
-        except forms.FormInvalid as exc:
-            await db_session.rollback()
-            return await self.page(request, db_session, ref, status=400, answer_errors=exc.errors,
-                                    values={**changes, "_body": meta.get("_body", "")})
+        # FormInvalid (a corrected field that does not pass) → _item_refused, after the kernel's rollback
+        await service.answer_correction(db_session, item_id(ref), Actor.citizen(who.user_id, who.label), changes,
+                                        meta.get("_body", ""), expected_version=version_of(meta.get("_version")))
         await db_session.commit()
         return see_other(f"{BASE}/{ref}?done=answer")
 

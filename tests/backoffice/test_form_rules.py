@@ -12,6 +12,7 @@ import pytest
 from backoffice import forms
 from tests.backoffice.helpers import Client, sign_in
 from tests.conftest import Factory
+from title_transfer.forms import TRACKING_NUMBER
 
 
 async def test_the_openapi_shows_each_forms_rules(client: Client) -> None:
@@ -31,7 +32,7 @@ async def test_the_openapi_shows_each_forms_rules(client: Client) -> None:
 
 async def test_the_form_schema_carries_the_same_rules(client: Client) -> None:
     fields = {f["name"]: f for f in (await client.get("/api/v1/forms/delivery_appointment")).json()["fields"]}
-    assert fields["tracking_number"]["pattern"] == forms.PATTERNS["tracking_number"][0]
+    assert fields["tracking_number"]["pattern"] == TRACKING_NUMBER.rule[0]
     assert fields["contact_phone"]["input_pattern"] == forms.PATTERNS["phone"][1]
     assert fields["time_slot"]["max_length"] == len("afternoon") and fields["notes"]["pattern"] is None
 
@@ -41,7 +42,7 @@ async def test_the_web_form_shows_the_rules_as_input_attributes(client: Client, 
     page = (await client.get("/my/submissions/new/utility_handover")).text
     inputs = {m.group(1): m.group(0) for m in re.finditer(r'<(?:input|textarea|select)[^>]*name="(\w+)"[^>]*>', page)
               if not m.group(1).startswith("_")}
-    assert f'pattern="{html.escape(forms.PATTERNS["tracking_number"][1])}"' in inputs["tracking_number"]
+    assert f'pattern="{html.escape(TRACKING_NUMBER.rule[1])}"' in inputs["tracking_number"]
     assert f'pattern="{html.escape(forms.PATTERNS["phone"][1])}"' in inputs["contact_phone"]
     for name, tag in inputs.items():
         if not tag.startswith("<select") and 'type="date"' not in tag:  # a date picker has its own bounds

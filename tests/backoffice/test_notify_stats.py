@@ -105,7 +105,9 @@ async def test_an_appointment_downloads_as_a_calendar_file(client: Client, facto
     from tests.backoffice.helpers import BEARER
 
     new, buyer = await factory.transfer()
-    day = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    from storage.workdays import default_calendar
+
+    day = default_calendar().next_working_day(dt.date.today() + dt.timedelta(days=7)).isoformat()  # not a weekend
     resp = await client.post("/api/v1/submissions", json={"kind": "delivery_appointment", "data": {
         "tracking_number": new.transfer.tracking_no, "preferred_date": day, "time_slot": "afternoon",
         "contact_phone": "13812345678"}}, headers={**BEARER, "Idempotency-Key": f"ics-{new.transfer.tracking_no}",
