@@ -74,7 +74,9 @@ def _context(request: Request[Any, Any, Any], case: Any, kind: str, values: dict
 
 async def _values(request: Request[Any, Any, Any]) -> tuple[dict[str, str], str, list[UploadFile]]:
     form = await request.form()
-    values = {k: str(v) for k, v in form.items() if isinstance(v, str) and not k.startswith("_") and k not in HIDDEN}
+    # "evidence" is the file input: a browser sends it as an empty text part when no file is chosen
+    values = {k: str(v) for k, v in form.items()
+              if isinstance(v, str) and not k.startswith("_") and k not in HIDDEN and k != "evidence"}
     key = str(form.get("_key") or "")[:200] or new_form_key()
     files = [f for f in form.getall("evidence") if isinstance(f, UploadFile) and f.filename] if "evidence" in form \
         else []

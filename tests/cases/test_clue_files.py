@@ -118,3 +118,16 @@ async def test_the_guest_quota_counts_per_case_party(client: Client, case: MadeC
     await upload_as_guest(session, store, Guest(f"case:{case.id}p999", "t"), subject, DocumentKind.evidence,
                           "d.pdf", PDF, limits=small)
     await session.commit()
+
+
+async def test_a_clue_sent_with_no_file_chosen_is_filed(client: Client, case: MadeCase, session: AsyncSession) -> None:
+    """A browser sends the empty file input as a part with no file name (Litestar hands it over as
+    text): the clue is filed, not refused with "this form has no field 'evidence'"."""
+    await open_case(client, case.number, CREDITOR_ID, case.code)
+    await client.get(f"/cases/{case.id}/clues/asset_clue")
+    resp = await client.post(f"/cases/{case.id}/clues/asset_clue",
+                             data={**CLUE, "_key": "f-empty", "_csrf_token": csrf(client)},
+                             files=[("evidence", ("", b"", "application/octet-stream"))], follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    assert "sent=WI-" in resp.headers["location"]
+    assert await _count(session, WorkItem) == 1
