@@ -27,7 +27,7 @@ import msgspec
 from accounts.departments import DEPARTMENT_NAMES, Department
 from backoffice.kinds import CHINA, catalogue, route_by_topic
 from kernel.errors import FieldError, FormInvalid
-from kernel.forms import DATE, PHONE, Choice, FieldType, Rule, check_literal, enum, phone, string, text, typed
+from kernel.forms import DATE, PHONE, Choice, FieldType, Rule, check_literal, enum, phone, string, text
 from storage.workdays import default_calendar
 
 BUILT_IN_TYPES = ("string", "text", "phone", "date", "enum")  # and each FieldType a form's field names
@@ -45,88 +45,20 @@ REFERENCE_RE = re.compile(REFERENCE[0])
 DATE_RE = re.compile(DATE[0])
 
 
-def normalise_case_no(raw: str) -> str:
-    return re.sub(r"\s+", "", raw).replace("（", "(").replace("）", ")")
-
-
-# (2024)浙0681执1234号: year, province + court code (2 or 4 digits), case type, number.
-CASE_NUMBER = FieldType(
-    "case_number",
-    (r"^\(\d{4}\)[\u4e00-\u9fff]\d{2}(?:\d{2})?(?:执恢|执保|执异|执复|执)\d{1,6}号$",
-     r"\s*[\(（]\s*\d{4}\s*[\)）]\s*[\u4e00-\u9fff]\s*\d{2}(?:\d{2})?\s*(?:执恢|执保|执异|执复|执)"
-     r"\s*\d{1,6}\s*号\s*"),
-    normalise_case_no, "案号格式应如 (2024)浙0681执1234号。", "A case number looks like (2024)浙0681执1234号.",
-    noun_zh="案号", noun_en="case number")
-PATTERNS["case_number"] = CASE_NUMBER.rule
-CASE_RE = re.compile(CASE_NUMBER.rule[0])
-
-
-def case_query_code() -> msgspec.Meta:
-    return string(("查询码", "Query code"),
-                  ("当事人可填写法院送达的案件查询码,线索将记为当事人提供;其他知情人可不填",
-                   "Parties may give the case query code the court sent them, so the clue is recorded as theirs; "
-                   "anyone else may leave it empty"), max_length=120)  # room for the case page's signed proof
-
-
-def case_number() -> msgspec.Meta:
-    return typed(CASE_NUMBER, ("案号", "Case number"), ("例如 (2024)浙0681执1234号", "For example (2024)浙0681执1234号"),
-                 max_length=40)
-
-
-ASSET_TYPES: list[Choice] = [
-    ("real_estate", "不动产", "Real estate"), ("vehicle", "车辆", "Vehicle"),
-    ("bank_account", "银行账户", "Bank account"), ("equity", "股权", "Equity"), ("other", "其他", "Other"),
-]
 DEPARTMENTS: list[Choice] = [(d.value, zh, en) for d, (zh, en) in DEPARTMENT_NAMES.items()]
 NAME = ("姓名", "Name")
 
 # Enum fields are Literal types (their choices, as the OpenAPI shows them); "" is an optional one left empty.
-AssetType = Literal["real_estate", "vehicle", "bank_account", "equity", "other"]
 DepartmentChoice = Literal["court", "tax", "registry", "water", "electricity", "gas", "vehicles", "urban_management"]
 DepartmentIfKnown = Literal["", "court", "tax", "registry", "water", "electricity", "gas", "vehicles",
                             "urban_management"]
-check_literal(ASSET_TYPES, AssetType)
 check_literal(DEPARTMENTS, DepartmentChoice)
 check_literal(DEPARTMENTS, DepartmentIfKnown, optional=True)
 
 # A help text that lists the references a person may give: the queue's own (受理编号), then each
-# registered domain's object reference (its FieldType's noun), then the case number.
+# registered domain's object references (its FieldTypes' nouns), in the order they were registered.
 REFERENCES_HELP = "{references}"
 OWN_REFERENCE = ("受理编号", "A reference")
-
-
-class AssetClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    case_number: Annotated[str, case_number()]
-    verification_code: Annotated[str, case_query_code()] = ""  # checked by the cases adapter, never stored
-    asset_type: Annotated[AssetType, enum(("财产类型", "Kind of asset"), ASSET_TYPES)]
-    description: Annotated[str, text(("线索描述", "What you know"),
-                                     ("财产是什么、在哪里、如何得知", "What the asset is, where, and how you know"))]
-    location: Annotated[str, string(("所在地", "Where it is"), max_length=200)] = ""
-    contact_name: Annotated[str, string(NAME, max_length=60)]
-    contact_phone: Annotated[str, phone()]
-
-
-REFUSAL_CONDUCTS: list[Choice] = [
-    ("hiding_assets", "隐藏、转移、毁损财产", "Hiding, moving or destroying assets"),
-    ("false_report", "拒不报告或虚假报告财产", "Not reporting assets, or reporting them falsely"),
-    ("spending_ban", "违反限制消费令", "Breaking the spending restriction"),
-    ("obstruction", "暴力、威胁等阻碍执行", "Obstructing enforcement by force or threats"),
-    ("other", "其他拒不执行行为", "Other refusal to comply"),
-]
-RefusalConduct = Literal["hiding_assets", "false_report", "spending_ban", "obstruction", "other"]
-check_literal(REFUSAL_CONDUCTS, RefusalConduct)
-
-
-class RefusalClue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """拒执线索: a debtor's refusal to comply with the judgment, reported to the court."""
-
-    case_number: Annotated[str, case_number()]
-    verification_code: Annotated[str, case_query_code()] = ""  # checked by the cases adapter, never stored
-    conduct: Annotated[RefusalConduct, enum(("行为类型", "What the debtor did"), REFUSAL_CONDUCTS)]
-    description: Annotated[str, text(("具体情况", "What happened"),
-                                     ("时间、地点、经过,以及您如何得知", "When, where, what happened, and how you know"))]
-    contact_name: Annotated[str, string(NAME, max_length=60)]
-    contact_phone: Annotated[str, phone()]
 
 
 class TalkToPerson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -151,8 +83,6 @@ class Dispute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 _OWN_FORMS: dict[str, type[msgspec.Struct]] = {
-    "asset_clue": AssetClue,
-    "refusal_clue": RefusalClue,
     "talk_to_person": TalkToPerson,
     "document_supplement": DocumentSupplement,
     "dispute": Dispute,
@@ -222,15 +152,16 @@ def _metas(struct: type[msgspec.Struct]) -> list[tuple[msgspec.structs.FieldInfo
 
 
 def references() -> tuple[str, str]:
-    """What a person may give as a related number: the queue's reference, each registered domain's
-    object reference, the case number — as one phrase in zh and en."""
+    """What a person may give as a related number: the queue's reference, then each registered
+    domain's object references (in the order they were registered) — as one phrase in zh and en."""
     nouns: list[tuple[str, str]] = [OWN_REFERENCE]
     for struct in _registered.values():
         for _f, extra in _metas(struct):
             ft = extra.get("field_type")
             if ft is not None and ft.noun_zh and (ft.noun_zh, ft.noun_en) not in nouns:
                 nouns.append((ft.noun_zh, ft.noun_en))
-    nouns.append((CASE_NUMBER.noun_zh, CASE_NUMBER.noun_en))
+    if len(nouns) == 1:
+        return nouns[0]
     zh = "、".join(n[0] for n in nouns[:-1]) + "或" + nouns[-1][0]
     en = ", ".join(n[1] for n in nouns[:-1]) + " or " + nouns[-1][1]
     return zh, en

@@ -9,21 +9,41 @@ from pathlib import Path
 import pytest
 
 from backoffice import forms, kinds
+from cases import forms as case_forms
 from title_transfer import forms as transfer_forms
 
 BACKOFFICE = Path(__file__).resolve().parents[2] / "backoffice"
 TRANSFER_WORDS = re.compile(r"tracking[ _-]?number|查询号|transfer_step|/track/", re.IGNORECASE)
+CASE_WORDS = re.compile(r"案号|case[ _-]?number|asset_clue|refusal_clue|/cases/", re.IGNORECASE)
 
 
-def test_backoffice_names_no_transfer() -> None:
+def _lines_matching(words: re.Pattern[str]) -> list[str]:
     found = []
     for path in sorted(BACKOFFICE.rglob("*")):
         if path.suffix not in (".py", ".toml", ".html", ".txt", ".md", ".json") or "__pycache__" in path.parts:
             continue
         for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if TRANSFER_WORDS.search(line):
+            if words.search(line):
                 found.append(f"{path.relative_to(BACKOFFICE.parent)}:{no}: {line.strip()[:120]}")
+    return found
+
+
+def test_backoffice_names_no_transfer() -> None:
+    found = _lines_matching(TRANSFER_WORDS)
     assert not found, "transfer words in backoffice:\n" + "\n".join(found)
+
+
+def test_backoffice_names_no_case() -> None:
+    found = _lines_matching(CASE_WORDS)
+    assert not found, "case words in backoffice:\n" + "\n".join(found)
+
+
+def test_the_word_lists_catch_what_they_are_for() -> None:
+    for line in ("[kinds.asset_clue]", "forms.register_form('refusal_clue', X)", 'typed(CASE_NUMBER, ("案号", "Case number"))',
+                 'href="/cases/12"', "the case number"):
+        assert CASE_WORDS.search(line), line
+    for line in ("from sqlalchemy import case, select", "too few cases yet", "lower case"):
+        assert not CASE_WORDS.search(line), line
 
 
 def test_the_transfer_forms_come_from_their_domain_through_the_registry() -> None:
@@ -48,3 +68,30 @@ def test_a_domain_field_type_validates_and_names_the_item() -> None:
     assert forms.subject_line("delivery_appointment", {"tracking_number": "ZT2026000001"}) == "ZT2026000001"
     supplement = {f.name: f for f in forms.form_spec("document_supplement").fields}["reference"]  # type: ignore[union-attr]
     assert (supplement.help_zh, supplement.help_en) == ("受理编号、查询号或案号", "A reference, tracking number or case number")
+
+
+def test_the_case_forms_come_from_their_domain_through_the_registry(tmp_path: Path) -> None:
+    own = kinds.load_kinds()
+    for kind, struct in case_forms.FORMS.items():
+        assert kind not in own.kinds and forms.FORMS[kind] is struct and kind in forms.form_kinds()
+        assert kinds.kind(kind) is not None
+    # The order of every kind (GET /api/v1/forms): the title transfer's, the cases', the queue's own.
+    assert list(forms.FORMS) == [*transfer_forms.FORMS, *case_forms.FORMS, "talk_to_person", "document_supplement",
+                                 "dispute"]
+    with pytest.raises(ValueError, match="already defined"):
+        forms.register_form("asset_clue", case_forms.RefusalClue)
+    copy = tmp_path / "kinds.toml"  # the same kinds from another file: refused
+    copy.write_text(case_forms.KINDS_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(kinds.KindsError, match="already defined"):
+        kinds.register_kinds(copy)
+    assert forms.FORMS["asset_clue"] is case_forms.AssetClue and kinds.kind("refusal_clue") is not None
+
+
+def test_the_case_number_field_type_validates_and_names_the_item() -> None:
+    valid = forms.validate_fields("asset_clue", {"case_number": " （2024）浙0681执 1234号 "}, ["case_number"])
+    assert valid == {"case_number": "(2024)浙0681执1234号"}
+    with pytest.raises(forms.FormInvalid) as refused:
+        forms.validate_fields("refusal_clue", {"case_number": "2024-1234"}, ["case_number"])
+    assert refused.value.errors[0].message_zh == case_forms.CASE_NUMBER.invalid_zh
+    assert forms.subject_line("refusal_clue", {"case_number": "(2024)浙0681执1234号", "description": "x"}) \
+        == "(2024)浙0681执1234号"
