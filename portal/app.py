@@ -14,7 +14,6 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -62,7 +61,7 @@ from portal.static_fs import StaticFileSystem
 from portal.sweeper import build_sweeper
 from portal.templating import build_environment
 from storage.context import AppContext
-from storage.kv import KeyValueItem
+from storage.kv import KeyValueItem, KVStore
 from storage.throttle import Counter, RedisCounter, SQLCounter, Throttle
 from title_transfer.access import CodeChecker
 from title_transfer.controllers import (
@@ -122,7 +121,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
 
     # Sessions live in the database; attempt counters too (table throttle_counter, one upsert
     # per check), or in Redis when REDIS_URL is set (shared by every replica either way).
-    kv = SQLAlchemyStore(db_config, model=KeyValueItem)
+    kv = KVStore(db_config, model=KeyValueItem)  # one Core statement per read/write (storage/kv.py)
     stores = StoreRegistry(default_factory=lambda name: kv.with_namespace(name))
     counters: Counter = RedisCounter(settings.redis_url) if settings.redis_url else SQLCounter(engine)
     throttle = Throttle(counters, limit=settings.throttle_failures,

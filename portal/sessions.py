@@ -34,6 +34,7 @@ from litestar.utils.dataclass import extract_dataclass_items
 
 _STATE = "portal.session"
 _ID = re.compile(r"^[0-9a-f]{16,128}$")
+_COOKIE_CACHE = 4096  # rendered Set-Cookie headers kept, by session id (each chat message re-sends its cookie)
 
 
 # What the connection's session id says while no id is settled (no known session yet): not
@@ -64,6 +65,10 @@ def _user_id(session: Any) -> Any:
 
 
 class PortalSessionBackend(ServerSideSessionBackend):
+    def __init__(self, config: ServerSideSessionConfig) -> None:
+        super().__init__(config)
+        self._cookie_headers: dict[str, str] = {}
+
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:  # type: ignore[type-arg]
         cookie = connection.cookies.get(self.config.key)
         state = _Loaded(known_id=None, data=None, cookie_sent=self.config.key in connection.cookies)
@@ -85,6 +90,17 @@ class PortalSessionBackend(ServerSideSessionBackend):
         return state.known_id or _UNSETTLED
 
     def _cookie(self, value: str, **extra: Any) -> str:
+        if not extra:  # a session's own cookie: the same header each time it is sent (Max-Age, no Expires)
+            cache = self._cookie_headers
+            header = cache.get(value)
+            if header is None:
+                if len(cache) >= _COOKIE_CACHE:
+                    cache.clear()
+                header = cache[value] = self._render_cookie(value)
+            return header
+        return self._render_cookie(value, **extra)
+
+    def _render_cookie(self, value: str, **extra: Any) -> str:
         params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
         params.update(extra)
         return Cookie(value=value, key=self.config.key, **params).to_header(header="")

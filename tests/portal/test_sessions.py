@@ -249,3 +249,18 @@ async def test_session_version_rises_with_deactivation_role_and_password(engine:
         now = await version()
         assert now > start, values
         start = now
+
+
+def test_a_sessions_cookie_header_is_rendered_once_and_stays_what_litestar_renders() -> None:
+    from portal.sessions import PortalSessionConfig
+
+    config = PortalSessionConfig(store="sessions", secure=True, httponly=True, samesite="lax", max_age=3600,
+                                 key=KEY)
+    backend = config._backend_class(config=config)  # noqa: SLF001
+    sid = secrets.token_hex(32)
+    first = backend._cookie(sid)  # noqa: SLF001
+    assert first == backend._render_cookie(sid)  # noqa: SLF001
+    assert backend._cookie(sid) is first  # noqa: SLF001 - the cached header
+    assert f"{KEY}={sid}" in first and "Max-Age=3600" in first and "Secure" in first and "expires" not in first.lower()
+    gone = backend._cookie("", max_age=0, expires=0)  # noqa: SLF001 - not cached: it carries the current date
+    assert "Max-Age=0" in gone and "expires=" in gone.lower()
