@@ -32,7 +32,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
@@ -138,12 +138,14 @@ class FormInvalid(BilingualError):
 
     status_code = 422
     code = "form_invalid"
-    page_status: ClassVar[int] = 400
+    page_status: int = 400
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], *, page_status: int = 400) -> None:
+        """``page_status``: what the re-rendered page answers with (a refused file: 413 or 415)."""
         first = errors[0] if errors else FieldError("", "表单内容有误。", "The form has errors.")
         super().__init__(first.message_zh, first.message_en, fields=[e.field for e in errors])
         self.errors = errors
+        self.page_status = page_status
 
     def __str__(self) -> str:
         return ", ".join(e.field for e in self.errors)

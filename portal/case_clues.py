@@ -129,10 +129,10 @@ class CaseCluesController(Controller):
             body = await f.read()
             try:
                 await check_upload(DocumentKind.evidence, f.filename, body)
-            except DocumentError as exc:
-                return Template("cases/clue.html", status_code=exc.status_code, context=_context(
-                    request, case, kind, values, key, [forms.FieldError(
-                        "evidence", f"{f.filename[:80]}:{exc.message_zh}", f"{f.filename[:80]}: {exc.message_en}")]))
+            except DocumentError as exc:  # the form again, the file's name and reason beside its input
+                raise FormInvalid([FieldError("evidence", f"{f.filename[:80]}:{exc.message_zh}",
+                                              f"{f.filename[:80]}: {exc.message_en}")],
+                                  page_status=exc.status_code) from exc
             contents.append((f.filename, body))
         data = {**values, "case_number": case.case_number,
                 "verification_code": clue_proof(settings.secret_key, case.id, viewer.party_id)}
