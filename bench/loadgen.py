@@ -24,6 +24,7 @@ import resource
 import sys
 import time
 from array import array
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -217,14 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="requests in all (upper bound)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    return run_and_report(run, args)
+
+
+def run_and_report(runner: Callable[[argparse.Namespace, list[dict[str, Any]]], Coroutine[Any, Any, dict[str, Any]]],
+                   args: argparse.Namespace) -> int:
+    """Read the request specs from ``args.requests``, run ``runner`` on uvloop and print its report as
+    one JSON line (the load generators' common tail: bench.loadgen and bench.openloop)."""
     with open(args.requests, encoding="utf-8") as fh:
         specs = json.load(fh)
     try:
         import uvloop
     except ImportError:  # plain asyncio works too, a little slower
-        report = asyncio.run(run(args, specs))
+        report = asyncio.run(runner(args, specs))
     else:
-        report = uvloop.run(run(args, specs))
+        report = uvloop.run(runner(args, specs))
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import resource
 import sys
 import time
 from typing import Any
 
-from bench.loadgen import Connection, Load, build_requests, percentile
+from bench.loadgen import Connection, Load, build_requests, percentile, run_and_report
 
 
 class OpenLoad(Load):
@@ -128,17 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace", type=float, default=30.0, help="seconds to wait for the last answers")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    with open(args.requests, encoding="utf-8") as fh:
-        specs = json.load(fh)
-    try:
-        import uvloop
-    except ImportError:
-        report = asyncio.run(run(args, specs))
-    else:
-        report = uvloop.run(run(args, specs))
-    json.dump(report, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return run_and_report(run, args)
 
 
 if __name__ == "__main__":
