@@ -15,6 +15,15 @@ class Role(StrEnum):
     admin = "admin"
 
 
+# What a person's role is called on the pages staff read (an item's history, its thread).
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    Role.buyer: ("买受人", "buyer"),
+    Role.creditor: ("申请执行人", "creditor"),
+    Role.admin: ("管理员", "administrator"),
+    Role.staff: ("工作人员", "staff"),
+}
+
+
 class User(Base):
     __tablename__ = "user_account"
 

@@ -11,6 +11,17 @@ from decimal import Decimal
 
 from storage.events import Event
 
+# What the followers of a lot are told (zh, en; one SMS; {ref}: the lot number), registered with
+# the queue's outbox by the composition root.
+NOTICES: dict[str, tuple[str, str]] = {
+    "lot.finding_changed": ("您关注的拍品 {ref}:{department}更新了联审意见,新旧版本见拍品页面。",
+                            "Lot {ref} you follow: the {department} changed its pre-review finding; "
+                            "both versions are on the lot page."),
+    "lot.sold": ("您关注的拍品 {ref} 已成交。", "Lot {ref} you follow has been sold."),
+    "lot.unsold": ("您关注的拍品 {ref} 本轮流拍。", "Lot {ref} you follow did not sell in this round."),
+    "lot.withdrawn": ("您关注的拍品 {ref} 已撤回。", "Lot {ref} you follow has been withdrawn."),
+}
+
 
 class ReviewRequested(Event, frozen=True, kw_only=True):
     """A department was asked to pre-review a lot: its queue should hold an open item."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +38,10 @@ from auction_listings.service import (
 from storage.audit import record_audit
 from storage.db import utcnow
 from storage.events import hub
+
+# The queue's kind for one department's part of a review (data/kinds.toml, the back office's format),
+# registered with the queue by the composition root.
+KINDS_FILE = Path(__file__).parent / "data" / "kinds.toml"
 
 # A finding may be given or changed until the lot's round ends.
 OPEN_FOR_FINDINGS = frozenset({LotStatus.draft, LotStatus.pre_review, LotStatus.announced, LotStatus.bidding,

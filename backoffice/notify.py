@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import lru_cache
@@ -38,7 +39,8 @@ log = logging.getLogger("backoffice.notify")
 SEND_LEASE = dt.timedelta(seconds=120)
 MAX_ATTEMPTS = 6
 
-# What each event says. Short enough for one SMS; the details are behind the link.
+# What each event says. Short enough for one SMS; the details are behind the link. The queue's own
+# events; other domains add theirs (:func:`register_texts`).
 TEXTS: dict[str, tuple[str, str]] = {
     "item.received": ("您的“{kind}”已受理,编号 {ref}。", "We have received your {kind}: {ref}."),
     "item.claimed": ("{ref}(“{kind}”)已有工作人员在办理。", "{ref} ({kind}) is being handled."),
@@ -49,16 +51,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item.rejected": ("{ref} 未予办理,请登录查看原因。", "{ref} was declined; sign in to see why."),
     "item.forwarded": ("{ref} 已转交{department}办理。", "{ref} has been passed to the {department}."),
     "item.reopened": ("{ref} 已根据您的异议重新办理。", "{ref} has been reopened on your dispute."),
-    # Not about a queue item: another domain's news for a person who asked to follow it (a case's new node).
-    "case.node": ("您关注的案件 {ref} 有新进展:{node}。请登录查看。", "Your case {ref} has a new step: {node}. Sign in to see it."),
-    # To the followers of a lot (ref: the lot number).
-    "lot.finding_changed": ("您关注的拍品 {ref}:{department}更新了联审意见,新旧版本见拍品页面。",
-                            "Lot {ref} you follow: the {department} changed its pre-review finding; "
-                            "both versions are on the lot page."),
-    "lot.sold": ("您关注的拍品 {ref} 已成交。", "Lot {ref} you follow has been sold."),
-    "lot.unsold": ("您关注的拍品 {ref} 本轮流拍。", "Lot {ref} you follow did not sell in this round."),
-    "lot.withdrawn": ("您关注的拍品 {ref} 已撤回。", "Lot {ref} you follow has been withdrawn."),
 }
+
+
+def register_texts(texts: Mapping[str, tuple[str, str]]) -> None:
+    """Add another domain's notices (zh, en), e.g. a case's new node for the people who follow
+    the case: the composition root registers them in every process, the sender included, so the
+    queue's outbox carries them without naming them. The same event twice must say the same."""
+    for event, pair in texts.items():
+        if TEXTS.get(event, pair) != pair:
+            raise ValueError(f"notification event {event!r} is registered with another text")
+        TEXTS[event] = pair
 
 
 DIGEST_EVENT = "staff.digest"  # a staff member's daily digest (backoffice.digest)
@@ -102,8 +105,9 @@ async def enqueue_for_user(session: AsyncSession, user_id: int, event: str, lang
     """Tell an account holder about ``event`` (not about a queue item: a case's new node, a lot they
     follow) once the caller's transaction commits.
 
-    ``payload`` fills the event's text: ``reference`` (shown as {ref}) and the event's own fields
-    (``node_zh``/``node_en`` for ``case.node``, ``department`` for a lot's finding).
+    ``payload`` fills the event's text: ``reference`` (shown as {ref}), ``department`` (a department
+    code, shown by name) and the event's own fields, given in both languages as ``x_zh``/``x_en``
+    for {x}.
     """
     if event not in TEXTS:
         raise ValueError(f"unknown notification event {event!r}")
@@ -251,12 +255,21 @@ def render(row: Notification) -> str:
     lang = row.language if row.language in ("zh", "en") else "zh"
     payload = row.payload or {}
     dept = payload.get("department")
-    return (zh if lang == "zh" else en).format(
+    # A field given in both languages (``node_zh``/``node_en``) fills {node} in the reader's.
+    own = {key[:-3]: str(value) for key, value in payload.items() if key.endswith(f"_{lang}")}
+    return (zh if lang == "zh" else en).format_map(_Blank(
+        own,
         ref=payload.get("reference") or (reference(row.item_id) if row.item_id else ""),
         kind=kind_title(str(payload.get("kind", "")), lang),
         department=department_name(dept, lang) if dept else "",
-        node=payload.get("node_zh" if lang == "zh" else "node_en", ""),
-    )
+    ))
+
+
+class _Blank(dict[str, Any]):
+    """Format arguments where a field the payload lacks reads as nothing (never a KeyError)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 async def _claim_batch(engine: AsyncEngine, batch: int, now: dt.datetime,

@@ -15,14 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.departments import DEPARTMENT_NAMES, Department
-from accounts.models import User
+from accounts.models import ROLE_NAMES, User
 
-ROLE_NAMES: dict[str, tuple[str, str]] = {
-    "buyer": ("买受人", "buyer"),
-    "creditor": ("申请执行人", "creditor"),
-    "admin": ("管理员", "administrator"),
-    "staff": ("工作人员", "staff"),
-}
 SPECIAL: dict[str, tuple[str, str]] = {
     "system": ("系统", "System"),
     "chat visitor": ("在线助手访客", "Chat assistant visitor"),

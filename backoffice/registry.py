@@ -7,6 +7,9 @@ may act on the object a form names (a form field holding the object's reference,
 optional secret such as a verification code), and the figures it adds to the dashboards.
 The queue calls adapters; it never names a source type itself.
 
+A domain with a page of its own for staff (the transfer steps, the court's cases) adds it to
+the queue page's menu with :meth:`Registry.add_staff_page`.
+
 Per item kind, it also registers:
 
 * ``on_complete(kind, handler)``: called inside the transaction that completes an item of
@@ -49,6 +52,18 @@ class Link:
     text_en: str
     note_zh: str = ""
     note_en: str = ""
+
+
+@dataclass(frozen=True)
+class StaffPage:
+    """Another domain's own page for staff (a list of its objects), linked from the queue page's menu."""
+
+    url: str
+    label: str  # a message id of the UI's catalogue (marked with N_ where the domain declares it)
+    department: str | None = None  # only for that department's staff (and administrators)
+
+    def shown_to(self, who: Principal) -> bool:
+        return self.department is None or who.works_for(self.department)
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,7 @@ class Registry:
     completion: dict[str, CompletionHandler] = field(default_factory=dict)
     claim: dict[str, ClaimHandler] = field(default_factory=dict)
     adapters: dict[str, SourceAdapter] = field(default_factory=dict)
+    pages: dict[str, StaffPage] = field(default_factory=dict)
 
     def on_complete(self, kind: str, handler: CompletionHandler) -> None:
         self.completion[kind] = handler
@@ -193,6 +209,13 @@ class Registry:
         if not adapter.source_type:
             raise ValueError("an adapter needs a source_type")
         self.adapters[adapter.source_type] = adapter
+
+    def add_staff_page(self, page: StaffPage) -> None:
+        """Link a domain's staff page from the queue's menu (idempotent by URL, in the order added)."""
+        self.pages[page.url] = page
+
+    def staff_pages(self, who: Principal) -> list[StaffPage]:
+        return [page for page in self.pages.values() if page.shown_to(who)]
 
     def unregister(self, source_type: str) -> None:
         self.adapters.pop(source_type, None)
@@ -220,4 +243,4 @@ on_complete = registry.on_complete
 on_claim = registry.on_claim
 
 __all__ = ["registry", "on_complete", "on_claim", "Registry", "SourceAdapter", "Link", "Fact", "Claim", "Verified",
-           "Figure", "MetricsSection"]
+           "Figure", "MetricsSection", "StaffPage"]

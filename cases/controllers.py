@@ -66,7 +66,7 @@ from kernel.deps import (
 )
 from kernel.errors import BilingualError, error_view
 from kernel.guards import requires_service, requires_staff, requires_token
-from kernel.i18n import current_lang
+from kernel.i18n import N_, current_lang
 from storage.context import DbSession
 
 CLUE_KINDS = ("asset_clue", "refusal_clue")
@@ -202,10 +202,15 @@ class CasesController(Controller):
         return Redirect(f"/cases/{case_id}#follow", status_code=303)
 
 
+# The court's case list, as the queue page's menu links to it (the composition root registers it):
+# its path, label and the department whose staff (and administrators) may open it.
+STAFF_PAGE = ("/staff/cases", N_("Court cases"), "court")
+
+
 class StaffCasesController(Controller):
-    path = "/staff/cases"
+    path = STAFF_PAGE[0]
     include_in_schema = False
-    guards = [requires_staff("court")]
+    guards = [requires_staff(STAFF_PAGE[2])]
 
     @get("/", name="staff.cases")
     async def index(self, request: Request[Principal, Auth, Any], db_session: DbSession,

@@ -144,10 +144,12 @@ class CaseStatsRefresher(Periodic):
 
 
 def wire_case_queue() -> None:
-    from backoffice.registry import registry
+    from backoffice.registry import StaffPage, registry
+    from cases.controllers import STAFF_PAGE
     from storage.events import hub
 
     registry.register(CaseClueAdapter())
+    registry.add_staff_page(StaffPage(*STAFF_PAGE))
     hub.subscribe(NodeAdded, on_node_added)
 
 

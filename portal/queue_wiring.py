@@ -30,12 +30,23 @@ from backoffice import forms, kinds, notify, service
 from backoffice.digest import DigestJob
 from backoffice.errors import HandlerRefused
 from backoffice.models import WorkItem
-from backoffice.registry import Claim, Fact, Figure, Link, MetricsSection, SourceAdapter, Verified, registry
+from backoffice.registry import (
+    Claim,
+    Fact,
+    Figure,
+    Link,
+    MetricsSection,
+    SourceAdapter,
+    StaffPage,
+    Verified,
+    registry,
+)
 from portal.case_wiring import CaseStatsRefresher, wire_case_queue
 from portal.lot_wiring import wire_lots
 from portal.templating import STATE_LABELS
 from storage.context import AppContext
 from storage.events import hub
+from title_transfer import controllers as transfer_controllers
 from title_transfer import forms as transfer_forms
 from title_transfer import service as transfers
 from title_transfer.access import may_act_on
@@ -232,6 +243,7 @@ def wire_backoffice(ctx: AppContext) -> tuple[list[Hook], list[Hook]]:
     registry.on_complete(KIND, complete_step)
     registry.on_claim(KIND, start_step)
     registry.register(TransferStepAdapter())
+    registry.add_staff_page(StaffPage(*transfer_controllers.STAFF_PAGE))
     wire_case_queue()  # clues naming a case; followers told of new nodes (portal/case_wiring.py)
     reconcile_lots = wire_lots(ctx)  # pre-review items, sale → transfer, lot documents (portal/lot_wiring.py)
     queue = ctx.settings.queue

@@ -26,7 +26,7 @@ from kernel.caching import CsrfSlots, RenderCache
 from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
 from kernel.errors import BilingualError, error_view
 from kernel.guards import checks_credentials, requires_staff
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from storage.context import DbSession
 from title_transfer import codes
 from title_transfer.access import TRACKING_GRANT, CodeChecker, principal_may_view
@@ -291,6 +291,10 @@ class TransferAPI(Controller):
         if not await code_checker.check(record, tracking_no, verification_code, caller.client_key) or record is None:
             raise NotFoundException(detail=NOT_FOUND_EN)
         return record.view
+
+
+# The steps list, as the queue page's menu links to it (the composition root registers it).
+STAFF_PAGE = ("/staff/steps", N_("Steps for my department"))
 
 
 class StaffStepsController(Controller):

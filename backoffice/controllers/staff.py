@@ -32,6 +32,7 @@ from backoffice.controllers.common import (
 from backoffice.errors import NOT_FOUND, InvalidAction
 from backoffice.models import CLOSED_STATES, ItemState, WorkItem
 from backoffice.people import People, action_name
+from backoffice.registry import registry
 from kernel.auth import Auth
 from kernel.deps import QueueSettings, app_context
 from kernel.errors import BilingualError, db_session_of, error_view
@@ -114,6 +115,7 @@ class StaffQueueController(Controller):
         return Template("backoffice/staff_queue.html", context={
             "items": items, "view": view, "views": VIEWS, "dept": dept if who.is_admin else None, "kind": kind,
             "load": load, "v": View(lang(request), now), "who": who, "notice": request.query_params.get("empty"),
+            "staff_pages": registry.staff_pages(who),
         })
 
     @post("/queue/claim-next", name="staff.claim_next", status_code=303)

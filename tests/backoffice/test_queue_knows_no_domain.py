@@ -1,5 +1,6 @@
-"""The queue knows no domain: a domain registers its form kinds, field types, kinds file and
-source adapter from the composition root; backoffice's code, data and templates name none."""
+"""The queue knows no domain: a domain registers its form kinds, field types, kinds file, source
+adapter, notices and staff pages from the composition root; backoffice's code, data and
+templates name none."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from title_transfer import forms as transfer_forms
 
 BACKOFFICE = Path(__file__).resolve().parents[2] / "backoffice"
 TRANSFER_WORDS = re.compile(r"tracking[ _-]?number|查询号|transfer_step|/track/", re.IGNORECASE)
-CASE_WORDS = re.compile(r"案号|case[ _-]?number|asset_clue|refusal_clue|/cases/", re.IGNORECASE)
+CASE_WORDS = re.compile(r"案号|案件|申请执行人|creditor|case[ _-]?number|case\.node|asset_clue|refusal_clue|/cases\b",
+                        re.IGNORECASE)
+LOT_WORDS = re.compile(r"拍品|联审|/lots\b|lot\.(sold|unsold|withdrawn|finding)", re.IGNORECASE)
 
 
 def _lines_matching(words: re.Pattern[str]) -> list[str]:
@@ -38,12 +41,22 @@ def test_backoffice_names_no_case() -> None:
     assert not found, "case words in backoffice:\n" + "\n".join(found)
 
 
+def test_backoffice_names_no_lot() -> None:
+    found = _lines_matching(LOT_WORDS)
+    assert not found, "lot words in backoffice:\n" + "\n".join(found)
+
+
 def test_the_word_lists_catch_what_they_are_for() -> None:
     for line in ("[kinds.asset_clue]", "forms.register_form('refusal_clue', X)", 'typed(CASE_NUMBER, ("案号", "Case number"))',
-                 'href="/cases/12"', "the case number"):
+                 'href="/cases/12"', "the case number", '<a href="/staff/cases">', '"case.node": ("您关注的案件',
+                 '"creditor": ("申请执行人", "creditor")'):
         assert CASE_WORDS.search(line), line
     for line in ("from sqlalchemy import case, select", "too few cases yet", "lower case"):
         assert not CASE_WORDS.search(line), line
+    for line in ('"lot.sold": ("您关注的拍品', 'href="/lots/ZJ1"', "lot.finding_changed"):
+        assert LOT_WORDS.search(line), line
+    for line in ("a lot of work", "slots"):
+        assert not LOT_WORDS.search(line), line
 
 
 def test_the_transfer_forms_come_from_their_domain_through_the_registry() -> None:
@@ -95,3 +108,19 @@ def test_the_case_number_field_type_validates_and_names_the_item() -> None:
     assert refused.value.errors[0].message_zh == case_forms.CASE_NUMBER.invalid_zh
     assert forms.subject_line("refusal_clue", {"case_number": "(2024)浙0681执1234号", "description": "x"}) \
         == "(2024)浙0681执1234号"
+
+
+def test_the_domains_notices_are_registered_for_every_process() -> None:
+    """Importing the composition root (as the outbox sender's own process does) registers the
+    cases' and the lots' notices; another text under a taken event name is refused."""
+    import portal  # noqa: F401 - registers on import
+    from auction_listings.events import NOTICES as LOT_NOTICES
+    from backoffice import notify
+    from cases.events import NOTICES as CASE_NOTICES
+
+    for event, pair in {**CASE_NOTICES, **LOT_NOTICES}.items():
+        assert notify.TEXTS[event] == pair
+    notify.register_texts(CASE_NOTICES)  # again: harmless
+    with pytest.raises(ValueError, match="another text"):
+        notify.register_texts({"case.node": ("别的", "other")})
+    assert notify.TEXTS["case.node"] == CASE_NOTICES["case.node"]

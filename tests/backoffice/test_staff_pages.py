@@ -103,3 +103,19 @@ async def test_the_holder_extends_the_claim_from_the_page(client: Client, factor
     await sign_in(client, other)
     refused = await post(client, f"/staff/items/{ref}/extend", {"version": str(item.version)})
     assert refused.status_code == 409 and ref_from(f"/staff/items/{ref}") == ref
+
+
+async def test_the_queue_menu_links_the_domains_staff_pages_for_their_departments(client: Client,
+                                                                                  factory: Factory) -> None:
+    """The queue page links each domain's registered staff page; the court's cases only for the court."""
+    court = await factory.user("staff", "court")
+    await sign_in(client, court)
+    menu = (await client.get("/staff")).text
+    assert '<a href="/staff/steps">本部门待办环节</a>' in menu and '<a href="/staff/cases">法院案件</a>' in menu
+    english = (await client.get("/staff?lang=en")).text
+    assert '<a href="/staff/cases">Court cases</a>' in english
+    tax = await factory.user("staff", "tax")
+    await sign_in(client, tax)
+    page = (await client.get("/staff")).text
+    assert '<a href="/staff/steps">本部门待办环节</a>' in page and "/staff/cases" not in page
+    assert (await client.get("/staff/cases")).status_code == 403  # the link's rule is the page's guard
