@@ -335,11 +335,21 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None else value if isinstance(value, Decimal) else Decimal(value)
 
 
+_CASE_ROWS: dict[tuple[str, ...], Any] = {}  # the case's row type per column list (made once, not per read)
+
+
+def _case_row_type(keys: tuple[str, ...]) -> Any:
+    found = _CASE_ROWS.get(keys)
+    if found is None:
+        found = _CASE_ROWS[keys] = namedtuple("CaseRow", [k for k in keys if k not in _PARTS])  # type: ignore[misc]
+    return found
+
+
 def rows_from_json(row: Any) -> CaseRows:
     """CaseRows from one row of CASE_SQL (a SQLAlchemy Row or an asyncpg Record)."""
     m = row._mapping if hasattr(row, "_mapping") else row
-    case = namedtuple("CaseRow", [k for k in m.keys() if k not in _PARTS])(  # type: ignore[misc]
-        *(m[k] for k in m.keys() if k not in _PARTS))
+    keys = tuple(m.keys())
+    case = _case_row_type(keys)(*(m[k] for k in keys if k not in _PARTS))
     parties = [PartyRow(i, r, n, l4, u, _money(a)) for i, r, n, l4, u, a in _json(m["j_parties"])]
     nodes = [NodeRow(k, st, dt.datetime.fromisoformat(at), d) for k, st, at, d in _json(m["j_nodes"])]
     assets = [AssetRow(k, d, st, _day(on), _money(v)) for k, d, st, on, v in _json(m["j_assets"])]
