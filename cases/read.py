@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import String, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalogue import Court, Node, catalogue
 from cases.idnumbers import mask_id, mask_name
@@ -49,6 +49,7 @@ from cases.models import (
     utc,
 )
 from cases.stats import MIN_SAMPLES, Transition
+from storage.db import asyncpg_of
 
 ViewerKind = Literal["creditor", "debtor", "staff"]
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -377,11 +378,10 @@ async def load_rows(session: Any, case_id: int, *, one_statement: bool | None = 
     if one_statement is None:
         one_statement = _dialect_name(session) == "postgresql"
     if one_statement:
-        if isinstance(session, AsyncConnection) and session.dialect.driver == "asyncpg":
+        driver = await asyncpg_of(session)
+        if driver is not None:
             # The page's reader connection: the statement goes to asyncpg itself (prepared once per
             # connection, as the benchmark's reference runs it), not through SQLAlchemy's execution.
-            driver = (await session.get_raw_connection()).driver_connection
-            assert driver is not None
             row = await driver.fetchrow(CASE_SQL_POSITIONAL, case_id, _MAINLINE)
         else:
             row = (await session.execute(CASE_STATEMENT, {"case_id": case_id, "mainline": _MAINLINE})).first()

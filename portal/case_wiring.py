@@ -33,6 +33,7 @@ from cases.follow import followers
 from cases.models import EnforcementCase
 from documents import Document, SubjectInfo, Visibility, format_size, kind_label
 from kernel.auth import auth_of, principal_of
+from storage.db import DriverStatement, asyncpg_of
 from storage.periodic import Periodic
 
 log = logging.getLogger("portal.cases")
@@ -123,8 +124,17 @@ _CASE_DOCUMENTS = select(Document.id, Document.original_name, Document.kind, Doc
 ).order_by(Document.id)
 
 
+_CASE_DOCUMENTS_PG = DriverStatement(_CASE_DOCUMENTS)
+
+
 async def list_case_documents(session: Any, case_id: int) -> list[CaseDocument]:
-    """On an AsyncSession or AsyncConnection: plain columns, no ORM objects."""
+    """On an AsyncSession or AsyncConnection (the case page's reader: asyncpg's own connection on
+    PostgreSQL, as for the case's rows): plain columns, no ORM objects."""
+    driver = await asyncpg_of(session)
+    if driver is not None:
+        rows = await driver.fetch(_CASE_DOCUMENTS_PG.sql, *_CASE_DOCUMENTS_PG.args({"case_id": case_id}))
+        return [CaseDocument(d["id"], d["original_name"], kind_label(d["kind"]), format_size(d["size"]))
+                for d in rows]
     rows = (await session.execute(_CASE_DOCUMENTS, {"case_id": case_id})).all()
     return [CaseDocument(d.id, d.original_name, kind_label(d.kind), format_size(d.size)) for d in rows]
 

@@ -180,28 +180,46 @@ async def test_clue_with_a_wrong_query_code_is_refused_whether_or_not_the_case_e
 async def test_the_page_reads_the_case_in_one_statement_and_shows_the_same(
         client: Client, case: MadeCase, session: AsyncSession, settings: Settings) -> None:
     """On PostgreSQL the page reads the case and everything under it in one statement (plus the
-    documents list): the view it gives is the one the per-part statements give."""
+    documents list), both on asyncpg's own connection: the view it gives is the one the per-part
+    statements give."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
 
     from cases.read import TRANSITIONS, Viewer, assemble, load_rows, main_node_key, transitions_of
 
     await _similar_cases(session, settings, [10, 20, 30, 40, 50])
     await open_case(client, case.number, CREDITOR_ID, case.code)
-    seen: list[str] = []
+    seen: list[str] = []  # through SQLAlchemy
+    sent: list[str] = []  # to asyncpg, whoever sent them
+    logged: list[object] = []
 
     def count(conn: object, cursor: object, statement: str, *args: object) -> None:
         seen.append(statement)
 
+    def log_driver(dbapi_connection: object, *args: object) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and hasattr(driver, "add_query_logger") and driver not in logged:
+            driver.add_query_logger(log_query)
+            logged.append(driver)
+
+    def log_query(record: object) -> None:
+        sent.append(str(getattr(record, "query", "")))
+
     event.listen(Engine, "before_cursor_execute", count)
+    event.listen(Pool, "checkout", log_driver)
     try:
         page = await client.get(f"/cases/{case.id}")
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+        event.remove(Pool, "checkout", log_driver)
+        for driver in logged:
+            driver.remove_query_logger(log_query)  # type: ignore[attr-defined]
     assert page.status_code == 200 and "通常的下一步" in page.text
     postgres = session.bind.dialect.name == "postgresql"
     if postgres:
-        assert len(seen) <= 2, seen  # the case with its parts, then its documents
+        assert not seen, seen  # not through SQLAlchemy's execution …
+        assert len(sent) == 2 and "j_parties" in sent[0] and "document" in sent[1], sent  # … the case, its documents
     one = await load_rows(session, case.id)
     parts = await load_rows(session, case.id, one_statement=False)
     assert one is not None and parts is not None
