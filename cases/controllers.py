@@ -108,7 +108,7 @@ async def case_for(request: Request[Any, Any, Any], session: Any,
 # in: keyed by the digest of what it shows (the view as this party sees it, the documents), the
 # language and the day; the poll interval is the process's. kernel.caching.WholePages adds the
 # path and fills in each request's CSRF token. Bounded per process; a changed case has a new digest.
-_PAGES: WholePages[tuple[bytes, str, dt.date]] = WholePages(4096)
+_PAGES: WholePages[tuple[bytes, str, dt.date]] = WholePages(1024)  # ≈ 12 kB a page: ≈ 12 MB at most
 
 
 def _render(request: Request[Any, Any, Any], template: str, context: dict[str, Any]) -> str:
