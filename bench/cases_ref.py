@@ -23,32 +23,23 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from cases.access import CASE_GRANT
 from cases.documents import CaseDocument
 from cases.read import CASE_SQL_POSITIONAL, Viewer, assemble, mainline_keys, rows_from_json
 from portal.templating import build_environment
+from storage.db import DriverStatement
 
 POLL_SECONDS = 20
-_DIALECT = asyncpg_dialect()
-
-
-def _compile(stmt: Any) -> tuple[str, list[tuple[str, Any]]]:
-    """SQL text and, per position, the parameter's name and its constant (literals of the statement)."""
-    compiled = stmt.compile(dialect=_DIALECT)
-    return str(compiled), [(name, compiled.params.get(name)) for name in compiled.positiontup or []]
-
-
 MAINLINE = mainline_keys()
 
 
-def _documents_sql() -> tuple[str, list[tuple[str, Any]]]:
+def _documents_sql() -> DriverStatement:
     from sqlalchemy import bindparam
 
     from documents.models import Document
 
-    return _compile(select(Document.id, Document.original_name, Document.kind, Document.size).where(
+    return DriverStatement(select(Document.id, Document.original_name, Document.kind, Document.size).where(
         Document.subject_type == "case", Document.subject_id == bindparam("case_id"),
         Document.visibility != "department").order_by(Document.id))  # = owner or public
 
@@ -62,10 +53,6 @@ class AttrRecord(asyncpg.Record):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-def _args(positions: list[tuple[str, Any]], values: dict[str, Any]) -> list[Any]:
-    return [values.get(name, constant) for name, constant in positions]
 
 
 def asyncpg_app() -> Litestar:
@@ -93,9 +80,8 @@ def asyncpg_app() -> Litestar:
             party = next((p for p in rows.parties if p.id == party_id), None)
             if party is None:
                 raise NotFoundException()
-            sql, pos = _DOCS
             docs = [CaseDocument(d["id"], d["original_name"], d["kind"], str(d["size"]))
-                    for d in await conn.fetch(sql, *_args(pos, values))]
+                    for d in await conn.fetch(_DOCS.sql, *_DOCS.args(values))]
         view = assemble(rows, Viewer(party.role, party.id), "zh", rows.measured or {})
         return Template("cases/page.html", context={
             "c": view, "poll_seconds": POLL_SECONDS, "staff": False, "sent": "", "following": False,

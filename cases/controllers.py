@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
@@ -23,7 +24,6 @@ from cases.access import (
     CaseChecker,
     assign_court,
     cases_of,
-    clue_proof,
     grant_subject,
     grants_of,
     link_account,
@@ -55,6 +55,7 @@ from cases.schemas import (
     PlansIn,
 )
 from kernel.auth import Auth, auth_of, principal_of
+from kernel.caching import WholePages, digest
 from kernel.deps import (
     Caller,
     CurrentPrincipal,
@@ -101,6 +102,19 @@ async def case_for(request: Request[Any, Any, Any], session: Any,
     viewer = viewer_from(rows.parties, principal.user_id if principal else None,
                          grants_of(auth_of(request), list(request.cookies), rows.case))
     return (rows, viewer) if viewer is not None else None
+
+
+# The whole case page for a party who opened it with the answers (grant cookie) and is not signed
+# in: keyed by the digest of what it shows (the view as this party sees it, the documents), the
+# language and the day; the poll interval is the process's. kernel.caching.WholePages adds the
+# path and fills in each request's CSRF token. Bounded per process; a changed case has a new digest.
+_PAGES: WholePages[tuple[bytes, str, dt.date]] = WholePages(1024)  # ≈ 12 kB a page: ≈ 12 MB at most
+
+
+def _render(request: Request[Any, Any, Any], template: str, context: dict[str, Any]) -> str:
+    engine = request.app.template_engine
+    assert engine is not None  # the portal always has one
+    return str(engine.get_template(template).render(**context, request=request))
 
 
 def _page_context(view: CaseView, request: Request[Any, Any, Any], poll_seconds: int, **extra: Any) -> dict[str, Any]:
@@ -152,10 +166,15 @@ class CasesController(Controller):
             view = await build_view(conn, case.id, viewer, lang, rows=rows)
             following = principal is not None and await is_following(conn, case.id, principal.user_id)
             documents = await case_documents(conn, case.id)
-        proof = clue_proof(settings.secret_key, case.id, viewer.party_id) if viewer.party_id else ""
-        return Template("cases/page.html", context=_page_context(
-            view, request, settings.poll_seconds, following=following, documents=documents,
-            signed_in=principal is not None, proof=proof))
+        context = _page_context(view, request, settings.poll_seconds, following=following, documents=documents,
+                                signed_in=principal is not None)
+        if WholePages.applies(request):  # a party by grant cookie, not signed in: the page is the same for
+            # every browser holding that grant (but the CSRF token), so it is rendered once per view
+            return Response(content=_PAGES.serve(request, (digest(view, documents), lang, dt.date.today()),
+                                                 lambda slots: _render(request, "cases/page.html",
+                                                                       {**context, **slots})),
+                            media_type=MediaType.HTML)
+        return Template("cases/page.html", context=context)
 
     @get("/{case_id:int}/live", name="cases.live")
     async def live(self, request: Request[Any, Any, Any], engine: NamedDependency[AsyncEngine], lang: Lang,
@@ -273,7 +292,7 @@ class StaffCasesController(Controller):
         documents = await case_documents(db_session, case.id)
         return Template("cases/page.html", context=_page_context(view, request, settings.poll_seconds,
                                                                  documents=documents, following=False,
-                                                                 signed_in=True, proof=""))
+                                                                 signed_in=True))
 
 
 # --- JSON API --------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from cases.models import (
     utc,
 )
 from cases.stats import MIN_SAMPLES, Transition
+from storage.db import asyncpg_of
 
 ViewerKind = Literal["creditor", "debtor", "staff"]
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -321,6 +322,9 @@ def mainline_keys() -> list[str]:
     return sorted(k for k, n in catalogue().nodes.items() if n.next or n.closes)
 
 
+_MAINLINE = mainline_keys()  # the catalogue is data in Python: fixed for the process
+
+
 def _json(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -335,11 +339,21 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None else value if isinstance(value, Decimal) else Decimal(value)
 
 
+_CASE_ROWS: dict[tuple[str, ...], Any] = {}  # the case's row type per column list (made once, not per read)
+
+
+def _case_row_type(keys: tuple[str, ...]) -> Any:
+    found = _CASE_ROWS.get(keys)
+    if found is None:
+        found = _CASE_ROWS[keys] = namedtuple("CaseRow", [k for k in keys if k not in _PARTS])  # type: ignore[misc]
+    return found
+
+
 def rows_from_json(row: Any) -> CaseRows:
     """CaseRows from one row of CASE_SQL (a SQLAlchemy Row or an asyncpg Record)."""
     m = row._mapping if hasattr(row, "_mapping") else row
-    case = namedtuple("CaseRow", [k for k in m.keys() if k not in _PARTS])(  # type: ignore[misc]
-        *(m[k] for k in m.keys() if k not in _PARTS))
+    keys = tuple(m.keys())
+    case = _case_row_type(keys)(*(m[k] for k in keys if k not in _PARTS))
     parties = [PartyRow(i, r, n, l4, u, _money(a)) for i, r, n, l4, u, a in _json(m["j_parties"])]
     nodes = [NodeRow(k, st, dt.datetime.fromisoformat(at), d) for k, st, at, d in _json(m["j_nodes"])]
     assets = [AssetRow(k, d, st, _day(on), _money(v)) for k, d, st, on, v in _json(m["j_assets"])]
@@ -364,7 +378,13 @@ async def load_rows(session: Any, case_id: int, *, one_statement: bool | None = 
     if one_statement is None:
         one_statement = _dialect_name(session) == "postgresql"
     if one_statement:
-        row = (await session.execute(CASE_STATEMENT, {"case_id": case_id, "mainline": mainline_keys()})).first()
+        driver = await asyncpg_of(session)
+        if driver is not None:
+            # The page's reader connection: the statement goes to asyncpg itself (prepared once per
+            # connection, as the benchmark's reference runs it), not through SQLAlchemy's execution.
+            row = await driver.fetchrow(CASE_SQL_POSITIONAL, case_id, _MAINLINE)
+        else:
+            row = (await session.execute(CASE_STATEMENT, {"case_id": case_id, "mainline": _MAINLINE})).first()
         return None if row is None else rows_from_json(row)
     case = (await session.execute(STATEMENTS["case"], {"case_id": case_id})).first()
     if case is None:

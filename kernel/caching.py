@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
@@ -177,6 +178,46 @@ class CsrfSlots:
         return b"".join(out)
 
 
+def digest(*parts: Any) -> bytes:
+    """A short, stable digest of what a render depends on (views as msgspec structs or
+    dataclasses, lists of them, strings, numbers, dates): equal parts, equal digest."""
+    return hashlib.blake2b(msgspec.json.encode(parts), digest_size=16).digest()
+
+
+Slices = tuple[tuple[bytes, ...], tuple[bool, ...]]  # CsrfSlots.split's pieces and slot kinds
+
+
+class WholePages(Generic[K]):
+    """Whole pages for visitors who are not signed in, rendered once and served to each with their own CSRF token.
+
+    Such a page shows the same bytes to every visitor but for the CSRF token (no menu of a
+    person, no query string): :meth:`serve` renders it once per key (the key names everything
+    the page shows besides the request's path: the view's :func:`digest`, the language, the
+    day …; the path is added here, as the shell's language switch links back to it) with
+    :class:`CsrfSlots`' stand-ins, and fills each request's token into the kept UTF-8 pieces.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.pages: RenderCache[tuple[K, str, str], Slices] = RenderCache(max_entries)
+        self.slots = CsrfSlots()
+
+    @staticmethod
+    def applies(request: Request[Any, Any, Any]) -> bool:
+        """A visitor who is not signed in, asking without a query string: the page is everyone's."""
+        scope = request.scope
+        return scope.get("user") is None and not scope.get("query_string")
+
+    def serve(self, request: Request[Any, Any, Any], key: K, render: Callable[[dict[str, Any]], str]) -> bytes:
+        """The page for ``key``; ``render(slots)`` renders it (``slots``: the CSRF stand-ins to add to its
+        context) on a miss. Only for requests :meth:`applies` to."""
+        scope = request.scope
+        full = (key, scope.get("root_path", ""), scope["path"])
+        page = self.pages.get(full)
+        if page is None:
+            page = self.pages.put(full, self.slots.split(render(self.slots.context())))
+        return self.slots.fill(*page, request)
+
+
 Fetch = Callable[[K], Awaitable[V | None]]
 
 
@@ -248,5 +289,5 @@ class VersionClock(Generic[K]):
             self._known.popitem(last=False)
 
 
-__all__ = ["PRIVATE_REVALIDATE", "PUBLIC_SHORT", "VARY_PAGE", "CsrfSlots", "RenderCache", "VersionClock", "cache_headers",
-           "csrf_part", "etag", "matches", "not_modified"]
+__all__ = ["PRIVATE_REVALIDATE", "PUBLIC_SHORT", "VARY_PAGE", "CsrfSlots", "RenderCache", "VersionClock", "WholePages",
+           "cache_headers", "csrf_part", "digest", "etag", "matches", "not_modified"]

@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -33,6 +33,7 @@ from cases.follow import followers
 from cases.models import EnforcementCase
 from documents import Document, SubjectInfo, Visibility, format_size, kind_label
 from kernel.auth import auth_of, principal_of
+from storage.db import DriverStatement, asyncpg_of
 from storage.periodic import Periodic
 
 log = logging.getLogger("portal.cases")
@@ -115,11 +116,26 @@ async def case_viewer_hook(request: Request[Any, Any, Any], session: AsyncSessio
     return await viewer_for(session, case, principal_of(request), grants) is not None
 
 
+# Built once (a statement per page view costs more to build than to run); the two visibilities
+# are compared one by one, not as an IN list, which SQLAlchemy would expand at every execution.
+_CASE_DOCUMENTS = select(Document.id, Document.original_name, Document.kind, Document.size).where(
+    Document.subject_type == "case", Document.subject_id == bindparam("case_id"),
+    or_(Document.visibility == Visibility.owner.value, Document.visibility == Visibility.public.value),
+).order_by(Document.id)
+
+
+_CASE_DOCUMENTS_PG = DriverStatement(_CASE_DOCUMENTS)
+
+
 async def list_case_documents(session: Any, case_id: int) -> list[CaseDocument]:
-    """On an AsyncSession or AsyncConnection: plain columns, no ORM objects."""
-    rows = (await session.execute(select(Document.id, Document.original_name, Document.kind, Document.size).where(
-        Document.subject_type == "case", Document.subject_id == case_id,
-        Document.visibility.in_([Visibility.owner.value, Visibility.public.value])).order_by(Document.id))).all()
+    """On an AsyncSession or AsyncConnection (the case page's reader: asyncpg's own connection on
+    PostgreSQL, as for the case's rows): plain columns, no ORM objects."""
+    driver = await asyncpg_of(session)
+    if driver is not None:
+        rows = await driver.fetch(_CASE_DOCUMENTS_PG.sql, *_CASE_DOCUMENTS_PG.args({"case_id": case_id}))
+        return [CaseDocument(d["id"], d["original_name"], kind_label(d["kind"]), format_size(d["size"]))
+                for d in rows]
+    rows = (await session.execute(_CASE_DOCUMENTS, {"case_id": case_id})).all()
     return [CaseDocument(d.id, d.original_name, kind_label(d.kind), format_size(d.size)) for d in rows]
 
 

@@ -13,8 +13,11 @@ from typing import Any
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, orm_registry
 from sqlalchemy import JSON
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["Base", "PlainBase", "JSONType", "metadata", "normalise_database_url", "utcnow", "is_postgres"]
+__all__ = ["Base", "PlainBase", "DriverStatement", "JSONType", "asyncpg_of", "metadata", "normalise_database_url", "utcnow",
+           "is_postgres"]
 
 Base = BigIntAuditBase
 PlainBase = BigIntBase
@@ -53,3 +56,28 @@ def normalise_database_url(url: str) -> str:
 
 def is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
+
+
+# --- the hottest reads on PostgreSQL: asyncpg's own connection, without SQLAlchemy's execution ----
+
+
+async def asyncpg_of(conn: Any) -> Any | None:
+    """asyncpg's connection under ``conn`` when it is an AsyncConnection on PostgreSQL (None otherwise:
+    an AsyncSession, SQLite). A statement run on it is prepared once per connection by asyncpg."""
+    if isinstance(conn, AsyncConnection) and conn.dialect.driver == "asyncpg":
+        return (await conn.get_raw_connection()).driver_connection
+    return None
+
+
+class DriverStatement:
+    """A Core statement compiled once for asyncpg: its SQL text and, per position, the parameter's
+    name and the constant it holds (the statement's literals), so it runs on :func:`asyncpg_of`'s
+    connection with the same meaning as through SQLAlchemy."""
+
+    def __init__(self, stmt: Any) -> None:
+        compiled = stmt.compile(dialect=asyncpg_dialect())
+        self.sql = str(compiled)
+        self.positions = [(name, compiled.params.get(name)) for name in compiled.positiontup or []]
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        return [values.get(name, constant) for name, constant in self.positions]

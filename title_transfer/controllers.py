@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from typing import Annotated, Any
 
@@ -22,7 +21,7 @@ from accounts.clients import client_key as _client_key
 from accounts.departments import Department
 from accounts.principal import Principal
 from kernel.auth import Auth, auth_of, principal_of
-from kernel.caching import CsrfSlots, RenderCache
+from kernel.caching import RenderCache, WholePages, digest
 from kernel.deps import Caller, CurrentPrincipal, Lang, Settings, app_context, request_lang
 from kernel.errors import BilingualError, error_view
 from kernel.guards import checks_credentials, requires_staff
@@ -182,14 +181,10 @@ def needs_code_handler(request: Request[Any, Any, Any], exc: _NeedsCode) -> Resp
 _RENDERED: RenderCache[tuple[str, str, bytes, str, dt.date, int], Markup] = RenderCache(4096)
 
 
-def _digest(view: TransferView) -> bytes:
-    return hashlib.blake2b(msgspec.json.encode(view), digest_size=16).digest()
-
-
 def rendered(request: Request[Any, Any, Any], template: str, view: TransferView, lang: str,
              poll_seconds: int) -> Markup:
     today = dt.date.today()
-    key = (template, view.tracking_no, _digest(view), lang, today, poll_seconds)
+    key = (template, view.tracking_no, digest(view), lang, today, poll_seconds)
     html = _RENDERED.get(key)
     if html is None:
         engine = request.app.template_engine
@@ -201,11 +196,8 @@ def rendered(request: Request[Any, Any, Any], template: str, view: TransferView,
 
 # The whole tracking page for visitors who are not signed in and sent no query string: besides the
 # transfer, its shell shows only the language (menu, language switch back to this path) and the
-# CSRF token, which kernel.caching.CsrfSlots fills in per request. Keyed like _RENDERED plus the
-# path (the language switch links back to it); kept as UTF-8 pieces, ready to send.
-_PAGES: RenderCache[tuple[str, bytes, str, dt.date, int, str, str], tuple[tuple[bytes, ...], tuple[bool, ...]]] = \
-    RenderCache(4096)
-_SLOTS = CsrfSlots()
+# CSRF token, which kernel.caching.WholePages fills in per request. Keyed like _RENDERED.
+_PAGES: WholePages[tuple[str, bytes, str, dt.date, int]] = WholePages(4096)
 
 
 # The shell around the transfer (layout, menu, language switch, forget-this-device form) differs
@@ -218,26 +210,24 @@ _NUMBER_SLOT = f"tracking-no-{secrets.token_hex(16)}"
 
 def whole_page(request: Request[Any, Any, Any], view: TransferView, lang: str, poll_seconds: int) -> bytes:
     today = dt.date.today()
-    scope = request.scope
-    root, path = scope.get("root_path", ""), scope["path"]
-    key = (view.tracking_no, _digest(view), lang, today, poll_seconds, root, path)
-    page = _PAGES.get(key)
-    if page is None:
+
+    def render(slots: dict[str, Any]) -> str:
         engine = request.app.template_engine
         assert engine is not None  # the portal always has one
         body = engine.get_template("title_transfer/_transfer_body.html").render(
             t=view, poll_seconds=poll_seconds, today=today)
-        no = view.tracking_no
+        no, root, path = view.tracking_no, request.scope.get("root_path", ""), request.scope["path"]
         shell = _SHELLS.get((lang, root)) if path == f"/track/{no}" else None
         if shell is None:
             html = engine.get_template("title_transfer/track.html").render(
-                t=view, body=Markup(_BODY_SLOT), request=request, **_SLOTS.context())  # noqa: S704 - a stand-in
+                t=view, body=Markup(_BODY_SLOT), request=request, **slots)  # noqa: S704 - a stand-in
             if path == f"/track/{no}":  # the number shows as itself (ZT + digits: nothing to escape or encode)
                 shell = _SHELLS[(lang, root)] = html.replace(no, _NUMBER_SLOT)
         else:
             html = shell.replace(_NUMBER_SLOT, no)
-        page = _PAGES.put(key, _SLOTS.split(html.replace(_BODY_SLOT, body)))
-    return _SLOTS.fill(*page, request)
+        return html.replace(_BODY_SLOT, body)
+
+    return _PAGES.serve(request, (view.tracking_no, digest(view), lang, today, poll_seconds), render)
 
 
 class TransferAPI(Controller):

@@ -13,7 +13,7 @@ from cases.ingest import add_to_case, ingest_case
 from cases.schemas import CaseIn, NodeIn
 from cases.stats import refresh_node_stats
 from portal.settings import Settings
-from tests.cases.conftest import CREDITOR_ID, Client, MadeCase, case_body, open_case
+from tests.cases.conftest import CREDITOR_ID, OTHER_CREDITOR_ID, Client, MadeCase, case_body, open_case
 from tests.conftest import Factory, csrf, login
 
 
@@ -46,6 +46,41 @@ async def test_too_few_cases_give_no_dates(client: Client, case: MadeCase, sessi
     await open_case(client, case.number, CREDITOR_ID, case.code)
     html = (await client.get(f"/cases/{case.id}?lang=en")).text
     assert "Not enough earlier cases yet" in html
+
+
+async def test_a_party_by_grant_gets_the_page_a_fresh_render_would_give(client: Client, case: MadeCase,
+                                                                        session: AsyncSession,
+                                                                        settings: Settings) -> None:
+    """Parties who opened the case with the answers (not signed in) get the page from a cache with
+    their CSRF token filled in: the bytes must be those of a full render, each party's own view
+    (the other party masked), whatever the token (a hostile cookie included), and a new node shows."""
+    grants = {}
+    for id_no in (CREDITOR_ID, OTHER_CREDITOR_ID):
+        await open_case(client, case.number, id_no, case.code)
+        grants[id_no] = next(f"{k}={v}" for k, v in client.cookies.items()
+                             if k.startswith(f"ec_{case.id}p") and f"{k}={v}" not in grants.values())
+    path = f"/cases/{case.id}"
+    for id_no, token in [(CREDITOR_ID, "plain0123abc"), (OTHER_CREDITOR_ID, 'a<b>&"q\''),
+                         (CREDITOR_ID, csrf(client)), (OTHER_CREDITOR_ID, "t0k")]:
+        cookie = {"Cookie": f"{grants[id_no]}; csrftoken={token}"}
+        first = await client.get(path, headers=cookie)
+        again = await client.get(path, headers=cookie)
+        # a query string takes the ordinary path (Litestar's Template response, rendered in full)
+        full = await client.get(path + "?x=1", headers=cookie)
+        assert first.status_code == again.status_code == full.status_code == 200
+        assert first.text == again.text == full.text.replace("%3Fx%3D1", "")
+        assert {k: v for k, v in first.headers.items() if k != "content-length"} == \
+            {k: v for k, v in full.headers.items() if k != "content-length"}
+        own, other = ("张三", "李四") if id_no == CREDITOR_ID else ("李四", "张三")
+        assert own in first.text and other not in first.text and other[0] + "*" in first.text
+        assert "<b>" not in first.text and first.text.count(token if token.isalnum() else "a&lt;b&gt;&amp;") == 2
+    without = await client.get(path, headers={"Cookie": "csrftoken=plain0123abc"}, follow_redirects=False)
+    assert without.status_code == 303 and without.headers["location"] == "/cases"
+    await add_to_case(session, case.number, secret=settings.secret_key, actor_label="t", nodes=[
+        NodeIn(source_id="n98", key="seized", at=dt.datetime(2024, 6, 1, 2, 0, tzinfo=dt.UTC), description="查封车辆")])
+    await session.commit()
+    changed = await client.get(path, headers={"Cookie": f"{grants[CREDITOR_ID]}; csrftoken=plain0123abc"})
+    assert changed.status_code == 200 and "查封车辆" in changed.text
 
 
 async def test_live_fragment_has_an_etag_and_changes_with_the_case(client: Client, case: MadeCase,
@@ -145,28 +180,46 @@ async def test_clue_with_a_wrong_query_code_is_refused_whether_or_not_the_case_e
 async def test_the_page_reads_the_case_in_one_statement_and_shows_the_same(
         client: Client, case: MadeCase, session: AsyncSession, settings: Settings) -> None:
     """On PostgreSQL the page reads the case and everything under it in one statement (plus the
-    documents list): the view it gives is the one the per-part statements give."""
+    documents list), both on asyncpg's own connection: the view it gives is the one the per-part
+    statements give."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
 
     from cases.read import TRANSITIONS, Viewer, assemble, load_rows, main_node_key, transitions_of
 
     await _similar_cases(session, settings, [10, 20, 30, 40, 50])
     await open_case(client, case.number, CREDITOR_ID, case.code)
-    seen: list[str] = []
+    seen: list[str] = []  # through SQLAlchemy
+    sent: list[str] = []  # to asyncpg, whoever sent them
+    logged: list[object] = []
 
     def count(conn: object, cursor: object, statement: str, *args: object) -> None:
         seen.append(statement)
 
+    def log_driver(dbapi_connection: object, *args: object) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and hasattr(driver, "add_query_logger") and driver not in logged:
+            driver.add_query_logger(log_query)
+            logged.append(driver)
+
+    def log_query(record: object) -> None:
+        sent.append(str(getattr(record, "query", "")))
+
     event.listen(Engine, "before_cursor_execute", count)
+    event.listen(Pool, "checkout", log_driver)
     try:
         page = await client.get(f"/cases/{case.id}")
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+        event.remove(Pool, "checkout", log_driver)
+        for driver in logged:
+            driver.remove_query_logger(log_query)  # type: ignore[attr-defined]
     assert page.status_code == 200 and "通常的下一步" in page.text
     postgres = session.bind.dialect.name == "postgresql"
     if postgres:
-        assert len(seen) <= 2, seen  # the case with its parts, then its documents
+        assert not seen, seen  # not through SQLAlchemy's execution …
+        assert len(sent) == 2 and "j_parties" in sent[0] and "document" in sent[1], sent  # … the case, its documents
     one = await load_rows(session, case.id)
     parts = await load_rows(session, case.id, one_statement=False)
     assert one is not None and parts is not None
