@@ -120,18 +120,18 @@ class LotSearchController(Controller):
         fragment = is_htmx(request)
         key = (f.query_string(), lang)
         kept: tuple[SearchResult, str] | None = listing.cache.searches.get(key)
-        places: list[tuple[str, str]] = []
-        if kept is None or not fragment:
+        places = [] if fragment else listing.places.peek()  # asked once a minute
+        if kept is None or places is None:  # a kept result with fresh places takes no connection
             async with listing.cache.reader.connect() as conn:  # one connection, no ORM session
                 if kept is None:
                     epoch = listing.cache.searches.epoch
                     result = await search(conn, f)
                     kept = listing.cache.searches.put(key, epoch, (result, _results_html(request, f, result)))
-                if not fragment:
-                    places = await listing.places.get(conn)  # asked once a minute
+                if places is None:
+                    places = await listing.places.get(conn)
         assert kept is not None
         result, results_html = kept
-        parts: list[object] = ["lots", lang, f.query_string(), result.total, fragment]
+        parts: list[object] = ["lots", lang, f.query_string(), result.total, result.total_exact, fragment]
         parts += [(c.lot_no, c.version) for c in result.items]
         if not fragment:
             parts += [_person(request), csrf_part(request)]
@@ -358,7 +358,8 @@ class LotAPI(Controller):
     ) -> Response[SearchResult]:
         f = parse_filters(request.query_params)
         result = await search(db_session, f)
-        tag = etag("api.lots", f.query_string(), result.total, *((c.lot_no, c.version) for c in result.items))
+        tag = etag("api.lots", f.query_string(), result.total, result.total_exact,
+                   *((c.lot_no, c.version) for c in result.items))
         if (unchanged := not_modified(request, tag, cache_control=PUBLIC_SHORT)) is not None:
             return unchanged
         return Response(result, headers=cache_headers(tag, PUBLIC_SHORT))

@@ -1,5 +1,5 @@
 """Public search over the lots: filters from the URL, checked strictly, one SELECT for the page
-and one COUNT, on the indexes of migration 0014_lotpub (and 0010's status/start index).
+with a capped COUNT, on the indexes of migrations 0014_lotpub and 0016_lot_sort_indexes.
 
 The same :class:`LotFilters` serves the page (``/lots``) and the API (``/api/v1/lots``), so a
 search can be shared as a link and replayed by a program.
@@ -25,6 +25,9 @@ from kernel.errors import BilingualError
 PER_PAGE_CHOICES = (10, 20, 50)
 MAX_PAGE = 10_000
 MAX_PRICE = Decimal("100000000000")
+# The total is counted up to this many matches past the page's start, then shown as "more than":
+# counting every match of a broad search (all public lots) cost more than the page itself.
+COUNT_CAP = 1000
 # "open": what a bidder can still bid on (the default); "all": every public lot.
 STATUS_CHOICES = ("open", "all", *sorted(s.value for s in PUBLIC_STATUSES))
 OPEN_STATUSES = (LotStatus.announced.value, LotStatus.bidding.value)
@@ -179,11 +182,14 @@ class LotCard(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
+    """``total_exact`` false: there are more than ``total`` matches (and more than ``pages`` pages)."""
+
     items: list[LotCard]
     total: int
     page: int
     per_page: int
     pages: int
+    total_exact: bool = True
 
 
 _CHINA = dt.timezone(dt.timedelta(hours=8))  # auction dates are the court's, in China time
@@ -240,13 +246,15 @@ _STATEMENTS: dict[tuple[Any, ...], tuple[Select[Any], Select[Any]]] = {}  # type
 
 
 def _statements(f: LotFilters, given: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:  # type: ignore[type-arg]
-    """(the page with the COUNT of the whole result on each row, the COUNT alone) for this
-    combination of status, filters given and sort; built once per combination."""
+    """(the page with the capped COUNT of the result on each row, the capped COUNT alone) for this
+    combination of status, filters given and sort; built once per combination. The COUNT stops
+    at ``count_limit`` matches."""
     key = (f.status, given, f.sort)
     found = _STATEMENTS.get(key)
     if found is None:
         where = and_(*_where(f, given))
-        count: Select[Any] = select(func.count()).select_from(Lot).where(where)  # type: ignore[type-arg]
+        matches = select(literal(1)).select_from(Lot).where(where).limit(bindparam("count_limit", type_=Integer))
+        count: Select[Any] = select(func.count()).select_from(matches.subquery())  # type: ignore[type-arg]
         page: Select[Any] = (select(*CARD_COLUMNS, count.scalar_subquery().label("total"))  # type: ignore[type-arg,assignment]
                              .where(where).order_by(*_ORDER[f.sort])
                              .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
@@ -255,34 +263,40 @@ def _statements(f: LotFilters, given: tuple[str, ...]) -> tuple[Select[Any], Sel
 
 
 def search_statement(f: LotFilters) -> tuple[Select[Any], dict[str, Any]]:  # type: ignore[type-arg]
-    """The page's statement (each row carrying the COUNT of the whole result) and its parameters."""
+    """The page's statement (each row carrying the capped COUNT) and its parameters."""
     values = _values(f)
     given = tuple(name for name, value in values.items() if value is not None)
     page, _count = _statements(f, given)
     params = {name: values[name] for name in given}
-    return page, {**params, "limit": f.per_page, "offset": (f.page - 1) * f.per_page}
+    offset = (f.page - 1) * f.per_page
+    return page, {**params, "limit": f.per_page, "offset": offset, "count_limit": offset + COUNT_CAP + 1}
 
 
 async def search(conn: AsyncConnection | AsyncSession, f: LotFilters) -> SearchResult:
-    """The page of lots the filters select, and how many there are in all: one statement on a
-    plain connection (Core, no ORM objects)."""
+    """The page of lots the filters select, and how many there are (counted up to
+    :data:`COUNT_CAP` past the page's start): one statement on a plain connection (Core, no ORM
+    objects)."""
     stmt, params = search_statement(f)
     rows = (await conn.execute(stmt, params)).all()
     if rows:
         total = int(rows[0].total)
     elif f.page == 1:
         total = 0
-    else:  # past the last page: the count alone
-        given = tuple(k for k in params if k not in ("limit", "offset"))
+    else:  # past the last page: the count alone (below the cap, as the page is empty)
+        given = tuple(k for k in params if k not in ("limit", "offset", "count_limit"))
         count = _statements(f, given)[1]
-        total = int((await conn.execute(count, {k: params[k] for k in given})).scalar() or 0)
+        total = int((await conn.execute(count, {**{k: params[k] for k in given},
+                                                "count_limit": params["count_limit"]})).scalar() or 0)
+    exact = total < params["count_limit"]
+    if not exact:  # more than offset + COUNT_CAP matches: say so, and "more than" that many whole pages
+        total = params["count_limit"] - 1
     items = [LotCard(lot_no=r.lot_no, title=r.title, kind=r.asset_kind, status=r.status, round=r.round, city=r.city,
                      district=r.district, address=r.address, appraisal=Decimal(r.appraisal),
                      starting_price=Decimal(r.starting_price), deposit=r.deposit,
                      bidding_starts_at=r.bidding_starts_at, bidding_ends_at=r.bidding_ends_at, platform=r.platform,
                      platform_url=r.platform_url, version=int(r.version), url=f"/lots/{r.lot_no}") for r in rows]
-    pages = max(1, -(-total // f.per_page))
-    return SearchResult(items=items, total=total, page=f.page, per_page=f.per_page, pages=pages)
+    pages = max(1, -(-total // f.per_page) if exact else total // f.per_page)
+    return SearchResult(items=items, total=total, page=f.page, per_page=f.per_page, pages=pages, total_exact=exact)
 
 
 class Places:
@@ -293,9 +307,13 @@ class Places:
         self._at = -1e9
         self._value: list[tuple[str, str]] = []
 
+    def peek(self) -> list[tuple[str, str]] | None:
+        """The places if asked less than ``ttl`` ago (None: ask with :meth:`get`)."""
+        return self._value if time.monotonic() - self._at < self.ttl else None
+
     async def get(self, session: AsyncConnection | AsyncSession) -> list[tuple[str, str]]:
-        if time.monotonic() - self._at < self.ttl:
-            return self._value
+        if (fresh := self.peek()) is not None:
+            return fresh
         stmt = (select(Lot.city, Lot.district).distinct().where(Lot.status.in_([s.value for s in PUBLIC_STATUSES]))
                 .where(Lot.city != "").order_by(Lot.city, Lot.district).limit(500))
         self._value = [(str(c), str(d)) for c, d in (await session.execute(stmt)).all()]
@@ -303,5 +321,5 @@ class Places:
         return self._value
 
 
-__all__ = ["FilterInvalid", "LotCard", "LotFilters", "Places", "SearchResult", "SORTS", "STATUS_CHOICES",
+__all__ = ["COUNT_CAP", "FilterInvalid", "LotCard", "LotFilters", "Places", "SearchResult", "SORTS", "STATUS_CHOICES",
            "parse_filters", "search", "search_statement"]

@@ -40,6 +40,7 @@ from documents.routes import DocumentController
 from kernel import deps as kernel_deps
 from kernel.auth import KernelAuthenticationMiddleware
 from kernel.errors import exception_handlers, rollback_request_session
+from kernel.pool import FairAsyncPool
 from portal import health, pages
 from portal.admin import AdminUsersController
 from portal.api_docs import LocalSwaggerRenderPlugin, swagger_router, swagger_version
@@ -97,7 +98,8 @@ def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # load the pool churned (a new PostgreSQL backend for ~1 in 10 requests in the benchmark).
         # pool_size connections stay open and requests beyond them wait their turn.
         # A database that does not answer fails a request in connect_timeout seconds (a 503), not asyncpg's 60.
-        engine_config = EngineConfig(pool_size=settings.database.pool_size, max_overflow=0,
+        # FairAsyncPool: waiting requests get connections in the order they asked (kernel/pool.py).
+        engine_config = EngineConfig(poolclass=FairAsyncPool, pool_size=settings.database.pool_size, max_overflow=0,
                                      pool_pre_ping=False, echo=settings.database.echo,
                                      connect_args={"timeout": settings.database.connect_timeout})
     else:

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auction_listings import search as search_module
 from auction_listings.models import Lot
 from backoffice.models import Notification
 from tests.auction_listings.public_support import CHINA, answer, ask, make_lot
@@ -62,6 +63,25 @@ async def test_search_pages_through_results(client: Client, session: AsyncSessio
     assert 'rel="next" href="/lots?sort=price&amp;page=2&amp;per_page=10"' in page.text
     past = await client.get("/lots", params={"page": "9", "lang": "en"})
     assert past.status_code == 200 and "past the last page" in past.text
+
+
+async def test_a_large_result_is_counted_up_to_the_cap_and_shown_as_more_than(
+        client: Client, session: AsyncSession, monkeypatch: Any) -> None:
+    monkeypatch.setattr(search_module, "COUNT_CAP", 10)  # 1,000 in the portal; 12 lots make it here
+    for n in range(12):
+        await make_lot(session, title=f"Lot {n:02d}", starting_price=D(1_000_000 + n))
+    first = (await client.get("/api/v1/lots", params={"per_page": "10", "sort": "price"})).json()
+    assert (first["total"], first["total_exact"], first["pages"], len(first["items"])) == (10, False, 1, 10)
+    second = (await client.get("/api/v1/lots", params={"per_page": "10", "sort": "price", "page": "2"})).json()
+    assert (second["total"], second["total_exact"], second["pages"]) == (12, True, 2)  # counted past page 2's start
+    assert [i["title"] for i in second["items"]] == ["Lot 10", "Lot 11"]
+    page = await client.get("/lots", params={"per_page": "10", "sort": "price", "lang": "en"})
+    assert "More than 10 lots found" in page.text and "Page 1 of more than 1" in page.text
+    assert 'rel="next" href="/lots?sort=price&amp;page=2&amp;per_page=10"' in page.text
+    zh = await client.get("/lots", params={"per_page": "10", "sort": "price", "lang": "zh"})
+    assert "找到超过 10 件拍品" in zh.text and "第 1 页,共超过 1 页" in zh.text
+    past = (await client.get("/api/v1/lots", params={"per_page": "10", "page": "9"})).json()
+    assert (past["total"], past["total_exact"], past["pages"], past["items"]) == (12, True, 2, [])
 
 
 async def test_nonsense_filters_are_clear_400s_never_500(client: Client) -> None:
