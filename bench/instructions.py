@@ -19,7 +19,10 @@ database (X
 ``--source DIR`` runs the server from another checkout (e.g. ``git worktree add /tmp/prekernel
 528b0bc``) with this venv: its directory comes first on the server's PYTHONPATH, and the tool
 prints which ``portal`` package the server's interpreter imports. ``--keep-out DIR`` keeps the
-callgrind files for ``callgrind_annotate --inclusive=yes``.
+callgrind files for ``callgrind_annotate --inclusive=yes``. ``--timed SECONDS`` runs the same
+server and requests without valgrind under the benchmarks' load (bench.loadgen, 32 connections,
+3 s warm-up) and prints the server's CPU time per request instead: alternate two builds
+(``--source``) in one session to compare them on a shared machine.
 """
 
 from __future__ import annotations
@@ -144,6 +147,24 @@ def count(args: argparse.Namespace) -> dict[str, Any]:
             "seconds_under_valgrind": round(seconds, 1), "callgrind_out": str(out_dir) if args.keep_out else None}
 
 
+def timed(args: argparse.Namespace) -> dict[str, Any]:
+    """The same server without valgrind, under the benchmarks' closed-loop load for ``--timed``
+    seconds (bench.support.measure): server CPU per request from /proc, requests/s, latencies."""
+    specs = _requests(args)
+    cwd = Path(args.source).resolve() if args.source else support.ROOT
+    with tempfile.TemporaryDirectory(prefix="bench-timed-") as tmp:
+        workdir = Path(tmp)
+        env = _server_env(args, workdir)
+        requests_file = workdir / "requests.json"
+        requests_file.write_text(json.dumps(specs), encoding="utf-8")
+        server = support.Server("timed-portal", args.app, env=env, cwd=cwd)
+        with support.running(server, specs[0]["path"], specs[0].get("headers") or {}):
+            report = support.measure(server, requests_file, connections=args.connections, duration=args.timed,
+                                     warmup=3.0, max_requests=500_000, seed=7)
+    report["portal"] = _imported_from(env, cwd)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="the portal's database (e.g. one kept by python -m bench --keep)")
@@ -161,8 +182,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server, over the bench's")
     parser.add_argument("--keep-out", help="keep the callgrind output files in this directory")
     parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds to wait for the server under valgrind")
+    parser.add_argument("--timed", type=float, default=0.0,
+                        help="instead of counting: this many seconds of the benchmarks' load (3 s warm-up), server CPU per request")
+    parser.add_argument("--connections", type=int, default=32, help="connections for --timed (default 32)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if args.timed:
+        report = timed(args)
+        print(json.dumps(report, indent=2) if args.json else
+              f"{report['server_cpu_ms_per_request']} ms server CPU per request, {report['rps']:.0f} req/s, "
+              f"p50 {report['p50_ms']} ms, statuses {report['statuses']}, machine busy {report['machine_cpu_busy_pct']}% "
+              f"(background {report['background_busy_pct']}%); server imported {report['portal']}")
+        return 0
     result = count(args)
     if args.json:
         print(json.dumps(result, indent=2))
