@@ -75,6 +75,10 @@ def _requests(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [{"path": p, "headers": {k.strip(): v.strip() for k, v in headers.items()}} for p in args.path]
 
 
+def _expected(args: argparse.Namespace, status: int) -> bool:
+    return status == args.status if args.status else 200 <= status < 300
+
+
 def _get(conn: http.client.HTTPConnection, spec: dict[str, Any]) -> tuple[int, bytes]:
     conn.request("GET", spec["path"], headers=spec.get("headers") or {})
     resp = conn.getresponse()
@@ -121,7 +125,7 @@ def count(args: argparse.Namespace) -> dict[str, Any]:
         server = Process("callgrind-portal", cmd, env=env, cwd=cwd, log_path=workdir / "server.log")
         with server:
             server.wait_http(f"http://127.0.0.1:{port}{specs[0]['path']}", timeout=args.start_timeout,
-                             headers=specs[0].get("headers"))
+                             headers=specs[0].get("headers"), accept=lambda status, _body: _expected(args, status))
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             cycle = itertools.cycle(specs)
             statuses: dict[int, int] = {}
@@ -138,7 +142,7 @@ def count(args: argparse.Namespace) -> dict[str, Any]:
             conn.close()
             log_tail = server.tail(15)
         total = sum(int(m.group(1)) for f in out_dir.glob("callgrind.out.*") for m in _TOTAL.finditer(f.read_bytes()))
-    wrong = {s: n for s, n in statuses.items() if (s != args.status if args.status else not 200 <= s < 300)}
+    wrong = {s: n for s, n in statuses.items() if not _expected(args, s)}
     if wrong:
         raise SystemExit(f"unexpected statuses {wrong} (all: {statuses}); server log:\n{log_tail}")
     return {"instructions_per_request": total / args.requests_count, "instructions": total,
