@@ -52,16 +52,6 @@ def _args(tracking_no: str) -> list[Any]:
     return [tracking_no if name == "tracking_no" else _CONSTANTS[name] for name in _POSITIONS]
 
 
-class AttrRecord(asyncpg.Record):
-    """Rows with attribute access, which build_record expects (SQLAlchemy Row style)."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=msgspec.json.decode, schema="pg_catalog")
 
@@ -85,7 +75,7 @@ def memory_app() -> Litestar:
     views: dict[str, TransferView] = {}
 
     async def load(app: Litestar) -> None:
-        conn = await asyncpg.connect(os.environ["BENCH_DSN"], record_class=AttrRecord)
+        conn = await asyncpg.connect(os.environ["BENCH_DSN"])
         # One query per transfer with the portal's statement, so the columns always match
         # build_record (a few seconds for the sample).
         today = dt.date.today()
@@ -116,7 +106,7 @@ def asyncpg_app() -> Litestar:
     async def start(app: Litestar) -> None:
         # As many connections as the portal's pool (DATABASE_POOL_SIZE, default 10, no overflow).
         pools.append(await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=pool_size, max_size=pool_size,
-                                               init=_init_connection, record_class=AttrRecord))
+                                               init=_init_connection))
 
     async def stop(app: Litestar) -> None:
         for pool in pools:

@@ -140,6 +140,7 @@ class Server:
     port: int = field(default_factory=free_port)
     process: Process | None = None
     log_path: Path | None = None
+    cwd: Path = ROOT  # another checkout (with its directory first on PYTHONPATH) to run that code
 
     def start(self, ready_path: str, ready_headers: dict[str, str], timeout: float = 90.0) -> None:
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -149,7 +150,7 @@ class Server:
                "--no-access-log", "--no-proxy-headers", "--timeout-keep-alive", "30"]
         if self.factory:
             cmd.append("--factory")
-        self.process = Process(self.name, cmd, env={**self.env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT,
+        self.process = Process(self.name, cmd, env={**self.env, "PYTHONUNBUFFERED": "1"}, cwd=self.cwd,
                                log_path=self.log_path).start()
         self.process.wait_http(f"http://127.0.0.1:{self.port}{ready_path}", timeout, headers=ready_headers)
 

@@ -44,7 +44,10 @@ SCENARIOS = [
 ]
 
 
-def _request_files(workdir: Path, sample: list[dict[str, Any]]) -> dict[str, Path]:
+def request_specs(sample: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The load generator's requests per kind (page, api_code, api_service) for sampled transfers
+    (``tracking_no`` and ``buyer_id``; ``code`` for the code holder's requests, which are left out
+    for transfers without one, e.g. read back from the database by bench.instructions)."""
     from litestar.middleware.csrf import generate_csrf_token
 
     from title_transfer.access import TRACKING_GRANT, make_citizen_token
@@ -58,32 +61,42 @@ def _request_files(workdir: Path, sample: list[dict[str, Any]]) -> dict[str, Pat
             "headers": {"Accept": "text/html", "Cookie": f"{TRACKING_GRANT.cookie_name(no)}={TRACKING_GRANT.issue(SECRET, no)}; csrftoken={csrf}"},
             "expect": no,
         })
-        specs["api_code"].append({
-            "path": f"/api/v1/transfers/{no}",
-            "headers": {"Accept": "application/json", "X-Verification-Code": item["code"]},
-            "expect": no,
-        })
+        if item.get("code"):
+            specs["api_code"].append({
+                "path": f"/api/v1/transfers/{no}",
+                "headers": {"Accept": "application/json", "X-Verification-Code": item["code"]},
+                "expect": no,
+            })
         specs["api_service"].append({
             "path": f"/api/v1/transfers/{no}",
             "headers": {"Accept": "application/json", "Authorization": f"Bearer {SERVICE_TOKEN}",
                         "X-Citizen-Token": make_citizen_token(SECRET, item["buyer_id"])},
             "expect": no,
         })
+    return specs
+
+
+def _request_files(workdir: Path, sample: list[dict[str, Any]]) -> dict[str, Path]:
     files = {}
-    for name, items in specs.items():
+    for name, items in request_specs(sample).items():
         path = workdir / f"requests-{name}.json"
         path.write_text(json.dumps(items), encoding="utf-8")
         files[name] = path
     return files
 
 
+def portal_env(db_url: str, workdir: Path) -> dict[str, str]:
+    """The portal's environment in these benchmarks (production mode, the bench's secret and service token)."""
+    return {
+        "DATABASE_URL": db_url, "PORTAL_ENV": "production", "PORTAL_SECRET": SECRET,
+        "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN, "LOAD_DEMO_DATA": "false",
+        "DOCUMENT_BACKEND": "local", "DOCUMENT_DIR": str(workdir / "documents"),
+    }
+
+
 def _server(kind: str, db_url: str, sample_file: Path, workdir: Path) -> support.Server:
     if kind == "portal":
-        return support.Server("portal", "portal.asgi:app", env={
-            "DATABASE_URL": db_url, "PORTAL_ENV": "production", "PORTAL_SECRET": SECRET,
-            "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN, "LOAD_DEMO_DATA": "false",
-            "DOCUMENT_BACKEND": "local", "DOCUMENT_DIR": str(workdir / "documents"),
-        })
+        return support.Server("portal", "portal.asgi:app", env=portal_env(db_url, workdir))
     app = {"ref-asyncpg": "bench.refs:asyncpg_app", "ref-memory": "bench.refs:memory_app"}[kind]
     return support.Server(kind, app, factory=True, env={"BENCH_DSN": db_url, "BENCH_SAMPLE_FILE": str(sample_file)})
 

@@ -137,7 +137,7 @@ class PortalSessionBackend(ServerSideSessionBackend):
 
 class PortalSessionMiddleware(SessionMiddleware[PortalSessionBackend]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        connection = ASGIConnection[Any, Any, Any, Any](scope, receive=receive, send=send)
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive=receive, send=send)
         scope["session"] = await self.backend.load_from_connection(connection)
         connection._connection_state.session_id = self.backend.get_session_id(connection)  # noqa: SLF001
         pending: list[Callable[[], Awaitable[None]]] = []

@@ -22,7 +22,7 @@ from accounts.departments import DEPARTMENT_NAMES, Department
 from title_transfer.models import Transfer, TransferStep
 from title_transfer.schemas import Progress, StepView, TransferView
 from title_transfer.texts import versions
-from title_transfer.workflow import SATISFIED, AssetKind, StepState, workflows
+from title_transfer.workflow import SATISFIED, AssetKind, StepState, StepTemplate, WorkflowTemplate, workflows
 
 _T = Transfer.__table__
 _S = TransferStep.__table__
@@ -41,6 +41,9 @@ _STMT = (
     .where(_T.c.tracking_no == bindparam("tracking_no"))
     .order_by(_S.c.position)
 )
+
+
+_NEXT = frozenset({StepState.ready, StepState.in_progress, StepState.blocked})  # the steps "next_steps" lists
 
 
 class TransferRecord:
@@ -76,37 +79,84 @@ async def fetch_transfer(engine: AsyncEngine, tracking_no: str, today: dt.date |
     return build_record(rows, today or dt.date.today())
 
 
+class _StepParts:
+    """What a step's view takes from its workflow template and department (the same for every transfer)."""
+
+    __slots__ = ("tmpl", "department_zh", "department_en")
+
+    def __init__(self, tmpl: StepTemplate, department_zh: str, department_en: str) -> None:
+        self.tmpl = tmpl
+        self.department_zh = department_zh
+        self.department_en = department_en
+
+
+_PARTS: dict[tuple[int, str, str], tuple[WorkflowTemplate, _StepParts]] = {}
+
+
+def _parts(template: WorkflowTemplate, key: str, department: str) -> _StepParts:
+    """The step's template and department names, looked up once per (workflow, step, department)."""
+    entry = _PARTS.get((id(template), key, department))
+    if entry is None or entry[0] is not template:
+        zh, en = DEPARTMENT_NAMES[Department(department)]
+        entry = _PARTS[(id(template), key, department)] = (template, _StepParts(template.step(key), zh, en))
+    return entry[1]
+
+
+_NO_TEXT = (None, None, None)
+
+
+def _versions(texts: dict[str, Any] | None, name: str, original: str | None) -> tuple[str | None, ...]:
+    """(lang, zh, en) of one free text, as title_transfer.texts.versions gives them."""
+    if not texts and not original:
+        return _NO_TEXT
+    entry = versions(texts, name, original)
+    return entry[f"{name}_lang"], entry[f"{name}_zh"], entry[f"{name}_en"]
+
+
 def build_record(rows: Sequence[Any], today: dt.date) -> TransferRecord:
+    """The view of one transfer from its rows (``_STMT``'s columns, read by position: a
+    SQLAlchemy Row's attribute access raises and catches an AttributeError per field)."""
     first = rows[0]
-    template = workflows()[AssetKind(first.asset_kind)]
-    states = {r.key: StepState(r.state) for r in rows}
+    (transfer_id, tracking_no, code_digest, code_version, buyer_id, asset_kind, title, started_on, completed_on,
+     tax_estimate, version, price, address, title_en, address_en, court) = first[:16]
+    template = workflows()[AssetKind(asset_kind)]
+    states = {r[16]: r[18] for r in rows}
     steps: list[StepView] = []
+    done = 0
+    next_steps: list[str] = []
     for r in rows:
-        tmpl = template.step(r.key)
-        zh, en = DEPARTMENT_NAMES[Department(r.department)]
-        pending = [d for d in tmpl.depends_on if states[d] not in SATISFIED]
-        completed_at = r.completed_at
+        (key, department, state, due_on, blocked_reason, completed_at, note, revision, details, texts,
+         step_id) = r[16:]
+        parts = _parts(template, key, department)
+        tmpl = parts.tmpl
+        satisfied = state in SATISFIED
+        if satisfied:
+            done += 1
+        elif state in _NEXT:
+            next_steps.append(key)
         if completed_at is not None and completed_at.tzinfo is None:
             completed_at = completed_at.replace(tzinfo=dt.UTC)
+        blocked_lang, blocked_zh, blocked_en = _versions(texts, "blocked_reason", blocked_reason)
+        note_lang, note_zh, note_en = _versions(texts, "note", note)
         steps.append(
             StepView(
-                id=r.step_id, key=r.key, name_zh=tmpl.name_zh, name_en=tmpl.name_en, action_zh=tmpl.action_zh,
-                action_en=tmpl.action_en, department=r.department, department_name_zh=zh, department_name_en=en,
-                state=r.state, due_date=r.due_on, waiting_on=pending if r.state == StepState.waiting else [],
-                blocked_reason=r.blocked_reason, completed_at=completed_at, note=r.note,
-                overdue=r.state not in SATISFIED and r.due_on < today, revision=r.revision,
-                utility=tmpl.utility, details=r.details, documents=list(tmpl.documents),
-                **versions(r.texts, "blocked_reason", r.blocked_reason), **versions(r.texts, "note", r.note),
+                id=step_id, key=key, name_zh=tmpl.name_zh, name_en=tmpl.name_en, action_zh=tmpl.action_zh,
+                action_en=tmpl.action_en, department=department, department_name_zh=parts.department_zh,
+                department_name_en=parts.department_en, state=state, due_date=due_on,
+                waiting_on=[d for d in tmpl.depends_on if states[d] not in SATISFIED] if state == StepState.waiting else [],
+                blocked_reason=blocked_reason, completed_at=completed_at, note=note,
+                overdue=not satisfied and due_on < today, revision=revision,
+                utility=tmpl.utility, details=details, documents=list(tmpl.documents),
+                blocked_reason_lang=blocked_lang, blocked_reason_zh=blocked_zh, blocked_reason_en=blocked_en,
+                note_lang=note_lang, note_zh=note_zh, note_en=note_en,
             )
         )
-    done = sum(1 for s in steps if s.state in SATISFIED)
-    next_steps = [s.key for s in steps if s.state in (StepState.ready, StepState.in_progress, StepState.blocked)]
     view = TransferView(
-        tracking_no=first.tracking_no, asset_kind=first.asset_kind, title=first.title, started_on=first.started_on,
-        completed_on=first.completed_on, progress=Progress(done=done, total=len(steps)), steps=steps,
-        next_steps=next_steps, tax_estimate=first.tax_estimate, version=first.version,
-        url=f"/track/{first.tracking_no}",
-        price=Decimal(first.price) if first.price is not None else None, address=first.address,
-        title_en=first.title_en, address_en=first.address_en, court=first.court,
+        tracking_no=tracking_no, asset_kind=asset_kind, title=title, started_on=started_on,
+        completed_on=completed_on, progress=Progress(done=done, total=len(steps)), steps=steps,
+        next_steps=next_steps, tax_estimate=tax_estimate, version=version,
+        url=f"/track/{tracking_no}",
+        price=Decimal(price) if price is not None else None, address=address,
+        title_en=title_en, address_en=address_en, court=court,
     )
-    return TransferRecord(view, first.code_digest, first.buyer_id, first.id, first.code_version)
+    return TransferRecord(view, code_digest, buyer_id, transfer_id, code_version)

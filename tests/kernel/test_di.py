@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
+from litestar.params import FromQuery
 from litestar.testing import AsyncTestClient
 
 from kernel import di
@@ -63,11 +66,35 @@ async def refused(a: NamedDependency[str], r: NamedDependency[str]) -> str:
     return a + r
 
 
+def from_connection(request: Request[Any, Any, Any], state: State) -> str:
+    events.append("from_connection")
+    return f"{request.url.path} {state.get('label')}"
+
+
+def validated(limit: FromQuery[int]) -> int:
+    return limit * 2
+
+
+def cached() -> int:
+    events.append("cached")
+    return events.count("cached") * 100
+
+
+FROM_CONNECTION = Provide(from_connection, sync_to_thread=False)
+VALIDATED = Provide(validated, sync_to_thread=False)
+CACHED = Provide(cached, sync_to_thread=False, use_cache=True)
+
+
+@get("/connection", dependencies={"c": FROM_CONNECTION, "v": VALIDATED, "k": CACHED})
+async def connection(c: NamedDependency[str], v: NamedDependency[int], k: NamedDependency[int]) -> dict[str, object]:
+    return {"c": c, "v": v, "k": k}
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTestClient[Litestar]]:
     dependencies()  # installs kernel.di, as the portal's app factory does
     events.clear()
-    async with AsyncTestClient(Litestar([plain, overlap, refused])) as c:
+    async with AsyncTestClient(Litestar([plain, overlap, refused, connection], state=State({"label": "app"}))) as c:
         yield c
 
 
@@ -99,3 +126,17 @@ async def test_a_refusing_dependency_answers_with_its_own_error(client: AsyncTes
     response = await client.get("/refused")
     assert response.status_code == 418
     assert "refused by a dependency" in response.text
+
+
+async def test_providers_of_the_connection_are_called_with_it_and_others_still_validated(
+        client: AsyncTestClient[Litestar]) -> None:
+    first = await client.get("/connection", params={"limit": "21"})
+    assert di.direct_parameters(FROM_CONNECTION) == ("request", "state")  # called with them as they are
+    assert di.direct_parameters(VALIDATED) is None  # a query parameter: Litestar's conversion and validation
+    assert di.direct_parameters(CACHED) is None
+    assert first.json() == {"c": "/connection app", "v": 42, "k": 100}
+    again = await client.get("/connection", params={"limit": "4"})
+    assert again.json() == {"c": "/connection app", "v": 8, "k": 100}  # the cached value, not a new one
+    assert sorted(events) == ["cached", "from_connection", "from_connection"]
+    refused = await client.get("/connection", params={"limit": "many"})
+    assert refused.status_code == 400 and "limit" in refused.text
