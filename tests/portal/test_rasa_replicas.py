@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -88,18 +87,18 @@ class Clock:
 SENDERS = [f"sender-{i}" for i in range(40)]
 
 
-async def _ask(pool: RasaReplicas, client: httpx.AsyncClient, sender: str) -> str:
-    _url, resp = await pool.post(client, sender, "/webhooks/rest/webhook", {"sender": sender, "message": "hi"},
-                                 wait=2.0)
-    return str(resp.json()[0]["text"]).split(":")[0]
+async def _ask(pool: RasaReplicas, sender: str) -> str:
+    _url, resp = await pool.post(sender, "/webhooks/rest/webhook", {"sender": sender, "message": "hi"}, wait=2.0)
+    answer = resp.json()
+    assert isinstance(answer, list)
+    return str(answer[0]["text"]).split(":")[0]
 
 
 async def test_a_conversation_sticks_to_one_replica_and_conversations_spread(replicas: tuple[Replica, Replica]) -> None:
     a, b = replicas
     pool = RasaReplicas([a.url, b.url])
-    async with httpx.AsyncClient() as client:
-        first = {s: await _ask(pool, client, s) for s in SENDERS}
-        again = {s: await _ask(pool, client, s) for s in SENDERS}
+    first = {s: await _ask(pool, s) for s in SENDERS}
+    again = {s: await _ask(pool, s) for s in SENDERS}
     assert first == again  # sticky
     counts = {name: list(first.values()).count(name) for name in ("a", "b")}
     assert min(counts.values()) >= 10, counts  # spread (40 senders, rendezvous hashing)
@@ -112,15 +111,14 @@ async def test_a_conversation_moves_when_its_replica_is_down_and_only_those_move
     a, b = replicas
     clock = Clock()
     pool = RasaReplicas([a.url, b.url], cooldown=10, clock=clock)
-    async with httpx.AsyncClient() as client:
-        before = {s: await _ask(pool, client, s) for s in SENDERS}
-        a.stop()
-        during = {s: await _ask(pool, client, s) for s in SENDERS}
-        assert set(during.values()) == {"b"}  # a's conversations moved, nobody was refused
-        assert pool.is_down(a.url)
-        a.start()  # back on the same address
-        clock.now += 11  # after the cool-down a is tried again, and its conversations go back
-        after = {s: await _ask(pool, client, s) for s in SENDERS}
+    before = {s: await _ask(pool, s) for s in SENDERS}
+    a.stop()
+    during = {s: await _ask(pool, s) for s in SENDERS}
+    assert set(during.values()) == {"b"}  # a's conversations moved, nobody was refused
+    assert pool.is_down(a.url)
+    a.start()  # back on the same address
+    clock.now += 11  # after the cool-down a is tried again, and its conversations go back
+    after = {s: await _ask(pool, s) for s in SENDERS}
     assert after == before
     moved = [s for s in SENDERS if before[s] == "a"]
     assert moved and all(during[s] == "b" for s in moved)
@@ -131,12 +129,11 @@ async def test_a_replica_behind_a_proxy_saying_503_is_skipped(replicas: tuple[Re
     a, b = replicas
     a.status = 503
     pool = RasaReplicas([a.url, b.url])
-    async with httpx.AsyncClient() as client:
-        answers = {await _ask(pool, client, s) for s in SENDERS}
-        assert answers == {"b"} and a.received == []
-        b.stop()
-        with pytest.raises(NoReplicaAnswered):
-            await _ask(pool, client, "sender-1")  # none left: the chat page offers the message form
+    answers = {await _ask(pool, s) for s in SENDERS}
+    assert answers == {"b"} and a.received == []
+    b.stop()
+    with pytest.raises(NoReplicaAnswered):
+        await _ask(pool, "sender-1")  # none left: the chat page offers the message form
 
 
 async def test_a_replica_that_hangs_up_without_an_answer_is_skipped() -> None:
@@ -164,8 +161,7 @@ async def test_a_replica_that_hangs_up_without_an_answer_is_skipped() -> None:
         url = f"http://127.0.0.1:{hangs_up.getsockname()[1]}"
         pool = RasaReplicas([url, b.url])
         sender = next(s for s in SENDERS if pool.ranked(s)[0] == url)
-        async with httpx.AsyncClient() as client:
-            assert await _ask(pool, client, sender) == "b"
+        assert await _ask(pool, sender) == "b"
         assert b.received == [sender] and pool.is_down(url)
     finally:
         stop.set()
@@ -185,11 +181,10 @@ async def test_a_slow_replica_is_not_second_guessed() -> None:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         pool = RasaReplicas([url, b.url])
         sender = next(s for s in SENDERS if pool.ranked(s)[0] == url)
-        async with httpx.AsyncClient() as client:
-            with pytest.raises(NoReplicaAnswered):
-                await pool.post(client, sender, "/webhooks/rest/webhook", {"sender": sender}, wait=0.5)
-            assert b.received == [] and pool.is_down(url)
-            assert await _ask(pool, client, sender) == "b"  # the next message goes to the other replica
+        with pytest.raises(NoReplicaAnswered):
+            await pool.post(sender, "/webhooks/rest/webhook", {"sender": sender}, wait=0.5)
+        assert b.received == [] and pool.is_down(url)
+        assert await _ask(pool, sender) == "b"  # the next message goes to the other replica
     finally:
         silent.close()
         b.stop()
