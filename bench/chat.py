@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import support
+from bench import http1, support
 from tests.support.processes import Process
 
 BOT = support.ROOT / "bot"
@@ -380,24 +380,24 @@ class ConversationResult:
 
 
 class PortalChat:
-    """One person on the portal's /chat page (its own cookies: session, CSRF, language)."""
+    """One person on the portal's /chat page (its own cookies: session, CSRF, language), through
+    the lean client of bench/http1.py (httpx spent milliseconds of the bench's CPU per turn)."""
 
     via = "portal"
 
     def __init__(self, base_url: str, lang: str) -> None:
-        import httpx
-
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=TURN_TIMEOUT_S,
-                                        headers={"Accept-Language": "zh-CN" if lang == "zh" else "en",
-                                                 "User-Agent": "bench.chat"})
+        self.client = http1.Client(base_url, timeout=TURN_TIMEOUT_S,
+                                   headers={"Accept-Language": "zh-CN" if lang == "zh" else "en",
+                                            "User-Agent": "bench.chat"})
 
     async def open(self) -> None:
         resp = await self.client.get("/chat")
-        resp.raise_for_status()
+        if resp.status_code != 200:
+            raise RuntimeError(f"GET /chat: HTTP {resp.status_code}")
 
     async def say(self, text: str) -> tuple[int, str]:
-        resp = await self.client.post("/chat", data={"message": text, "_csrf_token": self.client.cookies["csrftoken"]},
-                                      headers={"HX-Request": "true"})
+        resp = await self.client.post_form("/chat", {"message": text, "_csrf_token": self.client.cookies["csrftoken"]},
+                                           headers={"HX-Request": "true"})
         return resp.status_code, _replies(resp.text)
 
     async def close(self) -> None:
@@ -410,9 +410,7 @@ class RasaChat:
     via = "rasa"
 
     def __init__(self, rasa_url: str, lang: str, sender: str) -> None:
-        import httpx
-
-        self.client = httpx.AsyncClient(base_url=rasa_url, timeout=TURN_TIMEOUT_S)
+        self.client = http1.Client(rasa_url, timeout=TURN_TIMEOUT_S)
         self.lang = lang
         self.sender = sender
 
@@ -420,7 +418,7 @@ class RasaChat:
         return None
 
     async def say(self, text: str) -> tuple[int, str]:
-        resp = await self.client.post("/webhooks/rest/webhook", json={
+        resp = await self.client.post_json("/webhooks/rest/webhook", {
             "sender": self.sender, "message": text, "metadata": {"lang": self.lang}})
         if resp.status_code != 200:
             return resp.status_code, resp.text
@@ -481,36 +479,40 @@ async def converse(chat: PortalChat | RasaChat, script: Script, *, think: tuple[
 
 async def parse_probe(rasa_url: str, texts: list[str], stop: asyncio.Event, pause: float) -> list[float]:
     """POST /model/parse one at a time until ``stop`` (during a scenario: NLU while Rasa is busy)."""
-    import httpx
-
     out: list[float] = []
-    async with httpx.AsyncClient(base_url=rasa_url, timeout=TURN_TIMEOUT_S) as client:
+    client = http1.Client(rasa_url, timeout=TURN_TIMEOUT_S)
+    try:
         i = 0
         while not stop.is_set():
             t0 = time.perf_counter()
-            resp = await client.post("/model/parse", json={"text": texts[i % len(texts)]})
+            resp = await client.post_json("/model/parse", {"text": texts[i % len(texts)]})
             if resp.status_code == 200:
                 out.append(time.perf_counter() - t0)
             i += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
+    finally:
+        await client.aclose()
     return out
 
 
 async def parse_idle(rasa_url: str, texts: list[str], rounds: int) -> tuple[list[float], dict[str, int]]:
-    import httpx
-
     out: list[float] = []
     intents: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=rasa_url, timeout=TURN_TIMEOUT_S) as client:
+    client = http1.Client(rasa_url, timeout=TURN_TIMEOUT_S)
+    try:
         for _ in range(rounds):
             for text in texts:
                 t0 = time.perf_counter()
-                resp = await client.post("/model/parse", json={"text": text})
+                resp = await client.post_json("/model/parse", {"text": text})
                 out.append(time.perf_counter() - t0)
-                resp.raise_for_status()
-                intent = (resp.json().get("intent") or {}).get("name") or "?"
+                if resp.status_code != 200:
+                    raise RuntimeError(f"POST /model/parse: HTTP {resp.status_code}")
+                body = resp.json()
+                intent = ((body.get("intent") if isinstance(body, dict) else None) or {}).get("name") or "?"
                 intents[intent] = intents.get(intent, 0) + 1
+    finally:
+        await client.aclose()
     return out, intents
 
 
