@@ -51,7 +51,8 @@ class HungUp(Exception):
 
 
 class TimedOut(Exception):
-    """Connected, but no whole answer in time (or no free connection to it in time)."""
+    """Connected, but the answer did not come (nothing read for the time limit), or no free
+    connection to the replica in time."""
 
 
 class Answer:
@@ -99,13 +100,17 @@ class RasaReplicas:
     async def request(self, method: str, url: str, path: str, *, body: bytes | None = None,
                       wait: float) -> Answer:
         """One request to replica ``url``, the answer read whole. ``wait``: seconds for each of a
-        free connection, connecting, and the answer. Raises Unreachable, HungUp or TimedOut."""
+        free connection, connecting, and each read of the answer (aiohttp's ``sock_read``).
+        Raises Unreachable, HungUp or TimedOut."""
         session = self._http()
         slots = self._slots[url]  # bounds the waiting for a free connection (aiohttp's own counts it as connecting)
-        try:
-            await asyncio.wait_for(slots.acquire(), wait)
-        except TimeoutError as exc:
-            raise TimedOut(f"no free connection in {wait}s") from exc
+        if slots.locked():  # all taken: wait for one, at most ``wait``
+            try:
+                await asyncio.wait_for(slots.acquire(), wait)
+            except TimeoutError as exc:
+                raise TimedOut(f"no free connection in {wait}s") from exc
+        else:
+            await slots.acquire()  # (at once, without wait_for's task)
         try:
             timeout = aiohttp.ClientTimeout(total=None, connect=wait, sock_connect=wait, sock_read=wait)
             headers = {"Content-Type": "application/json"} if body is not None else None

@@ -335,6 +335,34 @@ async def test_refused_hung_up_and_silent_are_told_apart() -> None:
             server.close()
 
 
+async def test_no_free_connection_in_time_is_timed_out_not_unreachable() -> None:
+    """Every connection to the replica busy: the message waits at most the time limit and is not
+    sent elsewhere (the replica is there, only slow), nor is a connection opened past the limit."""
+    accepted: list[int] = []
+    connected = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        connected.set()
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    pool = RasaReplicas([url], connections=1)
+    busy = asyncio.create_task(pool.request("POST", url, "/", body=b"{}", wait=5))
+    try:
+        await asyncio.wait_for(connected.wait(), 5)
+        with pytest.raises(TimedOut, match="no free connection"):
+            await pool.request("POST", url, "/", body=b"{}", wait=0.2)
+        assert len(accepted) == 1
+    finally:
+        busy.cancel()
+        await asyncio.gather(busy, return_exceptions=True)
+        await pool.aclose()
+        server.close()
+
+
 async def test_a_replica_that_sends_half_an_answer_is_skipped(pools: Callable[..., RasaReplicas]) -> None:
     """Closed mid-answer (killed while writing it): the message goes to the next replica."""
     async def half(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
