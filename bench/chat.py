@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench import support
 from tests.support.processes import Process
 
@@ -379,29 +381,43 @@ class ConversationResult:
         return shown and any(t.step == "submit" and t.status is not None for t in self.turns)
 
 
+def _browser(base_url: str, headers: dict[str, str] | None = None) -> aiohttp.ClientSession:
+    """One simulated person's HTTP client: aiohttp (httpx spent milliseconds of the bench's own CPU
+    per turn, which the bench counts), keep-alive, gzip, its own cookie jar (127.0.0.1 is an IP
+    address: ``unsafe`` lets the jar keep its cookies)."""
+    return aiohttp.ClientSession(base_url=base_url, headers=headers,
+                                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S),
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _answer(resp: aiohttp.ClientResponse) -> tuple[int, str]:
+    return resp.status, (await resp.read()).decode("utf-8", "replace")
+
+
 class PortalChat:
     """One person on the portal's /chat page (its own cookies: session, CSRF, language)."""
 
     via = "portal"
 
     def __init__(self, base_url: str, lang: str) -> None:
-        import httpx
-
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=TURN_TIMEOUT_S,
-                                        headers={"Accept-Language": "zh-CN" if lang == "zh" else "en",
-                                                 "User-Agent": "bench.chat"})
+        self.client = _browser(base_url, {"Accept-Language": "zh-CN" if lang == "zh" else "en",
+                                          "User-Agent": "bench.chat"})
 
     async def open(self) -> None:
-        resp = await self.client.get("/chat")
-        resp.raise_for_status()
+        async with self.client.get("/chat") as resp:
+            await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"GET /chat: HTTP {resp.status}")
 
     async def say(self, text: str) -> tuple[int, str]:
-        resp = await self.client.post("/chat", data={"message": text, "_csrf_token": self.client.cookies["csrftoken"]},
-                                      headers={"HX-Request": "true"})
-        return resp.status_code, _replies(resp.text)
+        csrf = next(c.value for c in self.client.cookie_jar if c.key == "csrftoken")
+        async with self.client.post("/chat", data={"message": text, "_csrf_token": csrf},
+                                    headers={"HX-Request": "true"}) as resp:
+            status, body = await _answer(resp)
+        return status, _replies(body)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.close()
 
 
 class RasaChat:
@@ -410,9 +426,7 @@ class RasaChat:
     via = "rasa"
 
     def __init__(self, rasa_url: str, lang: str, sender: str) -> None:
-        import httpx
-
-        self.client = httpx.AsyncClient(base_url=rasa_url, timeout=TURN_TIMEOUT_S)
+        self.client = _browser(rasa_url)
         self.lang = lang
         self.sender = sender
 
@@ -420,14 +434,15 @@ class RasaChat:
         return None
 
     async def say(self, text: str) -> tuple[int, str]:
-        resp = await self.client.post("/webhooks/rest/webhook", json={
-            "sender": self.sender, "message": text, "metadata": {"lang": self.lang}})
-        if resp.status_code != 200:
-            return resp.status_code, resp.text
-        return 200, " ".join(str(m.get("text") or "") for m in resp.json() if isinstance(m, dict))
+        async with self.client.post("/webhooks/rest/webhook", json={
+                "sender": self.sender, "message": text, "metadata": {"lang": self.lang}}) as resp:
+            status, body = await _answer(resp)
+        if status != 200:
+            return status, body
+        return 200, " ".join(str(m.get("text") or "") for m in json.loads(body) if isinstance(m, dict))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.close()
 
 
 async def converse(chat: PortalChat | RasaChat, script: Script, *, think: tuple[float, float], start_delay: float,
@@ -481,15 +496,14 @@ async def converse(chat: PortalChat | RasaChat, script: Script, *, think: tuple[
 
 async def parse_probe(rasa_url: str, texts: list[str], stop: asyncio.Event, pause: float) -> list[float]:
     """POST /model/parse one at a time until ``stop`` (during a scenario: NLU while Rasa is busy)."""
-    import httpx
-
     out: list[float] = []
-    async with httpx.AsyncClient(base_url=rasa_url, timeout=TURN_TIMEOUT_S) as client:
+    async with _browser(rasa_url) as client:
         i = 0
         while not stop.is_set():
             t0 = time.perf_counter()
-            resp = await client.post("/model/parse", json={"text": texts[i % len(texts)]})
-            if resp.status_code == 200:
+            async with client.post("/model/parse", json={"text": texts[i % len(texts)]}) as resp:
+                await resp.read()
+            if resp.status == 200:
                 out.append(time.perf_counter() - t0)
             i += 1
             with contextlib.suppress(TimeoutError):
@@ -498,18 +512,19 @@ async def parse_probe(rasa_url: str, texts: list[str], stop: asyncio.Event, paus
 
 
 async def parse_idle(rasa_url: str, texts: list[str], rounds: int) -> tuple[list[float], dict[str, int]]:
-    import httpx
-
     out: list[float] = []
     intents: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=rasa_url, timeout=TURN_TIMEOUT_S) as client:
+    async with _browser(rasa_url) as client:
         for _ in range(rounds):
             for text in texts:
                 t0 = time.perf_counter()
-                resp = await client.post("/model/parse", json={"text": text})
+                async with client.post("/model/parse", json={"text": text}) as resp:
+                    status, raw = await _answer(resp)
                 out.append(time.perf_counter() - t0)
-                resp.raise_for_status()
-                intent = (resp.json().get("intent") or {}).get("name") or "?"
+                if status != 200:
+                    raise RuntimeError(f"POST /model/parse: HTTP {status}")
+                body = json.loads(raw)
+                intent = ((body.get("intent") if isinstance(body, dict) else None) or {}).get("name") or "?"
                 intents[intent] = intents.get(intent, 0) + 1
     return out, intents
 

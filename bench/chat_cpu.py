@@ -92,12 +92,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(row, ensure_ascii=False), flush=True)
         finally:
             stack.stop()
-    print("\n| scenario | round | turns | CPU ms/turn portal | Rasa | actions | p50 / p95 ms | load avg | errors |")
-    print("|---|---:|---:|---:|---:|---:|---|---|---|")
+    print("\n| scenario | round | turns | CPU ms/turn portal | Rasa | actions | client | p50 / p95 ms | load avg "
+          "| errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
     for row in rows:
         c = row["cpu_ms_per_turn"]
         print(f"| {row['scenario']} | {row['round']} | {row['turns']} | {c.get('portal')} | {c.get('rasa')} "
-              f"| {c.get('actions')} | {row['p50_ms']} / {row['p95_ms']} | {' '.join(row['loadavg'])} "
+              f"| {c.get('actions')} | {c.get('client')} | {row['p50_ms']} / {row['p95_ms']} | {' '.join(row['loadavg'])} "
               f"| {row['errors'] or '–'} |")
     return 1 if any(row["errors"] for row in rows) else 0
 

@@ -213,6 +213,8 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         http, ctx.http = ctx.http, None
         if http is not None:
             await http.aclose()
+        if ctx.rasa is not None:
+            await ctx.rasa.aclose()  # its keep-alive connections to the Rasa replicas
         if isinstance(throttle.counter, RedisCounter):
             await throttle.counter.aclose()
         await engine.dispose()

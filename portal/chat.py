@@ -13,7 +13,6 @@ import re
 import uuid
 from typing import Annotated, Any
 
-import httpx
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -82,11 +81,10 @@ def _replicas(ctx: AppContext) -> RasaReplicas:
 
 
 async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, Any]) -> list[Turn]:
-    client: httpx.AsyncClient = ctx.http
     try:
         # The sender's own replica, or the next one when it is down (portal/rasa_replicas.py).
         _replica, resp = await _replicas(ctx).post(
-            client, sender, "/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata},
+            sender, "/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata},
             wait=ctx.settings.bot.timeout_seconds)
     except NoReplicaAnswered as exc:
         raise RasaUnavailable(str(exc)) from exc
@@ -112,8 +110,7 @@ async def ask_rasa(ctx: AppContext, sender: str, text: str, metadata: dict[str, 
 async def rasa_answers(ctx: AppContext) -> bool:
     """Whether Rasa is up to answer: it listens only once its model is loaded (while `make run`
     still prepares the assistant nothing answers; a proxy in front of it says 502-504)."""
-    client: httpx.AsyncClient = ctx.http
-    return await _replicas(ctx).any_answers(client, wait=1.0)
+    return await _replicas(ctx).any_answers(wait=1.0)
 
 
 def chat_metadata(request: Request[Any, Any, Any], ctx: AppContext) -> dict[str, Any]:

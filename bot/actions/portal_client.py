@@ -64,6 +64,22 @@ class PortalResponse:
         return []
 
 
+# One HTTP session (and its keep-alive connections to the portal) per event loop, for every
+# call: a session per call opened and closed a TCP connection each time, on both sides.
+# Idle connections are dropped after 2 s, before the portal (uvicorn: 5 s) may close them.
+KEEPALIVE_S = 2.0
+_shared: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+
+
+def _session() -> aiohttp.ClientSession:
+    global _shared
+    loop = asyncio.get_running_loop()
+    if _shared is None or _shared[0] is not loop or _shared[1].closed:
+        connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S, limit=100)
+        _shared = (loop, aiohttp.ClientSession(connector=connector))
+    return _shared[1]
+
+
 class PortalClient:
     """Calls the portal on behalf of one chat sender."""
 
@@ -103,17 +119,16 @@ class PortalClient:
         url = f"{self.settings.base_url}{path}"
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.request(
-                    method, url, headers=headers, json=payload
-                ) as resp:
-                    raw = await resp.read()
-                    try:
-                        body = json.loads(raw) if raw else None
-                    except ValueError:
-                        body = None
-                    retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
-                    return PortalResponse(resp.status, body, retry_after)
+            async with _session().request(
+                method, url, headers=headers, json=payload, timeout=timeout
+            ) as resp:
+                raw = await resp.read()
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
+                return PortalResponse(resp.status, body, retry_after)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             logger.warning("portal %s %s unreachable: %r", method, path, exc)
             return PortalResponse(None)
