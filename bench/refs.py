@@ -30,9 +30,9 @@ from litestar.exceptions import NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from portal.templating import build_environment
+from storage.db import DriverStatement
 from title_transfer.controllers import rendered
 from title_transfer.read import _STMT as _PORTAL_STMT
 from title_transfer.read import build_record
@@ -42,14 +42,12 @@ POLL_SECONDS = 20  # Settings.poll_seconds default (TRACKING_POLL_SECONDS), as t
 
 # The portal's own statement (title_transfer.read._STMT), compiled once for asyncpg: the
 # reference runs the very same SQL, so the difference is everything around it.
-_COMPILED = _PORTAL_STMT.compile(dialect=asyncpg_dialect())
-SQL = str(_COMPILED)
-_POSITIONS = list(_COMPILED.positiontup or [])
-_CONSTANTS = dict(_COMPILED.params)
+_COMPILED = DriverStatement(_PORTAL_STMT)
+SQL = _COMPILED.sql
 
 
 def _args(tracking_no: str) -> list[Any]:
-    return [tracking_no if name == "tracking_no" else _CONSTANTS[name] for name in _POSITIONS]
+    return _COMPILED.args({"tracking_no": tracking_no})
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -42,7 +42,7 @@ from cases.payouts_files import Column, PayoutFileError, Table, read_table
 from cases.payouts_import import NOTICES, parse_amount, refused_audit
 from cases.payouts_report import Problem, pack
 from storage.audit import AuditEntry, record_audit
-from storage.db import utcnow
+from storage.db import asyncpg_of, utcnow
 
 BANK_COLUMNS = (
     Column("batch_code", "批次号", "Batch code", ("发放批次", "批次编号", "批次", "batch", "batch no")),
@@ -225,10 +225,8 @@ async def _payee_states(session: AsyncSession, batch_id: int) -> dict[str, Payee
 
 async def _apply(session: AsyncSession, changes: list[Change], actor: Principal, now: dt.datetime) -> None:
     conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
+    driver = await asyncpg_of(conn)  # asyncpg's, inside the session's transaction
+    if driver is not None:
         await driver.execute("CREATE TEMP TABLE payout_change (payee_id bigint, before text, after text, "
                              "paid_at timestamptz, failure_code text, failure_note text) ON COMMIT DROP")
         await driver.copy_records_to_table(

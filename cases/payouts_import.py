@@ -37,7 +37,7 @@ from cases.payouts import (
 from cases.payouts_files import Column, PayoutFileError, Table, read_table
 from cases.payouts_report import Problem, pack
 from storage.audit import record_audit
-from storage.db import utcnow
+from storage.db import asyncpg_of, utcnow
 
 PAYEE_COLUMNS = (
     Column("name", "姓名", "Name", ("户名", "收款人", "收款人姓名", "领取人", "payee", "payee name", "full name")),
@@ -211,11 +211,8 @@ async def load_payees(session: AsyncSession, records: list[tuple[Any, ...]]) -> 
     """Insert the payees inside the session's transaction: COPY on PostgreSQL, executemany elsewhere."""
     if not records:
         return
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection  # asyncpg's connection, inside the session's transaction
-        assert driver is not None
+    driver = await asyncpg_of(await session.connection())  # asyncpg's, inside the session's transaction
+    if driver is not None:
         await driver.copy_records_to_table(Payee.__tablename__, records=records, columns=list(LOAD_COLUMNS))
         return
     rows = [dict(zip(LOAD_COLUMNS, r, strict=True)) for r in records]
