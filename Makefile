@@ -91,8 +91,8 @@ bot-forms: install
 	@$(BIN)/python scripts/bot_forms.py
 
 # The production shape as local processes on 127.0.0.1 (docs/operations.md, scripts/cluster.sh):
-# HAProxy from Debian's packages in front of two portals, PostgreSQL and Redis (the running
-# servers, the cluster's own databases), moto's S3 server, the outbox sender, a fake SMTP
+# HAProxy from Debian's packages in front of two portals, PostgreSQL and Redis (the cluster's
+# own server processes, on its own ports), moto's S3 server, the outbox sender, a fake SMTP
 # recipient, two Rasa replicas (bot/endpoints.production.yml) and two action servers.
 .PHONY: cluster-deps cluster drill
 cluster-deps:
@@ -100,11 +100,13 @@ cluster-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { echo "· installing Debian's redis-server …"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "· installing Debian's postgresql …"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 cluster: cluster-deps install assets train
 	@bash scripts/cluster.sh
 
 # The fault drill against the same cluster (bounded: about 3 minutes of load, 127.0.0.1 only).
-# DRILL_ARGS=--shared-faults also restarts PostgreSQL and freezes Redis (shared servers).
+# It restarts the cluster's own PostgreSQL and freezes its own Redis, not the machine's servers.
 drill: cluster-deps install assets train
 	@.venv/bin/python -m scripts.drill $(DRILL_ARGS)

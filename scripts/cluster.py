@@ -6,8 +6,8 @@
 |---|---|---|
 | load balancer | HAProxy (Debian's package), health check GET /readyz every second | 18080 |
 | portal ×2 | `python -m portal serve`, stateless, NOTIFY/DIGEST off | 18001, 18002 |
-| PostgreSQL | the running server (127.0.0.1:5432), databases `cluster_portal`, `cluster_rasa_tracker` | 5432 |
-| Redis | the running server (6379): portal database 2, Rasa's locks database 1 | 6379 |
+| PostgreSQL | the cluster's own server (Debian's binaries, `initdb` in a fresh directory): databases `cluster_portal`, `cluster_rasa_tracker` | 18032 |
+| Redis | the cluster's own `redis-server`: portal database 2, Rasa's locks database 1 | 18079 |
 | S3 | moto's server (`python -m moto.server`), bucket `portal-documents` | 18010 |
 | outbox sender | `python -m portal send` (NOTIFY_SENDER=email) | – |
 | fake recipients | an SMTP server (tests/support/smtp_server.py) writing var/cluster/mailbox.jsonl | 18025 |
@@ -17,8 +17,11 @@
 Logs in var/cluster/logs/. Ctrl-C stops everything (each part is a process group of its own).
 The drill (scripts/drill.py) starts the same cluster through :class:`Cluster` and breaks it.
 
-PostgreSQL or Redis not running (a fresh machine): PostgreSQL is started the way CI starts it
-(pg_ctlcluster), Redis as a process of the cluster (`redis-server`, stopped with it).
+PostgreSQL and Redis are the cluster's own processes, as in compose.yaml, not the servers the
+machine already runs: the drill restarts and freezes them without touching anything else, and
+every start begins with empty databases (like moto's S3, whose objects do not survive either).
+PostgreSQL's data directory is made with ``initdb`` in a new temporary directory (as the
+``postgres`` user when run as root: PostgreSQL refuses to run as root) and removed at the end.
 """
 
 from __future__ import annotations
@@ -44,11 +47,10 @@ PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python
 BOT = ROOT / "bot"
 RASA = BOT / ".venv" / "bin" / "rasa"
 MODEL = BOT / "models" / "bot.tar.gz"
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+PG_HOST, PG_USER = "127.0.0.1", "postgres"
 PORTAL_DB, TRACKER_DB = "cluster_portal", "cluster_rasa_tracker"
 # bot/endpoints.production.yml connects to this database first (login_db), unchanged: it must exist.
 LOGIN_DB = "portal"
-REDIS_PORT = 6379
 SMTP_FROM = "portal@cluster.local"
 
 
@@ -85,6 +87,31 @@ class Ports:
     def actions(self, i: int) -> int:
         return self.base + 54 + i
 
+    @property
+    def postgres(self) -> int:
+        return self.base + 32
+
+    @property
+    def redis(self) -> int:
+        return self.base + 79
+
+
+def postgres_bin() -> Path:
+    """Debian's PostgreSQL binaries (the newest installed major version)."""
+    root = Path("/usr/lib/postgresql")
+    versions = sorted((d for d in root.iterdir() if (d / "bin" / "initdb").exists()),
+                      key=lambda d: int(d.name) if d.name.isdigit() else 0) if root.is_dir() else []
+    if not versions:
+        raise SystemExit("PostgreSQL's server binaries are not installed: run `make cluster-deps`")
+    return versions[-1] / "bin"
+
+
+def as_postgres_user(cmd: list[str]) -> list[str]:
+    """``cmd`` as the ``postgres`` user when this runs as root (initdb and postgres refuse root)."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *cmd]
+
 
 @dataclass
 class Cluster:
@@ -99,6 +126,7 @@ class Cluster:
     fresh: bool = False  # drop and create the databases first (the drill: moto's objects do not survive either)
     smtp_delay: float = 0.0  # the fake relay's pause per message (the drill: to kill the sender mid-batch)
     notify_lease: int = 120
+    pgdata: Path | None = None  # the cluster's PostgreSQL data directory (made at the first start)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -108,7 +136,7 @@ class Cluster:
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.portal_db}"
+        return f"postgresql://{PG_USER}@{PG_HOST}:{self.ports.postgres}/{self.portal_db}"
 
     @property
     def mailbox(self) -> Path:
@@ -123,7 +151,7 @@ class Cluster:
             "PORTAL_SECRET": self.secret, "PORTAL_SERVICE_TOKEN": self.token,
             "DOCUMENT_BACKEND": "s3", "S3_ENDPOINT": f"127.0.0.1:{self.ports.s3}", "S3_ACCESS_KEY": "cluster",
             "S3_SECRET_KEY": "cluster-secret", "S3_BUCKET": "portal-documents", "S3_SECURE": "false",
-            "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/2",
+            "REDIS_URL": f"redis://127.0.0.1:{self.ports.redis}/2",
             "RASA_URLS": ",".join(f"http://127.0.0.1:{self.ports.rasa(i)}" for i in (1, 2)),
             "NOTIFY_INTERVAL_SECONDS": "0", "DIGEST_INTERVAL_SECONDS": "0",
             "FORWARDED_ALLOW_IPS": "127.0.0.1", "HOST": "127.0.0.1",
@@ -138,12 +166,11 @@ class Cluster:
             secret_file.write_text(f"{secrets.token_urlsafe(48)}\n{secrets.token_urlsafe(32)}\n")
             secret_file.chmod(0o600)
         self.secret, self.token = secret_file.read_text().split()
-        self._postgres()
-        if not listening(REDIS_PORT):
-            self._start(Process("redis", ["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
-                                          "--save", "", "--appendonly", "no"], log_path=self.log("redis"),
-                                new_session=True, stop_signal=signal.SIGTERM), port=REDIS_PORT)
-        say(f"PostgreSQL: {self.database_url} (and {self.tracker_db} for Rasa); Redis: 127.0.0.1:{REDIS_PORT}")
+        for name in ("postgres", "redis"):
+            if name not in self.processes:
+                self.start(name)
+        self._databases()
+        say(f"PostgreSQL: {self.database_url} (and {self.tracker_db} for Rasa); Redis: 127.0.0.1:{self.ports.redis}")
         # The demo data includes documents: the S3 server is up before the seed writes them.
         if "s3" not in self.processes:
             self.start("s3")
@@ -153,22 +180,41 @@ class Cluster:
                            stdout=subprocess.DEVNULL)
         self.write_haproxy_config()
 
-    def _postgres(self) -> None:
-        if not listening(PG_PORT):
-            versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
-            if not versions:
-                raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],  # noqa: S603,S607
-                           check=True)
-            for _ in range(30):
-                if listening(PG_PORT):
-                    break
-                time.sleep(1)
+    def _initdb(self) -> Path:
+        """A new, empty data directory for the cluster's PostgreSQL (trust on 127.0.0.1 only)."""
+        import tempfile
 
+        pgdata = Path(tempfile.mkdtemp(prefix=f"cluster-postgres-{self.ports.postgres}-"))
+        if os.geteuid() == 0:
+            shutil.chown(pgdata, "postgres", "postgres")
+        subprocess.run(as_postgres_user([str(postgres_bin() / "initdb"), "-D", str(pgdata), "-U", PG_USER,  # noqa: S603
+                                         "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return pgdata
+
+    def _accepting(self, timeout: float) -> None:
+        async def ask() -> None:
+            import asyncpg
+
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=self.ports.postgres,
+                                                 database="postgres", timeout=2)
+                    await conn.close()
+                    return
+                except (OSError, asyncpg.PostgresError):  # TimeoutError is an OSError
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.1)
+
+        asyncio.run(ask())
+
+    def _databases(self) -> None:
         async def create() -> None:
             import asyncpg
 
-            conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=PG_PORT, database="postgres")
+            conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=self.ports.postgres, database="postgres")
             try:
                 if self.fresh:
                     for name in (self.portal_db, self.tracker_db):
@@ -187,7 +233,8 @@ class Cluster:
         cfg = f"""# written by scripts/cluster.py
 global
     maxconn 4096
-    log stdout format raw local0 warning
+    # Every request with its timings and termination state (logs/lb.log): what a drill failure was.
+    log stdout format raw local0 info
 
 defaults
     mode http
@@ -250,6 +297,18 @@ backend portals
     def make(self, name: str) -> Process:
         """The process called ``name`` (not started)."""
         p = self.ports
+        if name == "postgres":
+            if self.pgdata is None:
+                self.pgdata = self._initdb()
+            # SIGINT: PostgreSQL's fast shutdown (what `pg_ctl restart -m fast` does).
+            return Process(name, as_postgres_user([
+                str(postgres_bin() / "postgres"), "-D", str(self.pgdata), "-p", str(p.postgres), "-h", PG_HOST,
+                "-k", str(self.pgdata), "-c", "max_connections=200", "-c", "shared_buffers=128MB"]),
+                log_path=self.log(name), new_session=True, stop_signal=signal.SIGINT)
+        if name == "redis":
+            return Process(name, ["redis-server", "--port", str(p.redis), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], log_path=self.log(name), new_session=True,
+                           stop_signal=signal.SIGTERM)
         if name.startswith("portal"):
             i = int(name[-1])
             return Process(name, [PY, "-m", "portal", "serve"], env=self.portal_env(PORT=str(p.portal(i))),
@@ -272,8 +331,10 @@ backend portals
                            new_session=True, stop_signal=signal.SIGUSR1)
         if name.startswith("rasa"):
             i = int(name[-1])
-            env = {"DB_HOST": PG_HOST, "DB_USER": PG_USER, "DB_PASSWORD": "", "DB_NAME": self.tracker_db,
-                   "REDIS_HOST": "127.0.0.1", "ACTION_ENDPOINT": f"http://127.0.0.1:{p.actions(i)}/webhook",
+            # Rasa's SQL tracker store takes a port written into the host (host:port).
+            env = {"DB_HOST": f"{PG_HOST}:{p.postgres}", "DB_USER": PG_USER, "DB_PASSWORD": "",
+                   "DB_NAME": self.tracker_db, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(p.redis),
+                   "ACTION_ENDPOINT": f"http://127.0.0.1:{p.actions(i)}/webhook",
                    "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
                    "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONWARNINGS": "ignore"}
             return Process(name, [str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1",
@@ -295,17 +356,21 @@ backend portals
             return self._start(proc, url=f"http://127.0.0.1:{p.portal(int(name[-1]))}/readyz", timeout=timeout)
         if name.startswith("rasa"):
             return self._start(proc, url=f"http://127.0.0.1:{p.rasa(int(name[-1]))}/", timeout=max(timeout, 300))
-        ports = {"s3": p.s3, "smtp": p.smtp, "lb": p.lb}
+        ports = {"s3": p.s3, "smtp": p.smtp, "lb": p.lb, "postgres": p.postgres, "redis": p.redis}
         if name.startswith("actions"):
             ports[name] = p.actions(int(name[-1]))
         if name == "sender":
             return self._start(proc)
+        if name == "postgres":
+            self._start(proc, port=p.postgres, timeout=timeout)
+            self._accepting(timeout)  # listening is not yet accepting ("the database system is starting up")
+            return proc
         return self._start(proc, port=ports[name], timeout=timeout)
 
     @property
     def names(self) -> list[str]:
         bot = ["actions1", "actions2", "rasa1", "rasa2"] if self.bot else []
-        return ["s3", "smtp", "portal1", "portal2", "lb", "sender", *bot]
+        return ["postgres", "redis", "s3", "smtp", "portal1", "portal2", "lb", "sender", *bot]
 
     def start_all(self) -> None:
         rasa = [n for n in self.names if n.startswith("rasa")]
@@ -354,6 +419,9 @@ backend portals
                 os.killpg(proc.pid, signal.SIGKILL)  # anything of the group still there
             except (ProcessLookupError, AssertionError):
                 pass
+        if self.pgdata is not None and not (self.processes.get("postgres") and self.processes["postgres"].running):
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            self.pgdata = None
 
 
 def say(text: str) -> None:

@@ -2,7 +2,7 @@
 through the load balancer on 127.0.0.1, breaks one part at a time, and checks afterwards that
 nothing was lost or doubled.
 
-    .venv/bin/python -m scripts.drill [--no-bot] [--shared-faults] [--base-port 18100]
+    .venv/bin/python -m scripts.drill [--no-bot] [--base-port 18100]
 
 Load (a few clients each, every request with a 15 s limit, all to 127.0.0.1):
   submissions  POST /api/v1/submissions as the assistant would (service token, a citizen's signed
@@ -13,9 +13,9 @@ Load (a few clients each, every request with a 15 s limit, all to 127.0.0.1):
 
 Faults, in turn: SIGKILL a portal (restarted after 5 s); SIGKILL a Rasa replica (restarted in
 the background); freeze the S3 server for 20 s (SIGSTOP/SIGCONT: a store that stops
-answering); SIGKILL the outbox sender (restarted after 3 s). With --shared-faults also restart
-PostgreSQL and freeze Redis for 20 s: those servers are shared with everything else on the
-machine, so they are off by default.
+answering); SIGKILL the outbox sender (restarted after 3 s); restart PostgreSQL (fast shutdown,
+then the same data directory started again); freeze Redis for 20 s. PostgreSQL and Redis are
+the cluster's own processes (scripts/cluster.py), so breaking them touches nothing else.
 
 Checks: every submission the client saw accepted exists exactly once, with its audit entry;
 every accepted upload has its object and no object lacks its row (the sweeper's view, grace
@@ -34,7 +34,6 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -43,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from scripts.cluster import PG_HOST, PG_PORT, PG_USER, Cluster, Ports, say
+from scripts.cluster import PG_HOST, PG_USER, Cluster, Ports, say
 
 TIMEOUT = 15.0
 TRACKING = ("ZT2026000001", "YJSZ2468")
@@ -255,29 +254,25 @@ class Drill:
         self.recovery["outbox sender SIGKILL"] = time.monotonic() - back
 
     async def restart_postgres(self) -> None:
-        from scripts.cluster import listening
-
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
+        c = self.cluster
+        # What `pg_ctl restart -m fast` does: a fast shutdown (open transactions rolled back, every
+        # connection closed), then the same data directory started again.
+        await asyncio.to_thread(c.stop, "postgres")
         try:
-            await asyncio.to_thread(subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
-                                                     "restart"], check=True)
+            await asyncio.sleep(1)
         finally:
-            if not listening(PG_PORT):  # never leave the shared server stopped
-                await asyncio.to_thread(subprocess.run, ["pg_ctlcluster", "--skip-systemctl-redirect", version,
-                                                         "main", "start"], check=False)
+            await asyncio.to_thread(c.start, "postgres")
         back = time.monotonic()
         self.recovery["PostgreSQL restart"] = await self.ok_after("submission", back)
 
     async def freeze_redis(self) -> None:
-        info = await asyncio.to_thread(subprocess.run, ["redis-cli", "info", "server"], capture_output=True,
-                                       text=True, check=True)
-        pid = int(info.stdout.split("process_id:")[1].split()[0])
-        os.kill(pid, signal.SIGSTOP)
+        c = self.cluster
+        c.kill("redis", signal.SIGSTOP)
         try:
             await asyncio.sleep(20)
         finally:
             back = time.monotonic()
-            os.kill(pid, signal.SIGCONT)
+            c.kill("redis", signal.SIGCONT)
         self.recovery["Redis stopped 20 s"] = await self.ok_after("submission", back)
 
     # --- the database's view ------------------------------------------------------------------
@@ -285,7 +280,7 @@ class Drill:
     async def db(self, sql: str, *args: Any, database: str | None = None) -> list[Any]:
         import asyncpg
 
-        conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=PG_PORT,
+        conn = await asyncpg.connect(user=PG_USER, host=PG_HOST, port=self.cluster.ports.postgres,
                                      database=database or self.cluster.portal_db, timeout=5)
         try:
             return list(await conn.fetch(sql, *args))
@@ -339,8 +334,7 @@ async def drive(cluster: Cluster, args: argparse.Namespace, drill_started: dt.da
     if cluster.bot:
         faults.append(("Rasa replica SIGKILL", drill.kill_rasa))
     faults += [("S3 stopped 20 s", drill.freeze_s3), ("outbox sender SIGKILL", drill.kill_sender)]
-    if args.shared_faults:
-        faults += [("PostgreSQL restart", drill.restart_postgres), ("Redis stopped 20 s", drill.freeze_redis)]
+    faults += [("PostgreSQL restart", drill.restart_postgres), ("Redis stopped 20 s", drill.freeze_redis)]
     try:
         for name, fn in faults:
             await asyncio.wait_for(drill.run_fault(name, fn), 240)
@@ -446,8 +440,6 @@ async def report(drill: Drill, since: dt.datetime, drained: float) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="make drill")
     parser.add_argument("--no-bot", action="store_true")
-    parser.add_argument("--shared-faults", action="store_true",
-                        help="also restart PostgreSQL and freeze Redis (shared with everything on this machine)")
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("CLUSTER_BASE_PORT", "18100")))
     parser.add_argument("--baseline", type=float, default=10.0, help="seconds of load before the first fault")
     args = parser.parse_args()
