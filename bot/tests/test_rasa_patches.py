@@ -249,3 +249,75 @@ def test_applied_events_are_rasas() -> None:
         tracker = DialogueStateTracker.from_events("s", events, [])
         assert tracker.applied_events() == ORIGINAL["applied_events"](tracker)
         assert [type(e) for e in tracker.applied_events()] == [type(e) for e in ORIGINAL["applied_events"](tracker)]
+
+
+# --- graph runs without dask ----------------------------------------------------------------
+
+class _Number:
+    """A small graph component: provides its configured number, or adds its inputs to it."""
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: Any, resource: Any, execution_context: Any) -> Any:
+        return cls(config)
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.x = config.get("x", 0)
+        self.calls = 0
+
+    def provide(self) -> int:
+        self.calls += 1
+        return self.x
+
+    def add(self, a: int, b: int = 0) -> int:
+        if a < 0:
+            raise ValueError("negative")
+        return self.x + a + b
+
+
+def _runner(tmp_path: Any) -> Any:
+    from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    number = type("Number", (_Number, GraphComponent), {})
+    schema = GraphSchema({
+        "one": SchemaNode({}, number, "create", "provide", {"x": 1}),
+        "two": SchemaNode({}, number, "create", "provide", {"x": 2}),
+        "three": SchemaNode({"a": "one", "b": "two"}, number, "create", "add", {}),
+        "plus_input": SchemaNode({"a": "three", "b": "__input__"}, number, "create", "add", {"x": 10}),
+        "unresolved": SchemaNode({"a": "one", "b": "__nothing__"}, number, "create", "add", {}),
+        "diamond": SchemaNode({"a": "three", "b": "plus_input"}, number, "create", "add", {}, is_target=True),
+        "unused": SchemaNode({}, number, "create", "provide", {"x": 99}),
+    })
+    return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "m"))
+
+
+@pytest.mark.parametrize(("inputs", "targets"), [
+    ({"__input__": 5}, ["diamond"]),
+    ({"__input__": 5}, None),  # the schema's targets
+    ({"__input__": 5}, ["plus_input", "three"]),
+    ({"__input__": 7}, ["three"]),  # an input nobody in the minimal graph needs
+    ({}, ["one", "two"]),
+    ({"three": 100, "__input__": 1}, ["plus_input"]),  # an input standing in for a node
+])
+def test_graph_runs_give_what_dask_gives(tmp_path: Any, inputs: dict[str, Any], targets: list[str] | None) -> None:
+    from components.rasa_patches import ORIGINAL
+
+    runner = _runner(tmp_path)
+    assert runner.run(dict(inputs), targets) == ORIGINAL["graph_run"](runner, dict(inputs), targets)
+    assert runner.run(dict(inputs), targets) == ORIGINAL["graph_run"](runner, dict(inputs), targets)  # planned
+
+
+def test_graph_runs_fail_as_dask_runs_fail(tmp_path: Any) -> None:
+    from rasa.engine.exceptions import GraphComponentException, GraphRunError
+
+    from components.rasa_patches import ORIGINAL
+
+    runner = _runner(tmp_path)
+    for run in (runner.run, lambda i, t: ORIGINAL["graph_run"](runner, i, t)):
+        with pytest.raises(GraphRunError, match="clashes with a node name"):
+            run({"__input__": "three"}, ["plus_input"])
+        with pytest.raises(GraphComponentException):  # the component's error, wrapped by GraphNode
+            run({"__input__": -100, "three": -50}, ["plus_input"])
+        with pytest.raises(GraphRunError):  # a need nothing provides: the node's own complaint
+            run({}, ["unresolved"])
