@@ -56,6 +56,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -394,10 +395,14 @@ async def _answer(resp: aiohttp.ClientResponse) -> tuple[int, str]:
     return resp.status, (await resp.read()).decode("utf-8", "replace")
 
 
+_HTMX_FORM = {"HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded"}
+
+
 class PortalChat:
     """One person on the portal's /chat page (its own cookies: session, CSRF, language)."""
 
     via = "portal"
+    csrf = ""
 
     def __init__(self, base_url: str, lang: str) -> None:
         self.client = _browser(base_url, {"Accept-Language": "zh-CN" if lang == "zh" else "en",
@@ -408,13 +413,16 @@ class PortalChat:
             await resp.read()
             if resp.status != 200:
                 raise RuntimeError(f"GET /chat: HTTP {resp.status}")
+        # The CSRF cookie is set once and stays: read from the jar once, not at every turn.
+        self.csrf = next(c.value for c in self.client.cookie_jar if c.key == "csrftoken")
 
     async def say(self, text: str) -> tuple[int, str]:
-        csrf = next(c.value for c in self.client.cookie_jar if c.key == "csrftoken")
-        async with self.client.post("/chat", data={"message": text, "_csrf_token": csrf},
-                                    headers={"HX-Request": "true"}) as resp:
-            status, body = await _answer(resp)
-        return status, _replies(body)
+        # The form encoded here, as a browser sends it: aiohttp's FormData for a dict cost the
+        # bench (whose CPU is counted) a quarter of a millisecond per turn.
+        body = urlencode({"message": text, "_csrf_token": self.csrf}).encode()
+        async with self.client.post("/chat", data=body, headers=_HTMX_FORM) as resp:
+            status, html = await _answer(resp)
+        return status, _replies(html)
 
     async def close(self) -> None:
         await self.client.close()

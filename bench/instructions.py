@@ -23,6 +23,15 @@ callgrind files for ``callgrind_annotate --inclusive=yes``. ``--timed SECONDS`` 
 server and requests without valgrind under the benchmarks' load (bench.loadgen, 32 connections,
 3 s warm-up) and prints the server's CPU time per request instead: alternate two builds
 (``--source``) in one session to compare them on a shared machine.
+
+``--chat`` counts a chat message instead: ``POST /chat`` as the page's htmx sends it, each
+browser with its own cookies (session, CSRF) after an uncounted ``GET /chat``, conversations
+of ``--chat-turns`` messages, against a stand-in for Rasa in this process (two replies, one
+with buttons: the portal's side of the turn only). Without ``--database-url`` a throwaway
+SQLite database is migrated for it.
+
+    python -m bench.instructions --chat --requests-count 200
+    python -m bench.instructions --chat --source /work/main --requests-count 200   # the other build
 """
 
 from __future__ import annotations
@@ -103,6 +112,156 @@ def _imported_from(env: dict[str, str], cwd: Path) -> str:
     return out.stdout.strip()
 
 
+class _FakeRasa:
+    """Rasa's REST webhook in a thread of this process: the same two replies to every message."""
+
+    REPLY = json.dumps([
+        {"recipient_id": "x", "text": "您好！我可以帮您查询过户进度、估算税费、办理水电气过户，详见 /guide 。"},
+        {"recipient_id": "x", "text": "还需要什么？", "buttons": [
+            {"title": "查询进度", "payload": "/ask_transfer_status"}, {"title": "税费", "payload": "/ask_tax"}]},
+    ]).encode()
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        reply = self.REPLY
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Rasa (Sanic) does
+
+            def _answer(self, body: bytes, kind: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - the page's "is the assistant up" probe
+                self._answer(b"Hello from Rasa", "text/plain")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._answer(reply, "application/json")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+class _Browser:
+    """One person's cookies on one keep-alive connection: GET /chat, then htmx POSTs."""
+
+    def __init__(self, port: int, n: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookies: dict[str, str] = {}
+        self.n = n
+
+    def _send(self, method: str, path: str, body: str | None = None, **headers: str) -> tuple[int, bytes]:
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if "max-age=0" in header.lower() or not value:
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = value
+        return resp.status, data
+
+    def open(self) -> tuple[int, bytes]:
+        return self._send("GET", "/chat", **{"Accept-Language": "zh-CN"})
+
+    def say(self) -> tuple[int, bytes]:
+        from urllib.parse import urlencode
+
+        self.n += 1
+        body = urlencode({"message": f"你好，第{self.n}条消息", "_csrf_token": self.cookies.get("csrftoken", "")})
+        return self._send("POST", "/chat", body, **{"Content-Type": "application/x-www-form-urlencoded",
+                                                      "HX-Request": "true", "Accept-Language": "zh-CN"})
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _migrated_sqlite(workdir: Path, cwd: Path, env: dict[str, str]) -> str:
+    url = f"sqlite:///{workdir / 'chat.db'}"
+    subprocess.run([sys.executable, "-m", "portal", "migrate"], cwd=cwd,  # noqa: S603
+                   env={**os.environ, **env, "DATABASE_URL": url}, capture_output=True, check=True, timeout=300)
+    return url
+
+
+def count_chat(args: argparse.Namespace) -> dict[str, Any]:
+    """Instructions per POST /chat (see the module's docstring)."""
+    cwd = Path(args.source).resolve() if args.source else support.ROOT
+    rasa = _FakeRasa()
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-chat-") as tmp:
+        workdir = Path(tmp)
+        out_dir = Path(args.keep_out).resolve() if args.keep_out else workdir / "callgrind"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not args.database_url:
+            args.database_url = _migrated_sqlite(workdir, cwd, _server_env(args, workdir))
+        env = {**_server_env(args, workdir), "RASA_URL": rasa.url}
+        imported = _imported_from(env, cwd)
+        port = free_port()
+        cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+               f"--callgrind-out-file={out_dir}/callgrind.out.%p",
+               sys.executable, "-m", "uvicorn", args.app, "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+               "--no-access-log", "--no-proxy-headers", "--timeout-keep-alive", "300"]
+        server = Process("callgrind-portal", cmd, env=env, cwd=cwd, log_path=workdir / "server.log")
+        statuses: dict[int, int] = {}
+        counted = 0
+        with server:
+            server.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=args.start_timeout)
+            browser_no = 0
+
+            def conversation(measured: int) -> int:
+                nonlocal browser_no
+                browser_no += 1
+                browser = _Browser(port, 0)
+                status, _ = browser.open()
+                if status != 200:
+                    raise SystemExit(f"GET /chat: HTTP {status}")
+                if measured:
+                    _control(server.pid, "--instr=on")
+                for _ in range(measured or args.chat_turns):
+                    status, _body = browser.say()
+                    statuses[status] = statuses.get(status, 0) + 1
+                if measured:
+                    _control(server.pid, "--instr=off")
+                browser.close()
+                return measured
+
+            for _ in range(max(1, args.warmup // args.chat_turns)):
+                conversation(0)
+            statuses.clear()
+            started = time.perf_counter()
+            while counted < args.requests_count:
+                counted += conversation(min(args.chat_turns, args.requests_count - counted))
+            seconds = time.perf_counter() - started
+            _control(server.pid, "--dump")
+            log_tail = server.tail(15)
+        rasa.close()
+        total = sum(int(m.group(1)) for f in out_dir.glob("callgrind.out.*") for m in _TOTAL.finditer(f.read_bytes()))
+    if set(statuses) != {200}:
+        raise SystemExit(f"unexpected statuses {statuses}; server log:\n{log_tail}")
+    return {"instructions_per_request": total / counted, "instructions": total, "requests": counted,
+            "warmup": max(1, args.warmup // args.chat_turns) * args.chat_turns,
+            "chat_turns": args.chat_turns, "statuses": statuses, "portal": imported,
+            "first_path": "POST /chat", "seconds_under_valgrind": round(seconds, 1),
+            "callgrind_out": str(out_dir) if args.keep_out else None}
+
+
 def _control(pid: int, flag: str) -> None:
     subprocess.run(["callgrind_control", flag, str(pid)], check=True, capture_output=True)  # noqa: S603, S607
 
@@ -171,7 +330,10 @@ def timed(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", required=True, help="the portal's database (e.g. one kept by python -m bench --keep)")
+    parser.add_argument("--database-url", help="the portal's database (e.g. one kept by python -m bench --keep; "
+                                               "--chat: a migrated SQLite file by default)")
+    parser.add_argument("--chat", action="store_true", help="count POST /chat messages (see the docstring)")
+    parser.add_argument("--chat-turns", type=int, default=10, help="messages per conversation for --chat (default 10)")
     parser.add_argument("--path", action="append", default=[], help="a path to request (repeat to cycle through several)")
     parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value', sent with every --path")
     parser.add_argument("--requests", help="a JSON list of {path, headers} (the load generator's format), cycled")
@@ -191,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="connections for --timed (default 32)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if not args.database_url and not args.chat:
+        parser.error("--database-url is needed (except with --chat)")
     if args.timed:
         report = timed(args)
         print(json.dumps(report, indent=2) if args.json else
@@ -198,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
               f"p50 {report['p50_ms']} ms, statuses {report['statuses']}, machine busy {report['machine_cpu_busy_pct']}% "
               f"(background {report['background_busy_pct']}%); server imported {report['portal']}")
         return 0
-    result = count(args)
+    result = count_chat(args) if args.chat else count(args)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

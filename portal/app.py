@@ -46,7 +46,7 @@ from portal.admin import AdminUsersController
 from portal.api_docs import LocalSwaggerRenderPlugin, swagger_router, swagger_version
 from portal.auth import AuthController
 from portal.case_clues import CaseCluesController
-from portal.chat import ChatController
+from portal.chat import ChatController, forget_dropped
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.form_wiring import wire_forms
@@ -61,6 +61,7 @@ from portal.settings import ROOT, Settings
 from portal.static_fs import StaticFileSystem
 from portal.sweeper import build_sweeper
 from portal.templating import build_environment
+from storage.chat_log import ChatLog
 from storage.context import AppContext
 from storage.kv import KeyValueItem, KVStore
 from storage.throttle import Counter, RedisCounter, SQLCounter, Throttle
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     counters: Counter = RedisCounter(settings.redis_url) if settings.redis_url else SQLCounter(engine)
     throttle = Throttle(counters, limit=settings.throttle_failures,
                         window_seconds=settings.throttle_window_seconds)
+    chat_turns = ChatLog(engine)
     ctx = AppContext(
         settings=settings,
         engine=engine,
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
         code_checker=CodeChecker(settings.secret_key, throttle),
         document_store=build_document_store_from_settings(settings.documents),
         rasa=RasaReplicas(settings.bot.rasa_urls),
+        chat_log=chat_turns,
     )
     wire_forms()  # the domains' form kinds (already registered on import; idempotent)
     wire_documents()
@@ -144,7 +147,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
 
     session_config = PortalSessionConfig(
         store="sessions", secure=settings.secure_cookies, httponly=True, samesite="lax", max_age=60 * 60 * 12,
-        key="portal_session",
+        key="portal_session", on_drop=forget_dropped(chat_turns),  # a dropped session's chat turns go too
     )
     csrf = CSRFConfig(
         secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",

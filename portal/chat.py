@@ -1,14 +1,20 @@
 """The /chat page: a phone-first chat with the assistant, proxied through the portal.
 
-The browser never talks to Rasa. The portal keeps a server-side sender id and the recent
-turns in the session, forwards each message to Rasa's REST webhook with the language and,
-for a signed-in person, a signed identity the action server passes back to the portal API.
-If Rasa is down, the page says so and offers a plain message form that still reaches the
-back-office queue.
+The browser never talks to Rasa. The portal keeps a server-side sender id in the session,
+forwards each message to Rasa's REST webhook with the language and, for a signed-in person,
+a signed identity the action server passes back to the portal API. If Rasa is down, the page
+says so and offers a plain message form that still reaches the back-office queue.
+
+The turns are kept by sender in the chat log (storage/chat_log.py), not in the session: a
+message appends its new turns (one INSERT) and neither reads the history nor rewrites the
+session; the page reads the last ``HISTORY_TURNS``. Only the session's sender reaches them:
+/chat/clear starts a new sender and deletes the old one's turns, and so does a rotation of
+the session at sign-in or sign-out (PortalSessionConfig.on_drop).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Annotated, Any
@@ -24,11 +30,14 @@ from accounts.clients import client_key, make_client_token
 from accounts.principal import Principal
 from portal.i18n import gettext as _
 from portal.rasa_replicas import NoReplicaAnswered, RasaReplicas
+from storage.chat_log import ChatLog
 from storage.context import AppContext
 from title_transfer.access import make_citizen_token
 
+log = logging.getLogger("portal.chat")
 MAX_MESSAGE = 1000
 HISTORY_TURNS = 40
+LEGACY_KEY = "chat_history"  # where sessions kept the turns before the chat log
 _LINK = re.compile(r"(?<![\w/])(/(?:track|taxes|guide|chat|my/submissions|staff)(?:/[\w\-/?=&.%]*)?)")
 
 
@@ -49,24 +58,67 @@ def linkify(text: str) -> Markup:
     return Markup(_LINK.sub(r'<a href="\1">\1</a>', escaped).replace("\n", "<br>"))  # noqa: S704 - escaped above
 
 
-def _sender(request: Request[Any, Any, Any]) -> str:
+def _conversation(request: Request[Any, Any, Any]) -> str | None:
+    """The session's chat sender, if it has one (none is made)."""
     sender = request.session.get("chat_sender") if request.session else None
-    if not isinstance(sender, str):
+    return sender if isinstance(sender, str) else None
+
+
+def _sender(request: Request[Any, Any, Any]) -> str:
+    sender = _conversation(request)
+    if sender is None:
         sender = uuid.uuid4().hex
         request.set_session({**(request.session or {}), "chat_sender": sender})
     return sender
 
 
-def _history(request: Request[Any, Any, Any]) -> list[Turn]:
-    raw = (request.session or {}).get("chat_history") or []
+def chat_log(ctx: AppContext) -> ChatLog:
+    if ctx.chat_log is None:  # an app context built without one
+        ctx.chat_log = ChatLog(ctx.engine)
+    return ctx.chat_log
+
+
+async def _adopt_legacy(request: Request[Any, Any, Any], ctx: AppContext) -> None:
+    """A session from before the chat log still holds its turns: move them to the log, once."""
+    raw = (request.session or {}).get(LEGACY_KEY)
+    if raw is None:
+        return
+    session = dict(request.session or {})
+    session.pop(LEGACY_KEY, None)
+    request.set_session(session)
+    sender = _conversation(request)
     try:
-        return msgspec.convert(raw, list[Turn])
+        turns = msgspec.convert(raw, list[Turn])
     except msgspec.ValidationError:
+        return
+    if sender is not None and turns:
+        await chat_log(ctx).append(sender, turns[-HISTORY_TURNS:])
+
+
+async def chat_history(request: Request[Any, Any, Any]) -> list[Turn]:
+    """The last HISTORY_TURNS turns of this session's conversation, oldest first."""
+    ctx: AppContext = request.app.state.ctx
+    await _adopt_legacy(request, ctx)
+    sender = _conversation(request)
+    if sender is None:
         return []
+    return [Turn(t.who, t.text, t.buttons) for t in await chat_log(ctx).recent(sender, HISTORY_TURNS)]
 
 
-def _save(request: Request[Any, Any, Any], turns: list[Turn]) -> None:
-    request.set_session({**(request.session or {}), "chat_history": msgspec.to_builtins(turns[-HISTORY_TURNS:])})
+def forget_dropped(log_: ChatLog) -> Any:
+    """PortalSessionConfig.on_drop: a session deleted or rotated away takes its chat turns along
+    (unless the session that replaces it keeps the same sender)."""
+
+    async def on_drop(old: dict[str, Any], new: dict[str, Any] | None) -> None:
+        sender = old.get("chat_sender")
+        if not isinstance(sender, str) or (new is not None and new.get("chat_sender") == sender):
+            return
+        try:
+            await log_.forget(sender)
+        except Exception:  # noqa: BLE001 - the sign-in or sign-out goes on; the purge removes them later
+            log.exception("could not delete the chat turns of a dropped session")
+
+    return on_drop
 
 
 class RasaUnavailable(Exception):
@@ -132,7 +184,7 @@ class ChatController(Controller):
     async def page(self, request: Request[Any, Any, Any]) -> Template:
         # Said up front when the assistant is not there (still being prepared, or down): no greeting.
         up = await rasa_answers(request.app.state.ctx)
-        context: dict[str, Any] = {"turns": _history(request), "error": None, "assistant_up": up,
+        context: dict[str, Any] = {"turns": await chat_history(request), "error": None, "assistant_up": up,
                                    "embed": request.query_params.get("embed") == "1"}
         if not up:
             # The leave-a-message form itself, on this page: nobody has to find it.
@@ -148,6 +200,8 @@ class ChatController(Controller):
         data: Annotated[ChatForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         ctx: AppContext = request.app.state.ctx
+        await _adopt_legacy(request, ctx)
+        sender = _sender(request)
         text = data.message.strip()
         new: list[Turn] = []
         status = 200
@@ -161,13 +215,13 @@ class ChatController(Controller):
         else:
             new.append(Turn("user", text))
             try:
-                replies = await ask_rasa(ctx, _sender(request), text, chat_metadata(request, ctx))
+                replies = await ask_rasa(ctx, sender, text, chat_metadata(request, ctx))
                 new.extend(replies or [Turn("bot", _("Sorry, I have no answer to that. You can ask for a person."))])
             except RasaUnavailable:
                 new.append(Turn("system", _("The assistant is not available right now. Leave a message below and "
                                             "staff will answer you.")))
                 status = 503
-        _save(request, [*_history(request), *new])
+        await chat_log(ctx).append(sender, new)  # appended: the history is not read here
         if request.headers.get("hx-request"):
             return Template("_chat_turns.html", context={"turns": new, "offer_message": status == 503},
                             status_code=200)
@@ -176,7 +230,9 @@ class ChatController(Controller):
     @post("/clear", name="chat.clear", status_code=303)
     async def clear(self, request: Request[Any, Any, Any]) -> Redirect:
         session = dict(request.session or {})
-        session.pop("chat_history", None)
-        session.pop("chat_sender", None)  # a new conversation for Rasa too
+        session.pop(LEGACY_KEY, None)
+        old = session.pop("chat_sender", None)  # a new conversation for Rasa too
         request.set_session(session)
+        if isinstance(old, str):
+            await chat_log(request.app.state.ctx).forget(old)
         return Redirect("/chat", status_code=303)

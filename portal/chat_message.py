@@ -19,7 +19,7 @@ from backoffice.controllers.common import View
 from backoffice.records import Actor
 from kernel.deps import CurrentPrincipal, Lang, ThrottleDep, app_context, request_lang
 from kernel.errors import BilingualError, error_view, field_errors_of, page_status
-from portal.chat import _history, _sender
+from portal.chat import _sender, chat_history
 from storage.context import DbSession
 
 KIND = "talk_to_person"
@@ -77,7 +77,7 @@ class ChatMessageController(Controller):
         values = {k: str(v)[:5000] for k, v in raw.items() if isinstance(v, str)}
         citizen_id = principal.user_id if principal is not None else None
         transcript = [{"who": "user" if t.who == "user" else "bot", "text": t.text}
-                      for t in _history(request)[-20:]]  # the portal's own notices count as the bot's
+                      for t in (await chat_history(request))[-20:]]  # the portal's own notices count as the bot's
         submitter = submissions.Submitter(Actor.citizen(citizen_id, "chat visitor"), citizen_id,
                                           f"chat:{_sender(request)}", f"chatmsg:{client_key(request)}")
         sent = submissions.Submission(kind=KIND, data=values, channel="chat", default_language=language,

@@ -13,6 +13,7 @@ import cases.models  # noqa: F401
 import cases.payouts  # noqa: F401
 import documents.models  # noqa: F401
 import storage.audit  # noqa: F401
+import storage.chat_log  # noqa: F401
 import storage.kv  # noqa: F401
 import storage.throttle  # noqa: F401
 import title_transfer.models  # noqa: F401

@@ -14,7 +14,11 @@ row on every page view. Here:
 - an empty session is deleted, and the browser is told to drop the cookie (Max-Age=0);
 - the store is written after the response's headers have gone through the app's
   before-send hooks, so the request's own database session has been committed and its
-  pooled connection returned before the store takes one.
+  pooled connection returned before the store takes one;
+- what a session names that is kept elsewhere goes with it: when an entry is deleted or
+  replaced by a rotation, the config's ``on_drop(old, new)`` runs with the old and the new
+  contents (``new`` None when nothing replaces it); the chat's turns (storage/chat_log.py,
+  by the session's chat sender) are deleted that way.
 """
 
 from __future__ import annotations
@@ -115,9 +119,12 @@ class PortalSessionBackend(ServerSideSessionBackend):
             return writes  # no session before, none now: nothing to store, no cookie (most requests)
         store = self.config.get_store_from_app(connection.scope["app"])
         headers = MutableScopeHeaders.from_message(message)
+        on_drop = getattr(self.config, "on_drop", None)
         if scope_session is Empty or not scope_session:
             if old is not None:
                 writes.append(lambda: self.delete(old, store=store))
+                if on_drop is not None and state.data:
+                    writes.append(lambda: on_drop(state.data or {}, None))
             if state.cookie_sent:
                 headers.add("Set-Cookie", self._cookie("", max_age=0, expires=0))
             return writes
@@ -129,6 +136,9 @@ class PortalSessionBackend(ServerSideSessionBackend):
         assert session_id is not None
         if rotate and old is not None:
             writes.append(lambda: self.delete(old, store=store))
+            if on_drop is not None and state.data:
+                kept = dict(scope_session) if isinstance(scope_session, dict) else None
+                writes.append(lambda: on_drop(state.data or {}, kept))
         payload = self.serialize_data(scope_session, connection.scope)
         writes.append(lambda: self.set(session_id, payload, store=store))
         headers.add("Set-Cookie", self._cookie(session_id))
@@ -161,6 +171,9 @@ class PortalSessionMiddleware(SessionMiddleware[PortalSessionBackend]):
 @dataclass
 class PortalSessionConfig(ServerSideSessionConfig):
     _backend_class = PortalSessionBackend
+    # Runs (after the response's headers) when a stored session is deleted or rotated away:
+    # on_drop(old contents, new contents or None).
+    on_drop: Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[None]] | None = None
 
     @property
     def middleware(self) -> DefineMiddleware:

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from storage.chat_log import ChatLog
 from storage.throttle import Throttle
 
 
@@ -26,6 +27,7 @@ class AppContext:
     http: Any = None  # httpx.AsyncClient, opened at start-up and closed at shutdown
     outbox_drainer: Any = None  # backoffice.notify.Drainer, when the queue is wired
     rasa: Any = None  # portal.rasa_replicas.RasaReplicas: the chat's Rasa replicas and which are down
+    chat_log: ChatLog | None = None  # the chat's turns by sender
 
 
 # The request's database session, injected by name (advanced-alchemy's plugin provides it).

@@ -7,6 +7,7 @@ the person's language.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -411,16 +412,22 @@ def _field_words(name: str, field: dict[str, Any], fields: dict[str, dict[str, A
     return sorted({w for w in words if w}, key=len, reverse=True)
 
 
+@functools.lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    """A field's word as a pattern, compiled once: every form turn looks for every word of every
+    field (some forty), and escaping each and finding it in re's cache again was most of that
+    work. English words only as whole words."""
+    if re.fullmatch(r"[A-Za-z ]+", word):
+        return re.compile(r"(?<![A-Za-z])" + re.escape(word) + r"(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(re.escape(word), re.IGNORECASE)
+
+
 def _mentions(text: str, fields: dict[str, dict[str, Any]]) -> list[tuple[int, int, str]]:
     """Where the message names a field: (start, end, field), longest words first, no overlaps."""
     hits: list[tuple[int, int, str]] = []
     for name, field in fields.items():
         for word in _field_words(name, field, fields):
-            if re.fullmatch(r"[A-Za-z ]+", word):
-                pattern = r"(?<![A-Za-z])" + re.escape(word) + r"(?![A-Za-z])"
-            else:
-                pattern = re.escape(word)
-            hits += [(m.start(), m.end(), name) for m in re.finditer(pattern, text, re.IGNORECASE)]
+            hits += [(m.start(), m.end(), name) for m in _word_pattern(word).finditer(text)]
     hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
     chosen: list[tuple[int, int, str]] = []
     for hit in hits:
