@@ -60,15 +60,16 @@ class LotFilters(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     def query_string(self, **changes: Any) -> str:
         """The URL query of these filters (defaults left out), e.g. for the next page's link."""
         merged = {**{f: getattr(self, f) for f in self.__struct_fields__}, **changes}
-        defaults = LotFilters()
         pairs = [(k, str(v.value if hasattr(v, "value") else v)) for k, v in merged.items()
-                 if v is not None and v != getattr(defaults, k)]
+                 if v is not None and v != _DEFAULTS[k]]
         return urlencode(pairs)
 
     @property
     def active(self) -> bool:
         return self.query_string(page=1, per_page=20, sort="starts") != ""
 
+
+_DEFAULTS: dict[str, Any] = {f: getattr(LotFilters(), f) for f in LotFilters.__struct_fields__}
 
 FIELDS: dict[str, tuple[str, str]] = {
     "city": ("城市(city)最多 40 个字", "city: at most 40 characters"),
