@@ -445,3 +445,48 @@ async def test_a_shared_search_survives_its_first_requester_going_away() -> None
     leader.cancel()  # the first visitor closed the connection
     release.set()
     assert await follower == "rows" and searches.get(key) == "rows"
+
+
+async def test_the_kept_search_form_follows_what_was_asked_and_the_places(
+        app: Litestar, client: Client, session: AsyncSession) -> None:
+    """The form is rendered once per (places read, what was asked, language): another question
+    selects another option, and a city that appears shows once the places are read again."""
+    await make_lot(session)
+    first = await client.get("/lots", params={"city": "绍兴市", "lang": "en"})
+    assert "<option selected>绍兴市</option>" in first.text and "杭州市" not in first.text
+    other = await client.get("/lots", params={"kind": "vehicle", "lang": "en"})
+    assert "<option selected>绍兴市</option>" not in other.text
+    assert '<option value="vehicle" selected>Vehicle</option>' in other.text
+    await make_lot(session, title="拱墅 轿车 C", asset_kind="vehicle", city="杭州市", district="拱墅区",
+                   court_code="浙0105")
+    kept = await client.get("/lots", params={"city": "绍兴市", "lang": "en"})
+    assert "杭州市" not in kept.text.split("</form>")[0]  # the places are asked once a minute
+    app.state.listing.places.ttl = 0  # the minute has passed
+    again = await client.get("/lots", params={"city": "绍兴市", "lang": "en"})
+    form = again.text.split("</form>")[0]
+    assert "<option>杭州市</option>" in form and '<option value="拱墅区">杭州市 · 拱墅区</option>' in form
+    assert "<option selected>绍兴市</option>" in form
+    zh = (await client.get("/lots", params={"city": "绍兴市", "lang": "zh"})).text.split("</form>")[0]
+    assert "Any city" in form and "Any city" not in zh and "<option selected>绍兴市</option>" in zh  # by language
+
+
+async def test_the_search_reads_the_same_through_asyncpg_and_through_sqlalchemy(
+        engine: Any, session: AsyncSession) -> None:
+    """On PostgreSQL the page's statement goes to asyncpg itself (a plain connection); the list API's
+    session goes through SQLAlchemy: the same cards, totals and order either way (SQLite: both
+    through SQLAlchemy)."""
+    await _three(session)
+    await make_lot(session, title="撤回 D", status="withdrawn", starting_price=D("500000"),
+                   bidding_starts_at=None)
+    cases = [{"city": "绍兴市", "kind": "real_estate", "price_max": "3000000", "sort": "price"},
+             {"status": "all", "sort": "-starts"}, {"price_min": "90000", "date_from": "2026-12-06", "sort": "-price"},
+             {"status": "withdrawn"}, {"per_page": "10", "page": "3"}]
+    for params in cases:
+        f = search_module.parse_filters(params)
+        async with engine.connect() as conn:
+            direct = await search_module.search(conn, f)
+        through = await search_module.search(session, f)
+        assert direct == through, params
+    assert [c.title for c in direct.items] == [] and direct.total == 3  # past the last page: the count alone
+    statement = search_module.DriverStatement(search_module.search_statement(search_module.parse_filters({}))[0])
+    assert "POSTCOMPILE" not in statement.sql and "IN ('announced', 'bidding')" in statement.sql
