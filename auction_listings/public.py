@@ -116,8 +116,9 @@ def _results_html(request: Request[Any, Any, Any], f: LotFilters, result: Search
 def _form_html(request: Request[Any, Any, Any], listing: PublicListing, places: list[tuple[str, str]],
                values: dict[str, str], lang: str) -> Markup:
     """The search form, rendered once per (places read, what was asked, language) and kept: it
-    holds no person and no token, and with every city and district an option it was half of a
-    cold search's rendering. The places are read again once a minute (a new read is a new key)."""
+    holds no person and no token, and with every city and district an option it was about a fifth
+    of a search's instructions (callgrind: 2.9 M of 13.4 M). The places are read again once a
+    minute (a new read is a new key)."""
     key = (listing.places.fetched, tuple(sorted(values.items())), lang)
     html = listing.forms.get(key)
     if html is None:
