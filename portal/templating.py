@@ -66,7 +66,9 @@ def china_time(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         return "—"
     local = value.astimezone(_CHINA) if value.tzinfo else value
-    return f"{date(local.date())} {local:%H:%M}"
+    # The hour and minute by field, not by strftime (libc's strftime was most of this filter's
+    # cost, and a search page calls it once per lot): the same text.
+    return f"{date(local.date())} {local.hour:02d}:{local.minute:02d}"
 
 
 def pick(zh: Any, en: Any) -> Any:

@@ -76,8 +76,18 @@ class DriverStatement:
 
     def __init__(self, stmt: Any) -> None:
         compiled = stmt.compile(dialect=asyncpg_dialect())
-        self.sql = str(compiled)
-        self.positions = [(name, compiled.params.get(name)) for name in compiled.positiontup or []]
+        if compiled.literal_execute_params:
+            # Literals rendered at execution (``literal(..., literal_execute=True)``, e.g. a fixed set
+            # of statuses that lets the planner match a partial index): rendered into the text once,
+            # here, as SQLAlchemy renders them per execution; the other parameters stay positional.
+            literals = {b.key for b in compiled.literal_execute_params}
+            state = compiled.construct_expanded_state(
+                {n: None for n in compiled.positiontup or [] if n not in literals and compiled.params.get(n) is None})
+            self.sql = state.statement
+            self.positions = [(name, state.parameters.get(name)) for name in state.positiontup or []]
+        else:
+            self.sql = str(compiled)
+            self.positions = [(name, compiled.params.get(name)) for name in compiled.positiontup or []]
 
     def args(self, values: dict[str, Any]) -> list[Any]:
         return [values.get(name, constant) for name, constant in self.positions]
