@@ -32,7 +32,9 @@ endpoint → Rasa → the action server → the portal's JSON API, all real proc
    as a probe (one request at a time) during each concurrent scenario.
 5. **Check**: every conversation that reached the confirmation must have exactly one
    ``utility_handover`` work item (matched by the account holder's name, which is unique per
-   conversation) with the WI- reference the bot gave; read from the SQLite file.
+   conversation) with the WI- reference the bot gave; read from the portal's database.
+   ``--database postgresql`` runs the portals on a PostgreSQL database made for the run (as
+   production does) instead of one SQLite file.
 
 Aim (issue 5): p50 < 150 ms, p95 < 400 ms per turn.
 """
@@ -212,7 +214,7 @@ def Proc(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log_path: Pa
 @dataclass
 class Stack:
     workdir: Path
-    db_path: Path
+    db_url: str  # the portal's database: a SQLite file (the default) or a PostgreSQL database
     portal: support.Server
     actions: Process
     rasa: Process
@@ -276,11 +278,12 @@ class Stack:
         self.replicas_in_use = n
 
 
-def start_stack(workdir: Path, log: Any = print, replicas: int = 1) -> Stack:
-    db_path = workdir / "portal.db"
+def start_stack(workdir: Path, log: Any = print, replicas: int = 1, db_url: str | None = None) -> Stack:
+    """``db_url``: the portal's database (an empty PostgreSQL database, say); default a SQLite file."""
+    db_url = db_url or f"sqlite:///{workdir / 'portal.db'}"
     portal_port, rasa_port, actions_port = support.free_port(), support.free_port(), support.free_port()
     more_ports = [support.free_port() for _ in range(replicas - 1)]
-    portal_env = {"DATABASE_URL": f"sqlite:///{db_path}", "PORTAL_ENV": "development", "PORTAL_SECRET": SECRET,
+    portal_env = {"DATABASE_URL": db_url, "PORTAL_ENV": "development", "PORTAL_SECRET": SECRET,
                   "PORTAL_SERVICE_TOKEN": SERVICE_TOKEN, "RASA_URL": f"http://127.0.0.1:{rasa_port}",
                   "DOCUMENT_BACKEND": "local", "DOCUMENT_DIR": str(workdir / "documents")}
     t0 = time.perf_counter()
@@ -289,7 +292,7 @@ def start_stack(workdir: Path, log: Any = print, replicas: int = 1) -> Stack:
                              env={**os.environ, **portal_env}, capture_output=True, timeout=300, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"python -m portal {command} failed:\n{out.stdout.decode()}{out.stderr.decode()}")
-    log(f"  database migrated and seeded in {time.perf_counter() - t0:.1f}s ({db_path})")
+    log(f"  database migrated and seeded in {time.perf_counter() - t0:.1f}s ({db_url})")
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n', encoding="utf-8")
     support.RESULTS_DIR.mkdir(exist_ok=True)
@@ -305,7 +308,7 @@ def start_stack(workdir: Path, log: Any = print, replicas: int = 1) -> Stack:
                  BOT, {**BOT_ENV, "SANIC_HOST": "127.0.0.1"}, support.RESULTS_DIR / f"chat-rasa{i}.log")
             for i, port in enumerate(more_ports, start=2)]
     portal = support.Server("chat-portal", "portal.asgi:app", env=portal_env, port=portal_port)
-    stack = Stack(workdir, db_path, portal, actions, rasa, rasa_port, more_rasas=more, more_rasa_ports=more_ports,
+    stack = Stack(workdir, db_url, portal, actions, rasa, rasa_port, more_rasas=more, more_rasa_ports=more_ports,
                   portal_env=portal_env)
     try:
         t0 = time.perf_counter()
@@ -642,19 +645,38 @@ async def run_scenario(stack: Stack, scripts: list[Script], *, via: str, think: 
     }
 
 
-def verify_submissions(db_path: Path, before_id: int, conversations: list[ConversationResult]) -> dict[str, Any]:
+def _rows(db_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """``sql`` (``?`` placeholders) on the portal's database, SQLite file or PostgreSQL."""
+    if db_url.startswith("sqlite:///"):
+        conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        try:
+            return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+        finally:
+            conn.close()
+    import asyncpg
+
+    parts = sql.split("?")
+    pg_sql = "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)) + parts[-1]
+
+    async def fetch() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+        try:
+            return [tuple(r) for r in await conn.fetch(pg_sql, *args)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def verify_submissions(db_url: str, before_id: int, conversations: list[ConversationResult]) -> dict[str, Any]:
     """Each conversation that confirmed: exactly one utility_handover item, with the reference it was told."""
-    conn = sqlite3.connect(db_path)
-    try:
-        rows = conn.execute("SELECT id, department, channel, data FROM work_item "
-                            "WHERE kind = 'utility_handover' AND id > ?", (before_id,)).fetchall()
-        # One job, one item: a request naming a transfer's open utility step joins that step's
-        # item (a "submitted" message in its thread) instead of becoming an item of its own.
-        joined = conn.execute("SELECT m.item_id, w.department, m.data FROM work_item_message m "
-                              "JOIN work_item w ON w.id = m.item_id "
-                              "WHERE m.kind = 'submitted' AND w.kind <> 'utility_handover'").fetchall()
-    finally:
-        conn.close()
+    rows = _rows(db_url, "SELECT id, department, channel, data FROM work_item "
+                         "WHERE kind = 'utility_handover' AND id > ?", before_id)
+    # One job, one item: a request naming a transfer's open utility step joins that step's
+    # item (a "submitted" message in its thread) instead of becoming an item of its own.
+    joined = _rows(db_url, "SELECT m.item_id, w.department, m.data FROM work_item_message m "
+                           "JOIN work_item w ON w.id = m.item_id "
+                           "WHERE m.kind = 'submitted' AND w.kind <> 'utility_handover'")
     by_name: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {}
     for item_id, department, channel, data in rows:
         payload = json.loads(data) if isinstance(data, str) else data
@@ -699,12 +721,8 @@ def verify_submissions(db_path: Path, before_id: int, conversations: list[Conver
     }
 
 
-def _max_item_id(db_path: Path) -> int:
-    conn = sqlite3.connect(db_path)
-    try:
-        return int(conn.execute("SELECT coalesce(max(id), 0) FROM work_item").fetchone()[0])
-    finally:
-        conn.close()
+def _max_item_id(db_url: str) -> int:
+    return int(_rows(db_url, "SELECT coalesce(max(id), 0) FROM work_item")[0][0])
 
 
 def _scripts(prefix: str, count: int, names: NameBook, rng: random.Random) -> list[Script]:
@@ -859,13 +877,15 @@ def capacity_sweeps(stack: Stack, counts: list[int], names: NameBook, rng: rando
 def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0, 2.0), spread: float = 3.0,
                    time_limit: float = 180.0, parse_rounds: int = 5, seed: int = 5, smoke: bool = False,
                    replicas: int = 1, sweep: bool = True, sweep_budget_s: float = 200.0, sweep_step_s: float = 15.0,
-                   log: Any = print) -> dict[str, Any]:
+                   database: str = "sqlite", log: Any = print) -> dict[str, Any]:
     """Start the stack, run the scenarios, check the submissions, stop everything; returns the figures.
 
     ``replicas`` ≥ 2: that many Rasa processes are started; the scenarios run first with the
     portal on one (RASA_URLS = the first), then the no-pause and typing-time scenarios again
     with the portal spreading conversations over all of them. ``sweep``: for each replica count,
-    the capacity sweep (:func:`capacity_sweep`, at most ``sweep_budget_s`` seconds each)."""
+    the capacity sweep (:func:`capacity_sweep`, at most ``sweep_budget_s`` seconds each).
+    ``database`` "postgresql": the portals share a database made for the run on the benchmarks'
+    PostgreSQL server (dropped at the end), as in production; "sqlite": one SQLite file."""
     problem = missing()
     if problem:
         raise RuntimeError(problem)
@@ -873,12 +893,17 @@ def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0
     names = NameBook()
     result: dict[str, Any] = {"conversations": conversations, "think_s": list(think), "aim": {
         "p50_ms": AIM_P50_MS, "p95_ms": AIM_P95_MS}, "machine": {"cpus": os.cpu_count()}}
-    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
-        stack = start_stack(Path(tmp), log, replicas=max(1, replicas))
+    db_url = asyncio.run(support.create_database(support.server_url(), "bench_chat")) \
+        if database == "postgresql" else None
+    result["database"] = "postgresql" if db_url else "sqlite"
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp, contextlib.ExitStack() as cleanup:
+        if db_url is not None:
+            cleanup.callback(lambda: asyncio.run(support.drop_database(db_url)))
+        stack = start_stack(Path(tmp), log, replicas=max(1, replicas), db_url=db_url)
         result["startup_s"] = stack.ready_s
         all_convs: list[ConversationResult] = []
         try:
-            before_id = _max_item_id(stack.db_path)
+            before_id = _max_item_id(stack.db_url)
 
             def scenario(key: str, scripts: list[Script], **kw: Any) -> dict[str, Any]:
                 res = asyncio.run(run_scenario(stack, scripts, seed=rng.randrange(1 << 30), time_limit=time_limit,
@@ -943,7 +968,7 @@ def run_chat_bench(*, conversations: int = 20, think: tuple[float, float] = (1.0
                     result["capacity_elapsed_s"] = took
                     result["capacity"] = found
                 result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-            result["submissions"] = verify_submissions(stack.db_path, before_id, all_convs)
+            result["submissions"] = verify_submissions(stack.db_url, before_id, all_convs)
             result["rss_kib"] = {k: support.proc_status(pid).get("VmHWM") for k, pid in stack.processes().items()}
         finally:
             stack.stop()
@@ -1098,7 +1123,7 @@ def markdown(result: dict[str, Any]) -> str:
     n = result["conversations"]
     lo, hi = result["think_s"]
     lines = [
-        f"Portal (uvicorn, 1 worker, SQLite) → Rasa 3.6 (1 process, in-memory tracker/lock stores) → action server "
+        f"Portal (uvicorn, 1 worker, {'PostgreSQL' if result.get('database') == 'postgresql' else 'SQLite'}) → Rasa 3.6 (1 process, in-memory tracker/lock stores) → action server "
         f"→ portal API, on {result['machine']['cpus']} cores; client in the same box. Stack ready in "
         f"{_f((result.get('startup_s') or {}).get('rasa'))} s. Per turn = one `POST /chat` (htmx) round trip, "
         f"measured by the client. Aim: p50 < {AIM_P50_MS:g} ms, p95 < {AIM_P95_MS:g} ms.",
@@ -1151,7 +1176,7 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     sub = result.get("submissions")
     if sub:
-        lines += ["", f"Submissions (read from the portal's SQLite file): {sub['confirmed']} conversations confirmed "
+        lines += ["", f"Submissions (read from the portal's database): {sub['confirmed']} conversations confirmed "
                   f"a form, {sub['items_created']} utility_handover items created and {sub.get('joined_step_items', 0)} requests joined their step's item (one job, one item), {sub['exactly_once']} landed "
                   f"exactly once with the reference the bot gave; missing {sub['missing']}, duplicates "
                   f"{sub['duplicates']}, wrong reference {sub['wrong_reference']}, wrong data {sub['wrong_data']}, "
@@ -1180,6 +1205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sweep", action="store_true", help="skip the capacity sweep (offered-load steps)")
     parser.add_argument("--sweep-budget", type=float, default=200.0, help="seconds per replica count (default 200)")
     parser.add_argument("--sweep-step", type=float, default=15.0, help="measured seconds per offered load (default 15)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the portals' database: one SQLite file (default) or a PostgreSQL database made for "
+                             "the run (BENCH_DATABASE_URL's server), as production runs")
     args = parser.parse_args(argv)
     low, _, high = args.think.partition("-")
     problem = missing()
@@ -1188,7 +1216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = run_chat_bench(conversations=args.conversations, think=(float(low), float(high or low)), smoke=args.smoke,
                             replicas=1 if args.smoke else args.replicas, sweep=not args.no_sweep,
-                            sweep_budget_s=args.sweep_budget, sweep_step_s=args.sweep_step)
+                            sweep_budget_s=args.sweep_budget, sweep_step_s=args.sweep_step, database=args.database)
     if args.smoke:
         print(json.dumps(result.get("submissions"), indent=2))
     print("\n" + markdown(result))
