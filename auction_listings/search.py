@@ -8,6 +8,7 @@ search can be shared as a link and replayed by a program.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 from collections.abc import Mapping
@@ -274,7 +275,8 @@ def search_statement(f: LotFilters) -> tuple[Select[Any], dict[str, Any]]:  # ty
     return page, {**params, "limit": f.per_page, "offset": offset, "count_limit": offset + COUNT_CAP + 1}
 
 
-_DRIVER: dict[int, DriverStatement] = {}  # the page statements compiled for asyncpg, by the statement's id
+# The page statements compiled for asyncpg, once each (they live for the process in _STATEMENTS).
+_driver_statement = functools.cache(DriverStatement)
 
 
 async def _page_rows(conn: AsyncConnection | AsyncSession, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:  # type: ignore[type-arg]
@@ -285,9 +287,7 @@ async def _page_rows(conn: AsyncConnection | AsyncSession, stmt: Select[Any], pa
     driver = await asyncpg_of(conn)
     if driver is None:
         return list((await conn.execute(stmt, params)).all())
-    compiled = _DRIVER.get(id(stmt))  # the statements live for the process in _STATEMENTS
-    if compiled is None:
-        compiled = _DRIVER.setdefault(id(stmt), DriverStatement(stmt))
+    compiled = _driver_statement(stmt)
     return list(await driver.fetch(compiled.sql, *compiled.args(params)))
 
 

@@ -659,7 +659,7 @@ def _rows(db_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     pg_sql = "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)) + parts[-1]
 
     async def fetch() -> list[tuple[Any, ...]]:
-        conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+        conn = await asyncpg.connect(support.plain_url(db_url), timeout=10)
         try:
             return [tuple(r) for r in await conn.fetch(pg_sql, *args)]
         finally:

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import support
+from tests.support.fake_rasa import FakeRasa
 from tests.support.processes import Process, free_port
 
 _TOTAL = re.compile(rb"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
@@ -112,47 +113,12 @@ def _imported_from(env: dict[str, str], cwd: Path) -> str:
     return out.stdout.strip()
 
 
-class _FakeRasa:
-    """Rasa's REST webhook in a thread of this process: the same two replies to every message."""
-
-    REPLY = json.dumps([
-        {"recipient_id": "x", "text": "您好！我可以帮您查询过户进度、估算税费、办理水电气过户，详见 /guide 。"},
-        {"recipient_id": "x", "text": "还需要什么？", "buttons": [
-            {"title": "查询进度", "payload": "/ask_transfer_status"}, {"title": "税费", "payload": "/ask_tax"}]},
-    ]).encode()
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        reply = self.REPLY
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as Rasa (Sanic) does
-
-            def _answer(self, body: bytes, kind: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 - the page's "is the assistant up" probe
-                self._answer(b"Hello from Rasa", "text/plain")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self._answer(reply, "application/json")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
+# Rasa's REST webhook for the chat count: the same two replies to every message.
+_REPLIES: list[dict[str, Any]] = [
+    {"recipient_id": "x", "text": "您好！我可以帮您查询过户进度、估算税费、办理水电气过户，详见 /guide 。"},
+    {"recipient_id": "x", "text": "还需要什么？", "buttons": [
+        {"title": "查询进度", "payload": "/ask_transfer_status"}, {"title": "税费", "payload": "/ask_tax"}]},
+]
 
 
 class _Browser:
@@ -203,7 +169,7 @@ def _migrated_sqlite(workdir: Path, cwd: Path, env: dict[str, str]) -> str:
 def count_chat(args: argparse.Namespace) -> dict[str, Any]:
     """Instructions per POST /chat (see the module's docstring)."""
     cwd = Path(args.source).resolve() if args.source else support.ROOT
-    rasa = _FakeRasa()
+    rasa = FakeRasa(lambda _body: _REPLIES)
     with tempfile.TemporaryDirectory(prefix="bench-instructions-chat-") as tmp:
         workdir = Path(tmp)
         out_dir = Path(args.keep_out).resolve() if args.keep_out else workdir / "callgrind"
@@ -213,12 +179,7 @@ def count_chat(args: argparse.Namespace) -> dict[str, Any]:
         env = {**_server_env(args, workdir), "RASA_URL": rasa.url}
         imported = _imported_from(env, cwd)
         port = free_port()
-        cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-               f"--callgrind-out-file={out_dir}/callgrind.out.%p",
-               sys.executable, "-m", "uvicorn", args.app, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-               "--no-access-log", "--no-proxy-headers", "--timeout-keep-alive", "300"]
-        server = Process("callgrind-portal", cmd, env=env, cwd=cwd, log_path=workdir / "server.log")
+        server = _callgrind_server(args, port, env, cwd, workdir, out_dir)
         statuses: dict[int, int] = {}
         counted = 0
         with server:
@@ -262,6 +223,17 @@ def count_chat(args: argparse.Namespace) -> dict[str, Any]:
             "callgrind_out": str(out_dir) if args.keep_out else None}
 
 
+def _callgrind_server(args: argparse.Namespace, port: int, env: dict[str, str], cwd: Path, workdir: Path,
+                      out_dir: Path) -> Process:
+    """The portal as the benchmarks run it (uvicorn, one worker, uvloop + httptools) under callgrind,
+    instrumentation off until :func:`_control` switches it on."""
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
+           sys.executable, "-m", "uvicorn", args.app, "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+           "--no-access-log", "--no-proxy-headers", "--timeout-keep-alive", "300"]
+    return Process("callgrind-portal", cmd, env=env, cwd=cwd, log_path=workdir / "server.log")
+
+
 def _control(pid: int, flag: str) -> None:
     subprocess.run(["callgrind_control", flag, str(pid)], check=True, capture_output=True)  # noqa: S603, S607
 
@@ -276,12 +248,7 @@ def count(args: argparse.Namespace) -> dict[str, Any]:
         env = _server_env(args, workdir)
         imported = _imported_from(env, cwd)
         port = free_port()
-        cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-               f"--callgrind-out-file={out_dir}/callgrind.out.%p",
-               sys.executable, "-m", "uvicorn", args.app, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-               "--no-access-log", "--no-proxy-headers", "--timeout-keep-alive", "300"]
-        server = Process("callgrind-portal", cmd, env=env, cwd=cwd, log_path=workdir / "server.log")
+        server = _callgrind_server(args, port, env, cwd, workdir, out_dir)
         with server:
             server.wait_http(f"http://127.0.0.1:{port}{specs[0]['path']}", timeout=args.start_timeout,
                              headers=specs[0].get("headers"), accept=lambda status, _body: _expected(args, status))

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,43 +19,20 @@ from storage.chat_log import TURN_TTL, ChatLog, ChatTurn
 from storage.db import utcnow
 from storage.kv import KeyValueItem
 from tests.conftest import TEST_SECRET, Factory, _env, csrf, login
+from tests.support.fake_rasa import FakeRasa
 from title_transfer.access import citizen_from_token
 
 
-class FakeRasa:
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.received.append(body)
-                reply = [
-                    {"text": "契税按1%估算,详见 /taxes 。<b>bold</b>", "recipient_id": body["sender"]},
-                    {"text": "还需要什么?", "buttons": [{"title": "查询进度", "payload": "/ask_transfer_status"}]},
-                ]
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
+def _reply(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"text": "契税按1%估算,详见 /taxes 。<b>bold</b>", "recipient_id": body["sender"]},
+        {"text": "还需要什么?", "buttons": [{"title": "查询进度", "payload": "/ask_transfer_status"}]},
+    ]
 
 
 @pytest.fixture
 def rasa() -> Iterator[FakeRasa]:
-    fake = FakeRasa()
+    fake = FakeRasa(_reply)
     yield fake
     fake.close()
 
