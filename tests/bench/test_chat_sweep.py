@@ -1,0 +1,55 @@
+"""The chat capacity sweep's offered load (bench/chat.py): people at every point of their
+conversations, not a crowd doing the same turn at the same moment."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+
+from bench import chat
+
+
+def _turns_due(firsts: list[float], interval: float, until: float) -> list[tuple[float, str]]:
+    """(time, step) of every turn the sweep's people send before ``until``, replies taking no time."""
+    rng, names = random.Random(7), chat.NameBook()
+    out = []
+    for person, first in enumerate(firsts):
+        times = chat.timetable(first, interval)
+        for k in itertools.count():
+            script = chat.sweep_script("t", person, k, names, rng)
+            for turn, due in zip(script.turns, times, strict=False):
+                out.append((due, turn.step))
+            if due >= until:
+                break
+    return [(t, step) for t, step in out if t < until]
+
+
+def _submissions_per_window(firsts: list[float], ramp: float, interval: float, measured: float) -> Counter[int]:
+    start = ramp + interval  # what run_offered measures: after the ramp and one more interval
+    turns = _turns_due(firsts, interval, start + measured)
+    return Counter(int((t - start) // interval) for t, step in turns if step == "submit" and t >= start)
+
+
+def test_people_start_over_one_conversation() -> None:
+    ramp = chat.conversation_cycle()
+    assert 7 * chat.SWEEP_INTERVAL_S <= ramp <= 11 * chat.SWEEP_INTERVAL_S  # 7–10 turns a conversation
+    firsts = chat.first_turns(120, 0.0, ramp)
+    assert firsts[0] == 0.0 and firsts[-1] < ramp and firsts == sorted(firsts)
+    assert len({round(t % chat.SWEEP_INTERVAL_S, 3) for t in firsts}) > 100  # phases within a turn's interval too
+
+
+def test_submissions_are_spread_over_the_window() -> None:
+    """120 people (60 turns/s): no 2-s slice of the measured window holds more than twice the
+    average number of form submissions. Started within one interval (as before 2026-12-06),
+    every submission fell into a few slices."""
+    interval, people, measured = chat.SWEEP_INTERVAL_S, 120, 30.0
+    ramp = chat.conversation_cycle()
+    spread = _submissions_per_window(chat.first_turns(people, 0.0, ramp), ramp, interval, measured)
+    slices = int(measured // interval)
+    mean = sum(spread.values()) / slices
+    assert mean > 5
+    assert max(spread.values()) <= 2 * mean, spread
+
+    crowd = _submissions_per_window(chat.first_turns(people, 0.0, interval), ramp, interval, measured)
+    assert max(crowd.values()) > 4 * sum(crowd.values()) / slices, crowd  # the old start: bursts
