@@ -9,8 +9,10 @@ prints the instructions counted divided by the requests. Only the server process
 (every thread of it, user space; not the kernel's time in ``send``/``recv``/``epoll``).
 
 Requests: one path with headers (``--path``, ``-H``, repeated to cycle), a load generator file
-(``--requests``: a JSON list of ``{"path", "headers"}``, cycled), or transfers read from the
-database (X
+(``--requests``: a JSON list of ``{"path", "headers"}``, cycled; a request may add ``"method"``
+(default GET) and ``"body"``, sent as JSON unless it is a string — e.g. ``POST
+/api/v1/submissions`` with a distinct Idempotency-Key per request, enough for the warm-up and the
+count), or transfers read from the database (X
 ``--sample`` transfers by tracking number). Every answer must be 2xx (``--status`` otherwise).
 
     python -m bench.instructions --database-url postgresql://postgres@127.0.0.1:5432/bench_transfers_… \\
@@ -90,7 +92,15 @@ def _expected(args: argparse.Namespace, status: int) -> bool:
 
 
 def _get(conn: http.client.HTTPConnection, spec: dict[str, Any]) -> tuple[int, bytes]:
-    conn.request("GET", spec["path"], headers=spec.get("headers") or {})
+    """One request of a ``--requests`` file: GET unless it names a ``method``; a ``body`` that is not
+    a string goes as JSON."""
+    headers = dict(spec.get("headers") or {})
+    body = spec.get("body")
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body, ensure_ascii=False)
+        headers.setdefault("Content-Type", "application/json")
+    conn.request(spec.get("method", "GET"), spec["path"], body=body.encode() if body is not None else None,
+                 headers=headers)
     resp = conn.getresponse()
     return resp.status, resp.read()
 
@@ -250,8 +260,11 @@ def count(args: argparse.Namespace) -> dict[str, Any]:
         port = free_port()
         server = _callgrind_server(args, port, env, cwd, workdir, out_dir)
         with server:
-            server.wait_http(f"http://127.0.0.1:{port}{specs[0]['path']}", timeout=args.start_timeout,
-                             headers=specs[0].get("headers"), accept=lambda status, _body: _expected(args, status))
+            if specs[0].get("method", "GET") == "GET":
+                server.wait_http(f"http://127.0.0.1:{port}{specs[0]['path']}", timeout=args.start_timeout,
+                                 headers=specs[0].get("headers"), accept=lambda status, _body: _expected(args, status))
+            else:  # not sent twice: a POST may change the database
+                server.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=args.start_timeout)
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             cycle = itertools.cycle(specs)
             statuses: dict[int, int] = {}

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from markupsafe import Markup, escape
@@ -191,7 +191,7 @@ class ChatController(Controller):
             from portal.chat_message import message_form_context  # (it imports this module)
 
             context.update(message_form_context(request))
-        return Template("chat.html", context=context)
+        return Template("chat.html", context=context, media_type=MediaType.HTML)
 
     @post("/", name="chat.send", status_code=303)
     async def send(
@@ -223,8 +223,9 @@ class ChatController(Controller):
                 status = 503
         await chat_log(ctx).append(sender, new)  # appended: the history is not read here
         if request.headers.get("hx-request"):
+            # media_type named: Litestar otherwise guesses it from the file name (mimetypes) at every response
             return Template("_chat_turns.html", context={"turns": new, "offer_message": status == 503},
-                            status_code=200)
+                            status_code=200, media_type=MediaType.HTML)
         return Redirect("/chat?embed=1#end" if data.embed == "1" else "/chat#end", status_code=303)
 
     @post("/clear", name="chat.clear", status_code=303)

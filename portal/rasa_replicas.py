@@ -33,9 +33,11 @@ from typing import Any
 
 import aiohttp
 import msgspec
+import yarl
 
 log = logging.getLogger("portal.chat")
 FAIL_OVER_STATUSES = frozenset({502, 503, 504})
+_JSON = {"Content-Type": "application/json"}  # (aiohttp copies a request's headers; this is never changed)
 
 
 class NoReplicaAnswered(Exception):
@@ -85,6 +87,10 @@ class RasaReplicas:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: dict[str, asyncio.Semaphore] = {}
+        # Built once, not per message: aiohttp parses a string URL at every request, and the
+        # timeouts of a given wait are the same object each time (both immutable).
+        self._targets: dict[tuple[str, str], yarl.URL] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _http(self) -> aiohttp.ClientSession:
         """The session of the running loop (sessions belong to the loop that made them)."""
@@ -112,9 +118,15 @@ class RasaReplicas:
         else:
             await slots.acquire()  # (at once, without wait_for's task)
         try:
-            timeout = aiohttp.ClientTimeout(total=None, connect=wait, sock_connect=wait, sock_read=wait)
-            headers = {"Content-Type": "application/json"} if body is not None else None
-            async with session.request(method, f"{url}{path}", data=body, headers=headers,
+            timeout = self._timeouts.get(wait)
+            if timeout is None:
+                timeout = self._timeouts[wait] = aiohttp.ClientTimeout(
+                    total=None, connect=wait, sock_connect=wait, sock_read=wait)
+            target = self._targets.get((url, path))
+            if target is None:
+                target = self._targets[url, path] = yarl.URL(f"{url}{path}")
+            headers = _JSON if body is not None else None
+            async with session.request(method, target, data=body, headers=headers,
                                        timeout=timeout) as resp:
                 return Answer(resp.status, await resp.read())
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:

@@ -71,6 +71,9 @@ async def test_htmx_gets_just_the_new_turns(chat_app: Litestar) -> None:
     async with AsyncTestClient(app=chat_app) as client:
         resp = await _send(client, "hello", **{"HX-Request": "true"})
         assert resp.status_code == 200 and "<html" not in resp.text and "hello" in resp.text
+        # the media type is named, not guessed from the template's file name: still HTML in UTF-8
+        assert resp.headers["content-type"] == "text/html; charset=utf-8"
+        assert (await client.get("/chat")).headers["content-type"] == "text/html; charset=utf-8"
 
 
 async def test_signed_in_person_is_named_by_a_signed_identity(chat_app: Litestar, rasa: FakeRasa,

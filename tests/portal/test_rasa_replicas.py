@@ -381,3 +381,28 @@ async def test_a_replica_that_sends_half_an_answer_is_skipped(pools: Callable[..
     finally:
         server.close()
         b.stop()
+
+
+async def test_each_wait_is_its_own_timeout_and_each_replica_its_own_address(
+        replicas: tuple[Replica, Replica], pools: Callable[..., RasaReplicas]) -> None:
+    """The pool builds a request's timeout and address once and reuses them: a message still
+    goes to its own replica, and a shorter or longer wait is still that wait."""
+    a, b = replicas
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        pool = pools([a.url, b.url, url])
+        for wait in (0.3, 1.2, 0.3):
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(TimedOut):
+                await pool.request("POST", url, "/webhooks/rest/webhook", body=b"{}", wait=wait)
+            assert wait - 0.05 <= asyncio.get_running_loop().time() - started < wait + 0.7
+        for replica in (a, b, a):
+            answer = await pool.request("POST", replica.url, "/webhooks/rest/webhook",
+                                        body=b'{"sender": "s", "message": "hi"}', wait=2.0)
+            assert answer.json() == [{"text": f"{replica.name}:s"}]
+        assert a.received == ["s", "s"] and b.received == ["s"]
+    finally:
+        silent.close()
