@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auction_listings.models import PUBLIC_STATUSES, Lot, LotKind, LotStatus
 from kernel.errors import BilingualError
-from storage.db import DriverStatement, asyncpg_of
+from storage.db import DriverStatement, asyncpg_of, driver_errors
 
 PER_PAGE_CHOICES = (10, 20, 50)
 MAX_PAGE = 10_000
@@ -288,7 +288,8 @@ async def _page_rows(conn: AsyncConnection | AsyncSession, stmt: Select[Any], pa
     if driver is None:
         return list((await conn.execute(stmt, params)).all())
     compiled = _driver_statement(stmt)
-    return list(await driver.fetch(compiled.sql, *compiled.args(params)))
+    async with driver_errors(conn):  # type: ignore[arg-type]  # (a plain connection: asyncpg_of says so)
+        return list(await driver.fetch(compiled.sql, *compiled.args(params)))
 
 
 def _card(r: Any) -> LotCard:

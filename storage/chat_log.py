@@ -25,7 +25,7 @@ from sqlalchemy import DateTime, Index, String, Text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.db import PlainBase, asyncpg_of, utcnow
+from storage.db import PlainBase, utcnow
 
 TURN_TTL = dt.timedelta(hours=12)
 MAX_TEXT = 4000  # characters of one turn
@@ -61,10 +61,12 @@ class ChatLog:
     """Appends and reads a conversation's turns, one statement per call."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        # One statement per call: autocommit on PostgreSQL (no BEGIN/COMMIT round trips); on SQLite
+        # switching a connection's isolation level costs more than the transaction it saves.
+        self.engine = (engine.execution_options(isolation_level="AUTOCOMMIT")
+                       if engine.dialect.name == "postgresql" else engine)  # same pool either way
         t = _table()
         self._inserts: dict[int, sa.TextClause] = {}
-        self._driver_inserts: dict[int, str] = {}
         self._recent = (sa.select(t.c.who, t.c.text, t.c.buttons)
                         .where(t.c.conversation == sa.bindparam("c"), t.c.at > sa.bindparam("since"))
                         .order_by(t.c.id.desc()).limit(sa.bindparam("n")))
@@ -81,36 +83,17 @@ class ChatLog:
             ).bindparams(sa.bindparam("at", type_=DateTime(timezone=True)))
         return stmt
 
-    def _driver_insert(self, n: int) -> str:
-        """The same INSERT for asyncpg ($1 conversation, $2 time, then who, text, buttons per row)."""
-        sql = self._driver_inserts.get(n)
-        if sql is None:
-            rows = ", ".join(f"($1, ${3 + 3 * i}, ${4 + 3 * i}, ${5 + 3 * i}, $2)" for i in range(n))
-            sql = self._driver_inserts[n] = f"INSERT INTO chat_turn (conversation, who, text, buttons, at) VALUES {rows}"  # noqa: S608
-        return sql
-
     async def append(self, conversation: str, turns: Sequence[Any]) -> None:
-        """Add ``turns`` (objects with ``who``, ``text`` and ``buttons``) in order, one statement.
-
-        On PostgreSQL the statement goes to asyncpg itself, outside a transaction (asyncpg then
-        commits it on its own): SQLAlchemy's execution, its BEGIN/COMMIT and the isolation-level
-        switch an autocommit connection needs at every checkout were a fifth of the portal's
-        instructions per chat message (bench.instructions --chat)."""
+        """Add ``turns`` (objects with ``who``, ``text`` and ``buttons``) in order."""
         if not turns:
             return
-        rows = [(turn.who, turn.text[:MAX_TEXT], msgspec.json.encode(turn.buttons).decode() if turn.buttons else None)
-                for turn in turns]
-        at = utcnow()
-        async with self.engine.connect() as conn:
-            driver = await asyncpg_of(conn)
-            if driver is not None:
-                await driver.execute(self._driver_insert(len(rows)), conversation, at, *(v for row in rows for v in row))
-                return
-            params: dict[str, Any] = {"c": conversation, "at": at}
-            for i, (who, text, buttons) in enumerate(rows):
-                params[f"w{i}"], params[f"t{i}"], params[f"b{i}"] = who, text, buttons
-            await conn.execute(self._insert(len(rows)), params)
-            await conn.commit()
+        params: dict[str, Any] = {"c": conversation, "at": utcnow()}
+        for i, turn in enumerate(turns):
+            params[f"w{i}"] = turn.who
+            params[f"t{i}"] = turn.text[:MAX_TEXT]
+            params[f"b{i}"] = msgspec.json.encode(turn.buttons).decode() if turn.buttons else None
+        async with self.engine.begin() as conn:  # (on PostgreSQL: no BEGIN, autocommit)
+            await conn.execute(self._insert(len(turns)), params)
 
     async def recent(self, conversation: str, limit: int, now: dt.datetime | None = None) -> list[LoggedTurn]:
         """The last ``limit`` turns of the conversation (younger than ``TURN_TTL``), oldest first."""

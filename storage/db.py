@@ -7,16 +7,21 @@ whole schema and Alembic sees every table.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, orm_registry
 from sqlalchemy import JSON
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["Base", "PlainBase", "DriverStatement", "JSONType", "asyncpg_of", "metadata", "normalise_database_url", "utcnow",
+__all__ = ["Base", "PlainBase", "DriverStatement", "JSONType", "asyncpg_of", "driver_errors", "metadata", "normalise_database_url", "utcnow",
            "is_postgres"]
 
 Base = BigIntAuditBase
@@ -59,6 +64,33 @@ def is_postgres(url: str) -> bool:
 
 
 # --- the hottest reads on PostgreSQL: asyncpg's own connection, without SQLAlchemy's execution ----
+
+
+_LOST = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.PostgresConnectionError,
+         asyncpg.exceptions.OperatorInterventionError)
+
+
+@contextlib.asynccontextmanager
+async def driver_errors(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Around a statement run on :func:`asyncpg_of`'s connection: when the connection is lost
+    (closed, reset, the server shutting down) or the statement is cancelled or fails in any
+    other way, the pooled connection is invalidated (a failed statement is rare on these
+    reads and writes; a connection left mid-statement would fail the next one), as
+    SQLAlchemy does for its own statements, and the error is SQLAlchemy's (a DBAPIError whose
+    connection was invalidated): the caller gets the clear 503 a lost database gives elsewhere,
+    and the pool does not hand the dead connection out again."""
+    try:
+        yield
+    except _LOST as exc:
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+        raise InterfaceError("(asyncpg)", None, exc, connection_invalidated=True) from exc
+    except BaseException:
+        # Cancelled mid-statement (the client went away), or asyncpg's own state broken: the
+        # connection may still be busy with the statement, so it must not go back to the pool.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(conn.invalidate())
+        raise
 
 
 async def asyncpg_of(conn: Any) -> Any | None:

@@ -12,8 +12,6 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
-from storage.db import DriverStatement, asyncpg_of
-
 
 class KeyValueItem(StoreModelMixin):
     __tablename__ = "kv_store"
@@ -36,7 +34,6 @@ class KVStore(SQLAlchemyStore[SQLAlchemyAsyncConfig]):
         super().__init__(config, model, namespace)
         self._engine = config.get_engine()
         self._statements: dict[str, Executable] | None = None
-        self._driver_get: DriverStatement | None = None
 
     def _prepared(self) -> dict[str, Executable] | None:
         if self._statements is None:
@@ -66,15 +63,9 @@ class KVStore(SQLAlchemyStore[SQLAlchemyAsyncConfig]):
             return await super().get(key, renew_for)
         now = datetime.datetime.now(datetime.UTC)
         params: dict[str, Any] = {"k": key, "ns": self.namespace, "now": now}
-        if not renew_for:  # (every request with a session cookie)
+        if not renew_for:
             async with self._engine.connect() as conn:
-                driver = await asyncpg_of(conn)
-                if driver is not None:  # PostgreSQL: straight to asyncpg, no transaction (as search does)
-                    get = self._driver_get or DriverStatement(statements["get"])
-                    self._driver_get = get
-                    value = await driver.fetchval(get.sql, *get.args(params))
-                else:
-                    value = (await conn.execute(statements["get"], params)).scalar_one_or_none()
+                value = (await conn.execute(statements["get"], params)).scalar_one_or_none()
             return value or None
         async with self._engine.begin() as conn:
             value = (await conn.execute(statements["get"], params)).scalar_one_or_none()
