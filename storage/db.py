@@ -66,19 +66,22 @@ def is_postgres(url: str) -> bool:
 # --- the hottest reads on PostgreSQL: asyncpg's own connection, without SQLAlchemy's execution ----
 
 
+# The connection is gone or unusable. A statement sent just after the server ended the connection
+# can also meet asyncpg's protocol mid-way through that news: InternalClientError ("cannot
+# switch to state …; another operation is in progress").
 _LOST = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.PostgresConnectionError,
-         asyncpg.exceptions.OperatorInterventionError)
+         asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InternalClientError)
 
 
 @contextlib.asynccontextmanager
 async def driver_errors(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Around a statement run on :func:`asyncpg_of`'s connection: when the connection is lost
-    (closed, reset, the server shutting down) or the statement is cancelled or fails in any
-    other way, the pooled connection is invalidated (a failed statement is rare on these
-    reads and writes; a connection left mid-statement would fail the next one), as
-    SQLAlchemy does for its own statements, and the error is SQLAlchemy's (a DBAPIError whose
-    connection was invalidated): the caller gets the clear 503 a lost database gives elsewhere,
-    and the pool does not hand the dead connection out again."""
+    """Around a statement run on :func:`asyncpg_of`'s connection, what SQLAlchemy does around its
+    own statements. A lost connection (closed, reset, the server shutting down) is invalidated
+    and raised as SQLAlchemy's InterfaceError with ``connection_invalidated``: the caller gets
+    the 503 a lost database gives elsewhere (kernel.errors.unavailable). Any other failure, and
+    a cancellation (the client went away mid-statement), also invalidates the connection, which
+    may still be busy with the statement, and is re-raised as it is. Either way the pool never
+    hands that connection out again."""
     try:
         yield
     except _LOST as exc:
