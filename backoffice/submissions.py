@@ -108,13 +108,16 @@ async def submit(
     transcript: list[dict[str, str]] | None = None,
     verified: list[Verified] | None = None,
     idempotency: tuple[str, str, str] | None = None,
+    key_checked: bool = False,
 ) -> Submitted:
     """Create the item for a validated form (or, for a dispute, reopen the disputed item).
 
     ``idempotency`` is (scope, key, body_hash). This commits on success and rolls back on a
-    duplicate, so call it as the only write of its transaction.
+    duplicate, so call it as the only write of its transaction. ``key_checked``: the caller has
+    just looked the key up and found nothing (file_form does, before verifying), so it is not
+    read again; a duplicate that lands in between still loses on the key's unique index below.
     """
-    if idempotency is not None:
+    if idempotency is not None and not key_checked:
         scope, key, digest = idempotency
         found = await existing(session, scope, key, digest)
         if found is not None:
@@ -258,7 +261,7 @@ async def file_form(session: AsyncSession, ctx: Any, sent: Submission, submitter
     try:
         result = await submit(session, valid, actor=submitter.actor, citizen_id=submitter.citizen_id,
                               channel=sent.channel, language=language, transcript=transcript, verified=verified,
-                              idempotency=idempotency)
+                              idempotency=idempotency, key_checked=True)
     except QueueError:
         await session.rollback()
         if limit is not None:

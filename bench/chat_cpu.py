@@ -2,6 +2,7 @@
 
     python -m bench.chat_cpu                       # paced and no-pause scenarios, 2 rounds each
     python -m bench.chat_cpu --profile DIR         # the same under cProfile: DIR/{rasa,actions,portal}.N.prof
+    python -m bench.chat_cpu --database postgresql # the portal on PostgreSQL, as in production
     python -m bench.chat_cpu --root ../other-checkout --model other.tar.gz   # another checkout's stack
 
 The stack and the conversations are bench/chat.py's (same scripts, same seeds), run without
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", help="a directory for cProfile files")
     ap.add_argument("--portal-port", type=int, default=18510)
     ap.add_argument("--port-base", type=int, default=15510, help="Rasa, then the action server")
+    ap.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="the portal's: a SQLite file, or a PostgreSQL database made for the run (as production)")
     args = ap.parse_args(argv)
     root = Path(args.root).resolve()
     os.chdir(root)
@@ -64,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(5)
     names = chat.NameBook()
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-chat-cpu-") as tmp:
-        stack = chat.start_stack(Path(tmp), print)
+    db_url = asyncio.run(support.create_database(support.server_url(), "bench_chat_cpu")) \
+        if args.database == "postgresql" else None
+    with tempfile.TemporaryDirectory(prefix="bench-chat-cpu-") as tmp, contextlib.ExitStack() as cleanup:
+        if db_url is not None:
+            cleanup.callback(lambda: asyncio.run(support.drop_database(db_url)))
+        stack = chat.start_stack(Path(tmp), print, db_url=db_url)
         try:
             asyncio.run(chat.run_scenario(stack, chat._scripts("w", 4, names, rng), via="portal", think=(0, 0),
                                           spread=0, seed=rng.randrange(1 << 30), time_limit=180, probe_texts=None))

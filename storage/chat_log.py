@@ -61,10 +61,9 @@ class ChatLog:
     """Appends and reads a conversation's turns, one statement per call."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        # One statement per call: autocommit on PostgreSQL (no BEGIN/COMMIT round trips); on SQLite
-        # switching a connection's isolation level costs more than the transaction it saves.
-        self.engine = (engine.execution_options(isolation_level="AUTOCOMMIT")
-                       if engine.dialect.name == "postgresql" else engine)  # same pool either way
+        # One statement per call: the portal hands its engine in autocommit on PostgreSQL (no
+        # BEGIN/COMMIT round trips: portal.app.single_statement_engine); any engine works.
+        self.engine = engine
         t = _table()
         self._inserts: dict[int, sa.TextClause] = {}
         self._recent = (sa.select(t.c.who, t.c.text, t.c.buttons)

@@ -10,6 +10,7 @@ from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore, StoreMod
 from litestar.types import Empty, EmptyType
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 
@@ -27,13 +28,25 @@ class KVStore(SQLAlchemyStore[SQLAlchemyAsyncConfig]):
     run with bound values; what is stored and read (key, namespace, value, expiry, the
     expired-is-absent rule) is the stock store's. Other dialects, and the rarely used
     operations, stay the stock store's.
+
+    ``single``: an engine in autocommit on the same database (portal.app.single_statement_engine),
+    for the single statements: a session read was BEGIN, SELECT, ROLLBACK (three round trips, on
+    every request with a session cookie, every chat message among them), and a write BEGIN,
+    upsert, COMMIT. One statement is atomic on its own; the read with a renewal (two
+    statements) keeps its transaction on the config's engine.
     """
 
     def __init__(self, config: SQLAlchemyAsyncConfig, model: type[StoreModelMixin] = KeyValueItem,
-                 namespace: str | None | EmptyType = Empty) -> None:
+                 namespace: str | None | EmptyType = Empty, single: AsyncEngine | None = None) -> None:
         super().__init__(config, model, namespace)
         self._engine = config.get_engine()
+        self._single = single or self._engine
         self._statements: dict[str, Executable] | None = None
+
+    def with_namespace(self, namespace: str) -> KVStore:
+        """The stock store's, carrying ``single`` along."""
+        return KVStore(self._config, self._model, f"{self.namespace}_{namespace}" if self.namespace else namespace,
+                       single=self._single)
 
     def _prepared(self) -> dict[str, Executable] | None:
         if self._statements is None:
@@ -64,7 +77,7 @@ class KVStore(SQLAlchemyStore[SQLAlchemyAsyncConfig]):
         now = datetime.datetime.now(datetime.UTC)
         params: dict[str, Any] = {"k": key, "ns": self.namespace, "now": now}
         if not renew_for:
-            async with self._engine.connect() as conn:
+            async with self._single.connect() as conn:
                 value = (await conn.execute(statements["get"], params)).scalar_one_or_none()
             return value or None
         async with self._engine.begin() as conn:
@@ -85,7 +98,7 @@ class KVStore(SQLAlchemyStore[SQLAlchemyAsyncConfig]):
             expires_at = datetime.datetime.now(datetime.UTC) + delta
         row = {"key": key, "namespace": self.namespace, "expires_at": expires_at,
                "value": value if isinstance(value, bytes) else value.encode("utf-8")}
-        async with self._engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(statements["set"], row)
 
     async def delete(self, key: str) -> None:
@@ -93,5 +106,5 @@ class KVStore(SQLAlchemyStore[SQLAlchemyAsyncConfig]):
         if statements is None:
             await super().delete(key)
             return
-        async with self._engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(statements["delete"], {"k": key, "ns": self.namespace})
