@@ -6,7 +6,9 @@ another batch, unknown accounts, amounts or names that differ, an account twice 
 a result that cannot be read, a failure for someone already paid: each is a row in the report,
 and then nothing is applied. When every row reconciles, all changes are applied in one
 transaction, with an audit row per payee whose state changed (bulk: COPY into a temporary
-table and two set-based statements on PostgreSQL; executemany on SQLite).
+table and two set-based statements on PostgreSQL; executemany on SQLite). A database lost
+while they run is the 503 a lost database gives anywhere else (``storage.db.driver_errors``),
+and nothing of the file is applied.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from cases.payouts_files import Column, PayoutFileError, Table, read_table
 from cases.payouts_import import NOTICES, parse_amount, refused_audit
 from cases.payouts_report import Problem, pack
 from storage.audit import AuditEntry, record_audit
-from storage.db import asyncpg_of, utcnow
+from storage.db import asyncpg_of, driver_errors, utcnow
 
 BANK_COLUMNS = (
     Column("batch_code", "批次号", "Batch code", ("发放批次", "批次编号", "批次", "batch", "batch no")),
@@ -224,24 +226,33 @@ async def _payee_states(session: AsyncSession, batch_id: int) -> dict[str, Payee
 
 
 async def _apply(session: AsyncSession, changes: list[Change], actor: Principal, now: dt.datetime) -> None:
+    """The payees' new states and an audit row each, inside the session's transaction.
+
+    On PostgreSQL the statements run on asyncpg's connection, past SQLAlchemy, so
+    :func:`driver_errors` does what SQLAlchemy would: a connection the server ended is
+    invalidated and raised as SQLAlchemy's invalidated-connection error (the request answers
+    503 with Retry-After), a cancelled or failed statement invalidates it too. The session's
+    transaction is then rolled back without a word to the dead connection (the server has
+    dropped the temporary table and every change with it)."""
     conn = await session.connection()
     driver = await asyncpg_of(conn)  # asyncpg's, inside the session's transaction
     if driver is not None:
-        await driver.execute("CREATE TEMP TABLE payout_change (payee_id bigint, before text, after text, "
-                             "paid_at timestamptz, failure_code text, failure_note text) ON COMMIT DROP")
-        await driver.copy_records_to_table(
-            "payout_change", records=[(c.payee_id, c.before, c.after, c.paid_at, c.failure_code, c.failure_note)
-                                      for c in changes])
-        await driver.execute(
-            "UPDATE payout_payee p SET status = c.after, paid_at = c.paid_at, failure_code = c.failure_code, "
-            "failure_note = c.failure_note FROM payout_change c WHERE p.id = c.payee_id")
-        await driver.execute(
-            "INSERT INTO audit_log (at, actor_id, actor_label, subject_type, subject_id, action, before, after) "
-            "SELECT $1, $2, $3, 'payout_payee', c.payee_id, 'payout_' || c.after, "
-            "jsonb_build_object('status', c.before), "
-            "jsonb_strip_nulls(jsonb_build_object('status', c.after, 'paid_at', c.paid_at, "
-            "'failure_code', c.failure_code)) FROM payout_change c", now, actor.user_id, actor.label[:120])
-        await driver.execute("DROP TABLE payout_change")
+        async with driver_errors(conn):
+            await driver.execute("CREATE TEMP TABLE payout_change (payee_id bigint, before text, after text, "
+                                 "paid_at timestamptz, failure_code text, failure_note text) ON COMMIT DROP")
+            await driver.copy_records_to_table(
+                "payout_change", records=[(c.payee_id, c.before, c.after, c.paid_at, c.failure_code, c.failure_note)
+                                          for c in changes])
+            await driver.execute(
+                "UPDATE payout_payee p SET status = c.after, paid_at = c.paid_at, failure_code = c.failure_code, "
+                "failure_note = c.failure_note FROM payout_change c WHERE p.id = c.payee_id")
+            await driver.execute(
+                "INSERT INTO audit_log (at, actor_id, actor_label, subject_type, subject_id, action, before, after) "
+                "SELECT $1, $2, $3, 'payout_payee', c.payee_id, 'payout_' || c.after, "
+                "jsonb_build_object('status', c.before), "
+                "jsonb_strip_nulls(jsonb_build_object('status', c.after, 'paid_at', c.paid_at, "
+                "'failure_code', c.failure_code)) FROM payout_change c", now, actor.user_id, actor.label[:120])
+            await driver.execute("DROP TABLE payout_change")
         return
     table = cast(SqlTable, Payee.__table__)
     await conn.execute(

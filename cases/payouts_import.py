@@ -6,7 +6,9 @@ decimals), duplicate rows, ID numbers and accounts; then the count and the total
 what the batch declares. ``import_payees`` stores the outcome as a report either way, and
 loads the payees only when nothing is wrong: COPY on PostgreSQL (asyncpg's
 ``copy_records_to_table`` on the session's own connection, so it commits or rolls back with
-the batch's state and the audit row), ``executemany`` on SQLite.
+the batch's state and the audit row), ``executemany`` on SQLite. A database lost during the
+COPY is the 503 a lost database gives anywhere else (``storage.db.driver_errors``), and
+nothing of the import stays.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from cases.payouts import (
 from cases.payouts_files import Column, PayoutFileError, Table, read_table
 from cases.payouts_report import Problem, pack
 from storage.audit import record_audit
-from storage.db import asyncpg_of, utcnow
+from storage.db import asyncpg_of, driver_errors, utcnow
 
 PAYEE_COLUMNS = (
     Column("name", "姓名", "Name", ("户名", "收款人", "收款人姓名", "领取人", "payee", "payee name", "full name")),
@@ -208,12 +210,20 @@ LOAD_COLUMNS = ("batch_id", "row_no", "name", "id_hash", "id_last4", "account_ha
 
 
 async def load_payees(session: AsyncSession, records: list[tuple[Any, ...]]) -> None:
-    """Insert the payees inside the session's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    """Insert the payees inside the session's transaction: COPY on PostgreSQL, executemany elsewhere.
+
+    The COPY runs on asyncpg's connection, past SQLAlchemy, so :func:`driver_errors` does what
+    SQLAlchemy would: a connection the server ended is invalidated and raised as SQLAlchemy's
+    invalidated-connection error (the request answers 503 with Retry-After), a cancelled or
+    failed COPY invalidates it too. The session's transaction is then rolled back without a
+    word to the dead connection, so the request's rollback cannot turn the 503 into a 500."""
     if not records:
         return
-    driver = await asyncpg_of(await session.connection())  # asyncpg's, inside the session's transaction
+    conn = await session.connection()
+    driver = await asyncpg_of(conn)  # asyncpg's, inside the session's transaction
     if driver is not None:
-        await driver.copy_records_to_table(Payee.__tablename__, records=records, columns=list(LOAD_COLUMNS))
+        async with driver_errors(conn):
+            await driver.copy_records_to_table(Payee.__tablename__, records=records, columns=list(LOAD_COLUMNS))
         return
     rows = [dict(zip(LOAD_COLUMNS, r, strict=True)) for r in records]
     await session.execute(insert(Payee), rows)

@@ -49,7 +49,7 @@ from cases.models import (
     utc,
 )
 from cases.stats import MIN_SAMPLES, Transition
-from storage.db import asyncpg_of
+from storage.db import asyncpg_of, driver_errors
 
 ViewerKind = Literal["creditor", "debtor", "staff"]
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -374,7 +374,9 @@ def _dialect_name(session: Any) -> str:
 async def load_rows(session: Any, case_id: int, *, one_statement: bool | None = None) -> CaseRows | None:
     """The case's rows (None: no such case) on ``session`` (an AsyncSession or an AsyncConnection,
     e.g. of :func:`reader`): one statement on PostgreSQL (CASE_SQL, the measured windows
-    included); one per part elsewhere (SQLite, in-process), or when ``one_statement`` is False."""
+    included); one per part elsewhere (SQLite, in-process), or when ``one_statement`` is False.
+    A connection lost under it raises SQLAlchemy's invalidated-connection error (a 503), on
+    asyncpg's own path as through SQLAlchemy."""
     if one_statement is None:
         one_statement = _dialect_name(session) == "postgresql"
     if one_statement:
@@ -382,7 +384,12 @@ async def load_rows(session: Any, case_id: int, *, one_statement: bool | None = 
         if driver is not None:
             # The page's reader connection: the statement goes to asyncpg itself (prepared once per
             # connection, as the benchmark's reference runs it), not through SQLAlchemy's execution.
-            row = await driver.fetchrow(CASE_SQL_POSITIONAL, case_id, _MAINLINE)
+            # So SQLAlchemy does not see its errors either: driver_errors does what it would. A
+            # connection the server ended (a restart) is invalidated and raised as the database
+            # being unavailable (a 503, not a 500, and never handed out again); one cancelled
+            # mid-statement (the client left) is invalidated rather than going back to the pool busy.
+            async with driver_errors(session):
+                row = await driver.fetchrow(CASE_SQL_POSITIONAL, case_id, _MAINLINE)
         else:
             row = (await session.execute(CASE_STATEMENT, {"case_id": case_id, "mainline": _MAINLINE})).first()
         return None if row is None else rows_from_json(row)

@@ -16,7 +16,8 @@ rolls the request's database session back first.
 A handler that must show the error *beside its own form* (a page re-rendered with what the
 person typed) does not catch the error either: its route names an error view,
 ``opt=error_view(render)``, an async ``render(request, error) -> Response`` that the one handler
-calls after the rollback, for page and htmx requests (API requests still get JSON).
+calls after the rollback, for page and htmx requests (API requests still get JSON). Not for
+:class:`ServiceUnavailable`: a lost dependency is the plain 503 page, with Retry-After.
 
 A form whose fields do not pass is one of these errors too: :class:`FormInvalid` carries the
 list of :class:`FieldError` (field, message_zh, message_en). The API gets a 422 whose
@@ -304,7 +305,11 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception, *, views:
         return Redirect(f"/login?next={request.url.path}", status_code=303)
     view = _opt(request, ERROR_VIEW)
     # A view re-renders the route's form from the request; malformed input cannot be read again.
-    if isinstance(exc, BilingualError) and view is not None and views and not isinstance(exc, MalformedInput):
+    # Nor is an unavailable dependency the form's error: re-rendering the page would read the
+    # database that was just lost, and the page would not carry Retry-After; the 503 page says
+    # that nothing was saved and to try again.
+    if (isinstance(exc, BilingualError) and view is not None and views
+            and not isinstance(exc, MalformedInput | ServiceUnavailable)):
         return _Deferred(view, exc)
     if isinstance(exc, FormInvalid):  # a form page that named no view: the error page, as a client error
         status = exc.page_status

@@ -33,7 +33,7 @@ from cases.follow import followers
 from cases.models import EnforcementCase
 from documents import Document, SubjectInfo, Visibility, format_size, kind_label
 from kernel.auth import auth_of, principal_of
-from storage.db import DriverStatement, asyncpg_of
+from storage.db import DriverStatement, asyncpg_of, driver_errors
 from storage.periodic import Periodic
 
 log = logging.getLogger("portal.cases")
@@ -129,10 +129,13 @@ _CASE_DOCUMENTS_PG = DriverStatement(_CASE_DOCUMENTS)
 
 async def list_case_documents(session: Any, case_id: int) -> list[CaseDocument]:
     """On an AsyncSession or AsyncConnection (the case page's reader: asyncpg's own connection on
-    PostgreSQL, as for the case's rows): plain columns, no ORM objects."""
+    PostgreSQL, as for the case's rows): plain columns, no ORM objects. On asyncpg's connection a
+    lost database is invalidated and raised as SQLAlchemy's invalidated-connection error (a 503),
+    as SQLAlchemy would (storage.db.driver_errors)."""
     driver = await asyncpg_of(session)
     if driver is not None:
-        rows = await driver.fetch(_CASE_DOCUMENTS_PG.sql, *_CASE_DOCUMENTS_PG.args({"case_id": case_id}))
+        async with driver_errors(session):
+            rows = await driver.fetch(_CASE_DOCUMENTS_PG.sql, *_CASE_DOCUMENTS_PG.args({"case_id": case_id}))
         return [CaseDocument(d["id"], d["original_name"], kind_label(d["kind"]), format_size(d["size"]))
                 for d in rows]
     rows = (await session.execute(_CASE_DOCUMENTS, {"case_id": case_id})).all()

@@ -12,6 +12,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.params import FromQuery
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.identity import make_citizen_token
@@ -57,6 +58,17 @@ async def write_then_refuse(db_session: DbSession, email: FromQuery[str]) -> str
     raise REFUSAL
 
 
+async def _form_again(request: Request[Any, Any, Any], exc: BilingualError) -> Response[Any]:
+    # A route's own page with its error, as the payout uploads' view renders it: no Retry-After.
+    return Response(f"the form again: {exc.message_en}", status_code=exc.status_code, media_type="text/plain")
+
+
+@get("/probe/database-lost", include_in_schema=False, opt=error_view(_form_again))
+async def database_lost() -> str:
+    # What storage.db.driver_errors raises when the server ended the connection under a statement.
+    raise InterfaceError("(asyncpg)", None, ConnectionResetError("connection reset"), connection_invalidated=True)
+
+
 @get("/probe/signed-in", guards=[requires_signed_in], include_in_schema=False)
 async def signed_in(request: Request[Any, Any, Any]) -> str:
     return f"hello {request.user.user_id}"
@@ -82,7 +94,7 @@ async def any_caller(request: Request[Any, Auth, Any]) -> dict[str, Any]:
     return {"via": request.auth.via, "citizen_id": request.auth.citizen_id}
 
 
-PROBES = [refuse, refuse_api, write_then_refuse, signed_in, any_staff, court_staff, service_only, any_caller]
+PROBES = [refuse, refuse_api, write_then_refuse, database_lost, signed_in, any_staff, court_staff, service_only, any_caller]
 
 
 @pytest.fixture
@@ -176,3 +188,13 @@ async def test_the_session_is_rolled_back_before_the_error_is_rendered(
     # …and nothing was committed.
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(User).where(User.email == email)) == 0
+
+
+async def test_a_lost_database_is_the_503_page_with_retry_after_not_the_routes_form(
+    probe: AsyncTestClient[Litestar]
+) -> None:
+    """The route's error view re-renders its form for a domain error; an unavailable database is
+    not one: the form would read that database again and would drop Retry-After."""
+    resp = await probe.get("/probe/database-lost", headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert resp.status_code == 503 and resp.headers.get("Retry-After") == "5"
+    assert "the form again" not in resp.text and "try again" in resp.text
