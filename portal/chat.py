@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from typing import Annotated, Any
 
 import msgspec
@@ -66,8 +65,8 @@ def _conversation(request: Request[Any, Any, Any]) -> str | None:
 
 def _sender(request: Request[Any, Any, Any]) -> str:
     sender = _conversation(request)
-    if sender is None:
-        sender = uuid.uuid4().hex
+    if sender is None:  # a new conversation: its replica's turn (portal/rasa_replicas.py)
+        sender = _replicas(request.app.state.ctx).new_sender()
         request.set_session({**(request.session or {}), "chat_sender": sender})
     return sender
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -232,6 +234,46 @@ async def test_the_chat_page_uses_the_replicas(database_url: str, replicas: tupl
                                  headers={"HX-Request": "true"})
         other = b if talked_to == "a" else a
         assert other.received == [sender] and f"{other.name}:{sender}" in resp.text
+
+
+def test_new_conversations_take_the_replicas_in_turn_and_every_portal_agrees() -> None:
+    """Random senders split 20 conversations 14 to 6 in a benchmark run; minted senders deal them
+    out in turn, and another portal (another process, another order of URLs) routes each the same."""
+    urls = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
+    pool = RasaReplicas(urls[:2])
+    senders = [pool.new_sender() for _ in range(20)]
+    firsts = [pool.ranked(s)[0] for s in senders]
+    assert firsts == [urls[0], urls[1]] * 10
+    assert all(re.fullmatch(r"[0-9a-f]{32}", s) for s in senders) and len(set(senders)) == 20
+    assert [RasaReplicas(urls[1::-1]).ranked(s)[0] for s in senders] == firsts
+    three = RasaReplicas(urls)
+    counts = Counter(three.ranked(three.new_sender())[0] for _ in range(30))
+    assert counts == {url: 10 for url in urls}
+    assert RasaReplicas(urls[:1]).ranked(RasaReplicas(urls[:1]).new_sender()) == urls[:1]
+
+
+def test_a_replica_marked_down_gets_no_new_conversations() -> None:
+    clock = Clock()
+    pool = RasaReplicas(["http://127.0.0.1:1", "http://127.0.0.1:2"], clock=clock)
+    pool.mark_down("http://127.0.0.1:1")
+    assert {pool.ranked(pool.new_sender())[0] for _ in range(6)} == {"http://127.0.0.1:2"}
+    clock.now += pool.cooldown + 1  # back: its turns again
+    assert Counter(pool.ranked(pool.new_sender())[0] for _ in range(6)) == {
+        "http://127.0.0.1:1": 3, "http://127.0.0.1:2": 3}
+
+
+async def test_the_chat_page_deals_new_conversations_out_in_turn(database_url: str,
+                                                                 replicas: tuple[Replica, Replica]) -> None:
+    a, b = replicas
+    app: Litestar = create_app(Settings.from_env(_env(database_url, RASA_URLS=f"{a.url},{b.url}")))
+    async with AsyncTestClient(app=app) as client:
+        for _ in range(6):  # six people: six conversations (a new one after each clear)
+            await client.get("/chat")
+            resp = await client.post("/chat", data={"message": "你好", "_csrf_token": csrf(client)},
+                                     headers={"HX-Request": "true"})
+            assert resp.status_code == 200
+            await client.post("/chat/clear", data={"_csrf_token": csrf(client)})
+    assert len(a.received) == len(b.received) == 3 and not set(a.received) & set(b.received)
 
 
 class Counting:
