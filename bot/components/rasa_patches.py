@@ -35,6 +35,14 @@ cProfile on the chat benchmark's conversations: bench/README.md, "Chat: CPU per 
   its order once (dependencies first, as dask orders them) and each node is called with its
   parents' outputs exactly as dask passes them (a need nothing provides: its name, which
   ``GraphNode`` reports as unresolved), with Rasa's input-name check and error.
+- **Copies made only for debug logs**: the message processor, the form action and the rule
+  policy deep-copy the events, slots, parse data and states they pass to ``structlogger.debug``
+  (nine calls per turn, some over the whole parse result), and the copy is made even when
+  debug logging is off and structlog drops the call unread: a few percent of Rasa's CPU per
+  turn. In those three modules every use of ``copy`` is such a log argument
+  (bot/tests/test_rasa_patches.py reads their source to check it), so there ``copy.deepcopy``
+  hands its argument back unchanged unless structlog logs at debug level (``--debug``), where it
+  copies as before.
 - **Action server connections**: Rasa opened a new HTTP client session, and so a new TCP
   connection, for every call to the action server (about two per message). One session per
   endpoint and event loop is kept; idle connections are dropped after
@@ -58,6 +66,7 @@ def apply_all() -> None:
     reuse_action_server_connections()
     detect_language_in_process()
     sequential_graph_runs()
+    skip_copies_for_unlogged_debug()
 
 
 def _once(name: str) -> bool:
@@ -339,6 +348,42 @@ def reuse_action_server_connections() -> None:
     EndpointConfig.request = request  # type: ignore[method-assign]
 
 
+# The modules whose every use of ``copy`` is a ``copy.deepcopy(...)`` argument of ``structlogger.debug``.
+LOG_ONLY_COPIES = ("rasa.core.processor", "rasa.core.actions.forms", "rasa.core.policies.rule_policy")
+
+
+def debug_logged() -> bool:
+    """Whether structlog logs at debug level now (Rasa configures a filtering logger by level;
+    any other configuration counts as logging it)."""
+    import logging
+
+    import structlog
+
+    wrapper = structlog.get_config()["wrapper_class"]
+    quiet = {structlog.make_filtering_bound_logger(level)
+             for level in (logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)}
+    return wrapper not in quiet
+
+
+class _CopyForDebugLog:
+    """``copy`` for a module in LOG_ONLY_COPIES: its deep copies are of debug log arguments."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        import copy
+
+        return copy.deepcopy(value, memo) if debug_logged() else value
+
+
+def skip_copies_for_unlogged_debug() -> None:
+    if not _once("log_copies"):
+        return
+    import importlib
+
+    for name in LOG_ONLY_COPIES:
+        importlib.import_module(name).copy = _CopyForDebugLog  # type: ignore[attr-defined]
+
+
 def detect_language_in_process() -> None:
     if not _once("language"):
         return
@@ -366,9 +411,14 @@ def detect_language_in_process() -> None:
         view = ActionTracker(
             tracker.sender_id, tracker.current_slot_values(), tracker._latest_message_data(), [],
             tracker.is_paused(), tracker.followup_action,
-            dataclasses.asdict(tracker.active_loop) if tracker.active_loop else {}, tracker.latest_action_name)
+            _active_loop(tracker.active_loop), tracker.latest_action_name)
         produced = await action.run(CollectingDispatcher(), view, {})
         events = [Event.from_parameters(e) for e in produced]
         return [e for e in events if isinstance(e, SlotSet)]  # (it says nothing: slot events only)
+
+    def _active_loop(loop: Any) -> dict[str, Any]:
+        # The dict dataclasses.asdict makes, without its deep copy of the trigger message (the
+        # whole parse result: about 2 ms per turn under the profiler): the action reads none of it.
+        return {f.name: getattr(loop, f.name) for f in dataclasses.fields(loop)} if loop else {}
 
     ActionExtractSlots._run_custom_action = _run_custom_action  # type: ignore[method-assign]

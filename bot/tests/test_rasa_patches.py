@@ -321,3 +321,48 @@ def test_graph_runs_fail_as_dask_runs_fail(tmp_path: Any) -> None:
             run({"__input__": -100, "three": -50}, ["plus_input"])
         with pytest.raises(GraphRunError):  # a need nothing provides: the node's own complaint
             run({}, ["unresolved"])
+
+
+# --- copies made only for debug logs ---------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["rasa.core.processor", "rasa.core.actions.forms", "rasa.core.policies.rule_policy"])
+def test_every_copy_in_the_patched_modules_is_a_debug_log_argument(module: str) -> None:
+    """Skipping the copy is safe only while each use of ``copy`` in the module is a
+    ``copy.deepcopy(...)`` passed to ``structlogger.debug``: a Rasa upgrade that copies for
+    another reason fails here."""
+    import ast
+    import importlib
+    import inspect
+
+    from components.rasa_patches import LOG_ONLY_COPIES
+
+    assert module in LOG_ONLY_COPIES
+    tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+    in_debug_calls: set[int] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "debug"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "structlogger"):
+            in_debug_calls.update(id(arg.value) for arg in node.keywords)
+    uses = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == "copy"]
+    assert uses, "the module no longer uses copy: take it out of LOG_ONLY_COPIES"
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and isinstance(node.func.value, ast.Name) and node.func.value.id == "copy"]
+    assert len(calls) == len(uses)  # copy is only ever called, never passed on or aliased
+    assert all(call.func.attr == "deepcopy" and id(call) in in_debug_calls for call in calls)  # type: ignore[attr-defined]
+
+
+def test_debug_log_arguments_are_copied_only_when_debug_is_logged() -> None:
+    import logging
+
+    import rasa.core.processor as processor
+    from rasa.utils.log_utils import configure_structlog
+
+    events = [{"event": "slot", "name": "language", "value": "zh"}]
+    try:
+        configure_structlog(logging.INFO)
+        assert processor.copy.deepcopy(events) is events  # dropped unread: nothing to copy
+        configure_structlog(logging.DEBUG)
+        copied = processor.copy.deepcopy(events)
+        assert copied == events and copied is not events and copied[0] is not events[0]
+    finally:
+        configure_structlog(logging.INFO)
