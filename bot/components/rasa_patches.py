@@ -43,6 +43,11 @@ cProfile on the chat benchmark's conversations: bench/README.md, "Chat: CPU per 
   (bot/tests/test_rasa_patches.py reads their source to check it), so there ``copy.deepcopy``
   hands its argument back unchanged unless structlog logs at debug level (``--debug``), where it
   copies as before.
+- **The active loop in the tracker's state**: ``DialogueStateTracker.current_state`` (the
+  tracker sent to the action server, and saved by the in-memory tracker store) turned the
+  active loop into a dict with ``dataclasses.asdict``, which deep-copies its trigger message
+  (the whole parse result) only for the state to be serialised. Here the dict holds the same
+  values without the copy (its fields hold no dataclasses, so the values are equal).
 - **Action server connections**: Rasa opened a new HTTP client session, and so a new TCP
   connection, for every call to the action server (about two per message). One session per
   endpoint and event loop is kept; idle connections are dropped after
@@ -67,6 +72,7 @@ def apply_all() -> None:
     detect_language_in_process()
     sequential_graph_runs()
     skip_copies_for_unlogged_debug()
+    shallow_active_loop_state()
 
 
 def _once(name: str) -> bool:
@@ -382,6 +388,25 @@ def skip_copies_for_unlogged_debug() -> None:
 
     for name in LOG_ONLY_COPIES:
         importlib.import_module(name).copy = _CopyForDebugLog  # type: ignore[attr-defined]
+
+
+class _ShallowAsdict:
+    """``dataclasses`` for rasa.shared.core.trackers, whose one call at run time is
+    ``asdict(self.active_loop)`` in ``current_state``: the same dict, without the deep copy."""
+
+    @staticmethod
+    def asdict(obj: Any) -> dict[str, Any]:
+        import dataclasses
+
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def shallow_active_loop_state() -> None:
+    if not _once("active_loop_state"):
+        return
+    import rasa.shared.core.trackers as trackers
+
+    trackers.dataclasses = _ShallowAsdict  # type: ignore[assignment]
 
 
 def detect_language_in_process() -> None:

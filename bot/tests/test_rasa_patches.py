@@ -366,3 +366,33 @@ def test_debug_log_arguments_are_copied_only_when_debug_is_logged() -> None:
         assert copied == events and copied is not events and copied[0] is not events[0]
     finally:
         configure_structlog(logging.INFO)
+
+
+def test_the_trackers_state_is_rasas_without_the_active_loops_copy() -> None:
+    import ast
+    import dataclasses
+    import inspect
+
+    import rasa.shared.core.trackers as trackers
+    from rasa.shared.core.events import ActiveLoop, SlotSet, UserUttered
+    from rasa.shared.core.slots import TextSlot
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity, TrackerActiveLoop
+
+    # The module's one use of dataclasses at run time is asdict(self.active_loop) in current_state,
+    # and the active loop's fields hold no dataclasses (so a shallow dict equals asdict's).
+    source = ast.parse(inspect.getsource(trackers))
+    uses = [n for n in ast.walk(source) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+            and n.value.id == "dataclasses"]
+    assert sorted(n.attr for n in uses) == ["asdict", "dataclass"]
+    assert [f.name for f in dataclasses.fields(TrackerActiveLoop)] == [  # a name, two flags, the parse dict
+        "name", "is_interrupted", "rejected", "trigger_message"]
+    parse = {"intent": {"name": "inform", "confidence": 0.9}, "entities": [{"entity": "phone", "value": "138"}],
+             "intent_ranking": [{"name": "inform", "confidence": 0.9}], "text": "138"}
+    tracker = DialogueStateTracker.from_events(
+        "s1", [UserUttered("water", parse), ActiveLoop("utility_handover_form"), SlotSet("requested_slot", "x")],
+        [TextSlot("requested_slot", mappings=[])])
+    state = tracker.current_state(EventVerbosity.ALL)
+    assert state["active_loop"] == dataclasses.asdict(tracker.active_loop)
+    assert state["active_loop"]["name"] == "utility_handover_form" and state["active_loop"]["trigger_message"]
+    empty = DialogueStateTracker.from_events("s2", [], [])
+    assert empty.current_state()["active_loop"] == {}
