@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import smtplib
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -54,10 +55,31 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+def placeholders(text: str) -> set[str]:
+    """The {fields} a notice's text fills in."""
+    return {field for _literal, field, _spec, _conv in string.Formatter().parse(text) if field is not None}
+
+
+def check_texts(texts: Mapping[str, tuple[str, str]]) -> None:
+    """Both languages of a notice fill in the same fields, each a plain name: a field only one of
+    them names, or one misspelt in one of them, would leave a blank in what that reader gets."""
+    for event, (zh, en) in texts.items():
+        if placeholders(zh) != placeholders(en):
+            raise ValueError(f"notification event {event!r}: the zh text fills {sorted(placeholders(zh))}, "
+                             f"the en text {sorted(placeholders(en))}")
+        if not all(field.isidentifier() for field in placeholders(zh)):
+            raise ValueError(f"notification event {event!r}: a field that is not a plain name in {zh!r}")
+
+
+check_texts(TEXTS)
+
+
 def register_texts(texts: Mapping[str, tuple[str, str]]) -> None:
     """Add another domain's notices (zh, en), e.g. a case's new node for the people who follow
     the case: the composition root registers them in every process, the sender included, so the
-    queue's outbox carries them without naming them. The same event twice must say the same."""
+    queue's outbox carries them without naming them. The same event twice must say the same;
+    both languages must fill the same fields (:func:`check_texts`)."""
+    check_texts(texts)
     for event, pair in texts.items():
         if TEXTS.get(event, pair) != pair:
             raise ValueError(f"notification event {event!r} is registered with another text")
@@ -258,6 +280,7 @@ def render(row: Notification) -> str:
     # A field given in both languages (``node_zh``/``node_en``) fills {node} in the reader's.
     own = {key[:-3]: str(value) for key, value in payload.items() if key.endswith(f"_{lang}")}
     return (zh if lang == "zh" else en).format_map(_Blank(
+        row.event, row.id,
         own,
         ref=payload.get("reference") or (reference(row.item_id) if row.item_id else ""),
         kind=kind_title(str(payload.get("kind", "")), lang),
@@ -266,9 +289,15 @@ def render(row: Notification) -> str:
 
 
 class _Blank(dict[str, Any]):
-    """Format arguments where a field the payload lacks reads as nothing (never a KeyError)."""
+    """Format arguments where a field the payload lacks reads as nothing (never a KeyError: the
+    citizen still gets the rest of the notice), logged so that the gap is seen and mended."""
+
+    def __init__(self, event: str, row_id: Any, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.event, self.row_id = event, row_id
 
     def __missing__(self, key: str) -> str:
+        log.warning("notification %s (%s): nothing to fill in {%s}; sent with it blank", self.row_id, self.event, key)
         return ""
 
 

@@ -124,3 +124,36 @@ def test_the_domains_notices_are_registered_for_every_process() -> None:
     with pytest.raises(ValueError, match="another text"):
         notify.register_texts({"case.node": ("别的", "other")})
     assert notify.TEXTS["case.node"] == CASE_NOTICES["case.node"]
+
+
+def test_both_languages_of_a_notice_fill_the_same_fields() -> None:
+    """A field only one language names (or one misspelt in one of them) would reach that reader
+    as a blank: refused when the notice is registered, and every notice registered passes."""
+    import portal  # noqa: F401 - registers every domain's notices on import
+    from backoffice import notify
+
+    notify.check_texts(notify.TEXTS)
+    with pytest.raises(ValueError, match=r"'case\.typo'.*\['node', 'ref'\].*\['nod', 'ref'\]"):
+        notify.register_texts({"case.typo": ("案件 {ref}:{node}", "Case {ref}: {nod}")})
+    with pytest.raises(ValueError, match="plain name"):
+        notify.register_texts({"case.index": ("案件 {ref[0]}", "Case {ref[0]}")})
+    assert "case.typo" not in notify.TEXTS and "case.index" not in notify.TEXTS
+
+
+def test_a_field_the_payload_lacks_is_sent_blank_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    from backoffice import notify
+    from backoffice.models import Notification
+
+    notify.register_texts({"test.blank": ("{ref}:{node}。", "{ref}: {node}.")})
+    try:
+        row = Notification(id=7, item_id=None, event="test.blank", language="en", payload={"reference": "WI-000001"})
+        with caplog.at_level("WARNING", logger="backoffice.notify"):
+            assert notify.render(row) == "WI-000001: ."  # the rest of the notice still goes out
+        assert any("{node}" in r.getMessage() and "test.blank" in r.getMessage() for r in caplog.records)
+        row.payload = {"reference": "WI-000001", "node_en": "Auction held", "node_zh": "已拍卖"}
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="backoffice.notify"):
+            assert notify.render(row) == "WI-000001: Auction held."
+        assert not caplog.records
+    finally:
+        notify.TEXTS.pop("test.blank", None)
