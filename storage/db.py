@@ -76,7 +76,8 @@ _LOST = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.Postgres
 @contextlib.asynccontextmanager
 async def driver_errors(conn: AsyncConnection) -> AsyncIterator[None]:
     """Around a statement run on :func:`asyncpg_of`'s connection, what SQLAlchemy does around its
-    own statements. A lost connection (closed, reset, the server shutting down) is invalidated
+    own statements. A lost connection (closed, reset, the server shutting down) is invalidated,
+    with every other connection the pool had opened by then (replaced at their next checkout),
     and raised as SQLAlchemy's InterfaceError with ``connection_invalidated``: the caller gets
     the 503 a lost database gives elsewhere (kernel.errors.unavailable). Any other failure, and
     a cancellation (the client went away mid-statement), also invalidates the connection, which
@@ -85,6 +86,11 @@ async def driver_errors(conn: AsyncConnection) -> AsyncIterator[None]:
     try:
         yield
     except _LOST as exc:
+        with contextlib.suppress(Exception):
+            # As SQLAlchemy does on a disconnect it sees itself: every connection the pool opened
+            # up to now is replaced at its next checkout (after a restart they are all as dead as
+            # this one, and each would otherwise cost a request its 503), then this one goes.
+            conn.sync_engine.pool._invalidate(conn.sync_connection.connection, exc, _checkin=False)  # type: ignore[union-attr]  # noqa: SLF001
         with contextlib.suppress(Exception):
             await conn.invalidate()
         raise InterfaceError("(asyncpg)", None, exc, connection_invalidated=True) from exc

@@ -67,3 +67,28 @@ async def test_other_errors_stay_as_they_are(engine: AsyncEngine) -> None:
             async with driver_errors(conn):
                 await driver.fetch("SELECT * FROM no_such_table")
         assert type(caught.value).__module__.startswith("asyncpg") and unavailable(caught.value) is None
+
+
+async def test_a_lost_connection_retires_the_pools_other_connections_too(engine: AsyncEngine) -> None:
+    """After a restart every pooled connection is dead. SQLAlchemy, seeing a disconnect itself,
+    replaces them all at their next checkout; a disconnect seen on asyncpg's own connection does
+    the same, so the request after the first 503 gets a live connection, not the next dead one."""
+    _postgres_only(engine)
+    import asyncpg
+
+    async with engine.connect() as a, engine.connect() as b:  # two connections, both back in the pool after
+        pids = [await (await asyncpg_of(c)).fetchval("SELECT pg_backend_pid()") for c in (a, b)]
+    outside = await asyncpg.connect(engine.url.render_as_string(hide_password=False).replace("+asyncpg", ""))
+    try:
+        for pid in pids:
+            await outside.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await outside.close()
+    await asyncio.sleep(0.2)
+    async with engine.connect() as first:
+        with pytest.raises(InterfaceError):
+            async with driver_errors(first):
+                await (await asyncpg_of(first)).fetch("SELECT 1")
+    async with engine.connect() as second:  # the other dead one, unless the pool retired it
+        assert (await second.execute(text("SELECT 3"))).scalar() == 3
+        assert await (await asyncpg_of(second)).fetchval("SELECT pg_backend_pid()") not in pids
