@@ -64,10 +64,11 @@ def check_texts(texts: Mapping[str, tuple[str, str]]) -> None:
     """Both languages of a notice fill in the same fields, each a plain name: a field only one of
     them names, or one misspelt in one of them, would leave a blank in what that reader gets."""
     for event, (zh, en) in texts.items():
-        if placeholders(zh) != placeholders(en):
-            raise ValueError(f"notification event {event!r}: the zh text fills {sorted(placeholders(zh))}, "
+        fields = placeholders(zh)
+        if fields != placeholders(en):
+            raise ValueError(f"notification event {event!r}: the zh text fills {sorted(fields)}, "
                              f"the en text {sorted(placeholders(en))}")
-        if not all(field.isidentifier() for field in placeholders(zh)):
+        if not all(field.isidentifier() for field in fields):
             raise ValueError(f"notification event {event!r}: a field that is not a plain name in {zh!r}")
 
 

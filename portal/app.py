@@ -94,6 +94,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _postgres_pool(settings: Settings, pool_size: int) -> dict[str, Any]:
+    """The pool every PostgreSQL engine of the portal has (the request engine's and the
+    single-statement engine's): see build_db_config for why each setting."""
+    return {"poolclass": FairAsyncPool, "pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": False,
+            "echo": settings.database.echo, "connect_args": {"timeout": settings.database.connect_timeout}}
+
+
 def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     if settings.database.is_postgres:
         # No overflow: connections opened beyond pool_size are closed again on check-in, so under
@@ -101,9 +108,7 @@ def build_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # pool_size connections stay open and requests beyond them wait their turn.
         # A database that does not answer fails a request in connect_timeout seconds (a 503), not asyncpg's 60.
         # FairAsyncPool: waiting requests get connections in the order they asked (kernel/pool.py).
-        engine_config = EngineConfig(poolclass=FairAsyncPool, pool_size=settings.database.pool_size, max_overflow=0,
-                                     pool_pre_ping=False, echo=settings.database.echo,
-                                     connect_args={"timeout": settings.database.connect_timeout})
+        engine_config = EngineConfig(**_postgres_pool(settings, settings.database.pool_size))
     else:
         engine_config = EngineConfig(echo=settings.database.echo)
     return SQLAlchemyAsyncConfig(
@@ -123,13 +128,12 @@ def single_statement_engine(settings: Settings, engine: AsyncEngine) -> AsyncEng
     pooled connection to autocommit per use (``execution_options``) saved the round trips but
     cost more of the portal's own CPU than it saved (3.40 → 3.53 M instructions per chat message,
     bench.instructions --chat); connections that are opened in autocommit cost nothing per use
-    (3.32 M). Its own small pool, disposed with the other. SQLite: the request engine itself."""
+    (3.10 M with the session store and the chat's turns on them). Its own small pool, disposed
+    with the other. SQLite: the request engine itself."""
     if not settings.database.is_postgres:
         return engine
-    return create_async_engine(engine.url, isolation_level="AUTOCOMMIT", poolclass=FairAsyncPool,
-                               pool_size=max(2, settings.database.pool_size // 2), max_overflow=0,
-                               pool_pre_ping=False, echo=settings.database.echo,
-                               connect_args={"timeout": settings.database.connect_timeout})
+    return create_async_engine(engine.url, isolation_level="AUTOCOMMIT",
+                               **_postgres_pool(settings, max(2, settings.database.pool_size // 2)))
 
 
 def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | None = None) -> Litestar:

@@ -13,7 +13,9 @@ one benchmark run, and the busier replica set the latency of all. So the portal 
 new conversation's sender (:meth:`RasaReplicas.new_sender`) with the replicas taking turns
 as first choice (a random id drawn again until its first choice is the one whose turn it
 is: about as many draws as there are replicas). Every portal still finds a sender's replica
-from the sender alone, with nothing stored or shared. A replica that refuses the connection, closes it without an answer
+from the sender alone, with nothing stored or shared.
+
+A replica that refuses the connection, closes it without an answer
 (a process killed with connections still queued) or answers 502/503/504 is marked down for
 ``cooldown`` seconds and the message goes to the next in the sender's ranking. A replica
 killed while working on the message has not answered either, so the message may then be

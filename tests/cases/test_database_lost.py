@@ -204,12 +204,13 @@ async def test_the_case_page_after_the_database_restarted_is_a_503_then_serves_a
 # --- the payee list's COPY (cases/payouts_import.py: load_payees, inside import_payees' transaction) --
 
 
-async def _open_batch(factory: Factory, session: AsyncSession, count: int, total: str) -> tuple[PayoutBatch, Principal]:
+async def _open_batch(factory: Factory, session: AsyncSession, rows: list[Any]) -> tuple[PayoutBatch, Principal]:
+    """An open batch declaring ``rows`` (their count and total), and the court staff member."""
     user = await _court_staff(factory, session)
     await _case(session)
     actor = Factory.principal(user)
     batch = await create_batch(session, actor, case_number=CASE_NUMBER, title="第一批案款发放",
-                               declared_count=str(count), declared_total=total)
+                               declared_count=str(len(rows)), declared_total=total_of(rows))
     await session.commit()
     return batch, actor
 
@@ -218,7 +219,7 @@ async def test_a_payee_list_whose_connection_is_lost_mid_copy_is_unavailable_and
         engine: AsyncEngine, session: AsyncSession, factory: Factory, settings: Settings) -> None:
     _postgres_only(engine)
     rows = [person(i) for i in range(1, 6)]
-    batch, actor = await _open_batch(factory, session, len(rows), total_of(rows))
+    batch, actor = await _open_batch(factory, session, rows)
     batch_id = batch.id  # (the rollback below expires the batch object)
     # The COPY into payout_payee waits for the SHARE lock (the batch's claim before it does not).
     lost = await _lost_mid_statement(engine, "payout_payee", "SHARE", import_payees(
@@ -240,7 +241,7 @@ async def test_a_payee_list_cancelled_mid_copy_leaves_no_busy_connection(
         engine: AsyncEngine, session: AsyncSession, factory: Factory, settings: Settings) -> None:
     _postgres_only(engine)
     rows = [person(i) for i in range(1, 4)]
-    batch, actor = await _open_batch(factory, session, len(rows), total_of(rows))
+    batch, actor = await _open_batch(factory, session, rows)
     batch_id = batch.id  # (the rollback below expires the batch object)
     conn = await session.connection()
     async with _locked(engine, "payout_payee", "SHARE"):
@@ -313,7 +314,7 @@ async def test_bank_results_whose_connection_is_lost_mid_apply_are_unavailable_a
         engine: AsyncEngine, session: AsyncSession, factory: Factory, settings: Settings) -> None:
     _postgres_only(engine)
     rows = [person(i) for i in range(1, 4)]
-    batch, actor = await _open_batch(factory, session, len(rows), total_of(rows))
+    batch, actor = await _open_batch(factory, session, rows)
     batch_id = batch.id  # (the rollback below expires the batch object)
     await import_payees(session, batch, actor, data=payee_csv(rows).encode(), filename="p.csv",
                         secret=settings.secret_key)
