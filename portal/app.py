@@ -51,7 +51,7 @@ from portal.chat import ChatController, forget_dropped
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.form_wiring import wire_forms
-from portal.health import Readiness, StartupRefused, no_demo_accounts
+from portal.health import Readiness, StartupRefused, no_demo_accounts, startup_gate
 from portal.housekeeping import Purger
 from portal.lot_public_wiring import wire_listing
 from portal.middleware import context_middleware_factory, with_request_lang
@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     csrf = CSRFConfig(
         secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",
-        header_name="x-csrftoken", exclude=["/api/", "/healthz", "/readyz"],
+        header_name="x-csrftoken", exclude=["/api/", "/healthz", "/readyz", "/livez"],
     )
     env = build_environment(auto_reload=settings.env == "development")
     template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
@@ -277,6 +277,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
             _NeedsCode: needs_code_handler,  # type: ignore[dict-item]
         },
         after_exception=[rollback_request_session],
+        before_request=startup_gate(readiness),  # 503 for everything but the health checks until started
         on_startup=[on_startup, *queue_startup],
         on_shutdown=[*queue_shutdown, listing_shutdown, on_shutdown],
         state=State({"ctx": ctx, "session_checker": session_checker, "readiness": readiness, "listing": listing}),

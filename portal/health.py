@@ -8,10 +8,14 @@
 * ``GET /readyz`` (the load balancer): 200 only when start-up has finished and the database
   answers within ``READY_TIMEOUT``; otherwise 503 with ``Retry-After``. Cheap: one
   ``SELECT 1``.
+* ``GET /livez`` (the load balancer's last resort): 200 whenever the process answers at all.
+  When no portal is ready, a request is better answered by a live one (its own 503, after
+  reading the whole request) than by the balancer, which cannot hold a large upload's body.
 
 Start-up never waits for a dependency: a portal started while PostgreSQL is down serves
 ``/healthz`` and ``/readyz`` (503) at once, and the checks start-up needs from the database
-(production: no demo accounts) are retried in the background until they can run.
+(production: no demo accounts) are retried in the background until they can run. Until they have passed, every other request is a 503 with Retry-After
+(:func:`startup_gate`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.models import User
+from kernel.errors import ServiceUnavailable
 from storage.context import AppContext
 
 log = logging.getLogger("portal.health")
@@ -102,6 +107,22 @@ class Readiness:
 
 def _reason(exc: BaseException) -> str:
     return type(exc).__name__
+
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
+
+
+def startup_gate(readiness: Readiness) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
+    """A ``before_request`` hook: until the start-up checks have passed (a production portal whose
+    database was down at start), every request but the health endpoints is a 503 with Retry-After.
+    A load balancer that has no ready portal sends requests to live ones (``/livez``); this keeps
+    such a portal from serving anything before it has checked that it may (no demo accounts)."""
+
+    async def gate(request: Request[Any, Any, Any]) -> None:
+        if not readiness.started and request.scope["path"] not in HEALTH_PATHS:
+            raise ServiceUnavailable(f"start-up not finished: waiting for {readiness.waiting_for}")
+
+    return gate
 
 
 async def no_demo_accounts(engine: AsyncEngine) -> None:
@@ -203,4 +224,12 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=200 if ready else 503, headers=headers)
 
 
-handlers = [healthz, readyz]
+@get("/livez", name="livez", summary="Whether this process answers at all (no dependency is asked)")
+async def livez() -> Response[dict[str, Any]]:
+    """For a load balancer's last resort: when no process is ready, a request is better answered by
+    one that is alive (its own 503 with Retry-After, after reading the request) than by the balancer,
+    which cannot hold an upload's body to answer it (scripts/cluster.py, docs/operations.md)."""
+    return Response({"alive": True}, headers={"Cache-Control": "no-store"})
+
+
+handlers = [healthz, readyz, livez]

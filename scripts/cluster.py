@@ -4,7 +4,7 @@
 
 | part | here | port (base 18000) |
 |---|---|---|
-| load balancer | HAProxy (Debian's package), health check GET /readyz every second | 18080 |
+| load balancer | HAProxy (Debian's package), health check GET /readyz every second; no portal ready: a live one (GET /livez) | 18080 |
 | portal ×2 | `python -m portal serve`, stateless, NOTIFY/DIGEST off | 18001, 18002 |
 | PostgreSQL | the cluster's own server (Debian's binaries, `initdb` in a fresh directory): databases `cluster_portal`, `cluster_rasa_tracker` | 18032 |
 | Redis | the cluster's own `redis-server`: portal database 2, Rasa's locks database 1 | 18079 |
@@ -256,9 +256,13 @@ defaults
 
 frontend web
     bind 127.0.0.1:{self.ports.lb}
-    # No portal ready (all failing /readyz: a database restart, say): answered here, after the
-    # request has been read, so that the client gets the 503 even while still sending a body.
-    http-request return status 503 content-type application/json file {self.var / "503.json"} hdr Retry-After 5 hdr Cache-Control no-store if {{ nbsrv(portals) lt 1 }}
+    # No portal ready (all failing /readyz: a database restart, say) but some alive (/livez): the
+    # request goes to one of those, which reads it whole (an upload larger than this buffer too)
+    # and answers its own 503 with Retry-After, as a page in the visitor's language or as JSON.
+    use_backend portals_alive if {{ nbsrv(portals) lt 1 }} {{ nbsrv(portals_alive) ge 1 }}
+    # None alive either: answered here, after the request has been read (up to the buffer), so
+    # that the client gets the 503 even while still sending a body.
+    http-request return status 503 content-type application/json file {self.var / "503.json"} hdr Retry-After 5 hdr Cache-Control no-store if {{ nbsrv(portals) lt 1 }} {{ nbsrv(portals_alive) lt 1 }}
     default_backend portals
 
 backend portals
@@ -267,6 +271,15 @@ backend portals
     http-check expect status 200
     default-server inter 1s fall 2 rise 2
     # No portal ready: a clear 503 that says when to try again (not a hang, not a 500).
+    errorfile 503 {self.var / "503.http"}
+{servers}
+
+backend portals_alive
+    # The last resort above: the same portals, checked only for answering at all.
+    balance roundrobin
+    option httpchk GET /livez
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 1
     errorfile 503 {self.var / "503.http"}
 {servers}
 """

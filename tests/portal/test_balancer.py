@@ -62,3 +62,51 @@ async def test_no_portal_ready_is_a_503_with_retry_after_even_for_an_upload(tmp_
                     assert resp.json()["code"] == "service_unavailable"
                 answers[key] = answers.get(key, 0) + 1
     assert answers == {"503 Retry-After 5": 10}
+
+
+async def test_portals_alive_but_not_ready_answer_a_large_upload_themselves(tmp_path: Path) -> None:
+    """Both portals up but not ready (their database refuses connections): a signed-in visitor's
+    200 kB upload — more than HAProxy's 16 kB buffer — still gets a clear 503 with Retry-After,
+    every time. HAProxy cannot hold such a body to answer it itself (before: its 503 went out while
+    the body was still arriving, and the connection was reset); while no portal is ready it now
+    passes requests to any portal that is alive (GET /livez), which reads the upload and answers."""
+    cluster = Cluster(ports=_ports(), var=tmp_path)  # nothing listens on PostgreSQL's, Redis's or S3's port
+    cluster.secret, cluster.token = "balancer-test-secret-" + "b" * 40, "balancer-test-token-0123456789"
+    (tmp_path / "logs").mkdir()
+    config = cluster.write_haproxy_config()
+    answers: dict[str, int] = {}
+    portals = [cluster.make(f"portal{i}") for i in (1, 2)]
+    try:
+        for portal in portals:
+            portal.start()
+        for i, portal in enumerate(portals, start=1):
+            portal.wait_port(cluster.ports.portal(i), timeout=60)
+        with Process("lb", ["haproxy", "-db", "-f", str(config)], log_path=tmp_path / "lb.log", new_session=True) as lb:
+            lb.wait_port(cluster.ports.lb, timeout=15)
+            for _ in range(100):  # the health checks (every second, two failures) mark both not ready
+                log = (tmp_path / "lb.log").read_text(errors="replace")
+                if "portals/portal1 is DOWN" in log and "portals/portal2 is DOWN" in log:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("HAProxy did not mark the portals down")
+            async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as client:
+                await client.get("/login")  # a page that needs no database: the CSRF cookie (from a portal)
+                client.cookies.set("portal_session", "ab" * 16)  # a visitor signed in before the outage
+                for i in range(10):
+                    try:
+                        resp = await client.post(
+                            "/documents", headers={"Accept": "application/json"},
+                            data={"subject_type": "transfer", "subject_id": "1", "kind": "evidence",
+                                  "_csrf_token": client.cookies.get("csrftoken") or "none"},
+                            files={"file": (f"a{i}.pdf", PDF + b"%" * 200_000, "application/pdf")})
+                    except httpx.HTTPError as exc:
+                        key = type(exc).__name__
+                    else:
+                        key = f"{resp.status_code} Retry-After {resp.headers.get('retry-after')}"
+                        assert resp.json()["code"] == "service_unavailable", resp.text[:300]
+                    answers[key] = answers.get(key, 0) + 1
+    finally:
+        for portal in portals:
+            portal.stop()
+    assert answers == {"503 Retry-After 5": 10}

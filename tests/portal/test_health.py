@@ -95,6 +95,8 @@ async def test_a_portal_started_without_its_database_serves_503_and_keeps_runnin
         health = json.loads(body)
         assert status == 503 and health["database"]["error"] == "ConnectionRefusedError"
         assert health["database"]["latency_ms"] < 2500 and health["documents"]["ok"] is True
+        status, headers, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/livez")
+        assert status == 200 and json.loads(body) == {"alive": True} and headers["cache-control"] == "no-store"
         # A page that needs the database: a clear 503 that says to try again, not a 500.
         status, headers, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/api/v1/transfers/ZT0000000001",
                                                 {"Authorization": f"Bearer {TEST_TOKEN}"})
@@ -127,6 +129,14 @@ async def test_a_production_portal_waits_for_its_database_and_becomes_ready_with
                                 lambda status, _body: status == 503)
         status, _, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/readyz")
         assert status == 503 and json.loads(body)["waiting_for"].startswith("database")
+        # Alive, but nothing else is served before the start-up checks pass (no demo accounts in
+        # production): not even a page that needs no database.
+        status, _, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/livez")
+        assert status == 200 and json.loads(body) == {"alive": True}
+        status, headers, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/taxes",
+                                                        {"Accept": "application/json"})
+        assert status == 503 and headers["retry-after"] == "5", body[:300]
+        assert json.loads(body)["code"] == "service_unavailable"
         conn = await admin_conn()
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
@@ -136,6 +146,8 @@ async def test_a_production_portal_waits_for_its_database_and_becomes_ready_with
         took = await asyncio.to_thread(portal.wait_http, f"http://127.0.0.1:{port}/readyz", 40)
         assert portal.running and took < 40
         assert "start-up checks passed" in portal.tail(50)
+        status, _, _ = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/taxes")
+        assert status == 200
     finally:
         portal.stop()
         conn = await admin_conn()
