@@ -168,15 +168,12 @@ class TransferStepAdapter(SourceAdapter):
         The step's item is opened now if the step still waits on another one: the department
         sees the request at once, and completes it when the step can be completed.
         """
-        step_id = None
+        step = None
         if kind == "utility_handover" and data.get("utility_type"):
-            step_id = await transfers.open_step_for(session, verified.reference, utility=str(data["utility_type"]))
+            step = await transfers.open_step_for(session, verified.reference, utility=str(data["utility_type"]))
         elif kind == "delivery_appointment":
-            step_id = await transfers.open_step_for(session, verified.reference, step_key="delivery")
-        if step_id is None:
-            return None
-        events = await transfers.step_events(session, step_ids=[step_id])
-        return await _follow(session, events[0]) if events else None
+            step = await transfers.open_step_for(session, verified.reference, step_key="delivery")
+        return await _follow(session, step) if step is not None else None
 
     async def joined(self, session: AsyncSession, item: WorkItem, kind: str) -> None:
         await transfers.note_request(session, _step_id(item), reference=item.reference,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -465,20 +465,26 @@ async def step_events(session: AsyncSession, *, states: frozenset[StepState] | N
 
     Filtered by state and/or by step id; at most ``limit``, oldest transfers first.
     """
-    stmt = (select(TransferStep, Transfer.tracking_no, Transfer.buyer_id, Transfer.asset_kind)
-            .join(Transfer, Transfer.id == TransferStep.transfer_id)
-            .order_by(TransferStep.transfer_id, TransferStep.position).limit(limit))
+    stmt = _steps_with_transfer(limit)
     if states is not None:
         stmt = stmt.where(TransferStep.state.in_([s.value for s in states]))
     if step_ids is not None:
         if not step_ids:
             return []
         stmt = stmt.where(TransferStep.id.in_(step_ids))
-    rows = (await session.execute(stmt)).all()
-    return [StepChanged(transfer_id=step.transfer_id, tracking_no=tracking_no, buyer_id=buyer_id,
-                        asset_kind=AssetKind(asset_kind), step_id=step.id, step_key=step.key,
-                        department=step.department, before=None, state=StepState(step.state), due_on=step.due_on)
-            for step, tracking_no, buyer_id, asset_kind in rows]
+    return [_present(*row) for row in (await session.execute(stmt)).all()]
+
+
+def _steps_with_transfer(limit: int) -> Any:
+    return (select(TransferStep, Transfer.tracking_no, Transfer.buyer_id, Transfer.asset_kind)
+            .join(Transfer, Transfer.id == TransferStep.transfer_id)
+            .order_by(TransferStep.transfer_id, TransferStep.position).limit(limit))
+
+
+def _present(step: TransferStep, tracking_no: str, buyer_id: int, asset_kind: str) -> StepChanged:
+    return StepChanged(transfer_id=step.transfer_id, tracking_no=tracking_no, buyer_id=buyer_id,
+                       asset_kind=AssetKind(asset_kind), step_id=step.id, step_key=step.key,
+                       department=step.department, before=None, state=StepState(step.state), due_on=step.due_on)
 
 
 async def load_step(session: AsyncSession, step_id: int) -> tuple[Transfer, TransferStep]:
@@ -510,17 +516,15 @@ async def start_step(session: AsyncSession, step_id: int, actor: Principal) -> N
 
 
 async def open_step_for(session: AsyncSession, tracking_no: str, *, utility: str | None = None,
-                        step_key: str | None = None) -> int | None:
-    """The id of the transfer's unfinished step a citizen's request is about (its utility, or its key)."""
-    transfer = await load_transfer(session, tracking_no)
-    if transfer is None:
-        return None
-    for step in transfer.steps:
-        if step.state in SATISFIED:
-            continue
+                        step_key: str | None = None) -> StepChanged | None:
+    """The transfer's unfinished step a citizen's request is about (its utility, or its key), as
+    its present state (one query: the steps with their transfer's facts)."""
+    stmt = _steps_with_transfer(100).where(Transfer.tracking_no == tracking_no,
+                                           TransferStep.state.not_in([s.value for s in SATISFIED]))
+    for step, *facts in (await session.execute(stmt)).all():
         if (utility is not None and (step.details or {}).get("utility") == utility) or (
                 step_key is not None and step.key == step_key):
-            return step.id
+            return _present(step, *facts)
     return None
 
 
@@ -529,13 +533,20 @@ async def note_request(session: AsyncSession, step_id: int, *, reference: str, u
     """Show on the tracking page that the buyer's own request (``reference``) is handled as this step.
 
     The request's state is the step's: they are one job. The transfer's version moves on so
-    that open tracking pages refresh.
+    that open tracking pages refresh. The version's UPDATE locks the transfer's row first, as a
+    step's move does (:func:`load_step`): a move of this step waits for the note, or the note for
+    the move, and the step is read after the lock.
     """
-    transfer, step = await load_step(session, step_id)
+    of_step = select(TransferStep.transfer_id).where(TransferStep.id == step_id).scalar_subquery()
+    await session.execute(update(Transfer).where(Transfer.id == of_step).values(version=Transfer.version + 1)
+                          .execution_options(synchronize_session=False))
+    step = await session.scalar(select(TransferStep).where(TransferStep.id == step_id)
+                                .execution_options(populate_existing=True))
+    if step is None:
+        raise UnknownStep("找不到对应的过户步骤。", "The transfer step of this item no longer exists.")
     details = dict(step.details or {})
     requests = [r for r in details.get("requests", []) if r.get("reference") != reference]
     requests.append({"reference": reference, "url": url, "on": (on or dt.date.today()).isoformat()})
     details["requests"] = requests
     step.details = details
-    transfer.version += 1
     await session.flush()

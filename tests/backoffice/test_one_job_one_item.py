@@ -3,7 +3,9 @@ and what staff do with it is what the buyer sees on the tracking page and in the
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import re
+
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backoffice import service, submissions
@@ -16,6 +18,7 @@ from tests.backoffice.test_api import as_service, body
 from tests.backoffice.test_transfer_steps import _steps
 from tests.conftest import Factory
 from title_transfer import service as transfers
+from title_transfer.models import Transfer
 
 
 async def _items_in(session: AsyncSession, department: str, tracking_no: str) -> int:
@@ -75,6 +78,43 @@ async def test_a_request_for_a_ready_step_joins_its_item_and_done_shows_on_the_t
     api = (await client.get(f"/api/v1/transfers/{no}")).json()
     water_view = next(s for s in api["steps"] if s["key"] == "water_handover")
     assert water_view["state"] == "done" and water_view["details"]["requests"][0]["reference"] == step.reference
+
+
+async def test_a_request_joining_a_step_reads_the_transfer_once_and_its_steps_twice(
+        client: Client, factory: Factory, session: AsyncSession, settings: Settings) -> None:
+    """Filing the chat's utility form read the transfer three times and its steps four (17
+    statements on PostgreSQL): the check of who may act on it, the step the request is about
+    (the transfer with all its steps, then the step again as an event), and noting the request
+    on the tracking page (the step, the transfer locked, its steps again). Now: the transfer once
+    (the check), the steps once to find the step and once more after the transfer is locked."""
+    new, buyer = await factory.transfer()
+    no = new.transfer.tracking_no
+    await _serve_the_ruling(factory, session, new.transfer.id)
+    step = await step_item(session, (await _steps(session, new.transfer.id))["water_handover"].id)
+    assert step is not None
+    transfer_id = new.transfer.id
+    version = await session.scalar(select(Transfer.version).where(Transfer.id == transfer_id))
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        resp = await client.post("/api/v1/submissions", headers=as_service(buyer.id, settings), json=body(
+            "utility_handover", {"tracking_number": no, "utility_type": "water", "account_holder_name": "张*明",
+                                 "contact_phone": "13812345678"}))
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert resp.status_code == 201 and resp.json()["reference"] == step.reference, resp.text
+    reads = [s for s in sent if s.startswith("SELECT")]
+    assert sum(1 for s in reads if re.search(r"\bFROM transfer\b(?!_)", s)) == 1, reads
+    assert sum(1 for s in reads if re.search(r"\bFROM transfer_step\b", s)) == 2, reads
+    assert len(sent) <= 13, sent
+    # … and the request is still noted on the step, the transfer's version moved on (tracking pages refresh).
+    water = (await _steps(session, transfer_id))["water_handover"]
+    assert [r["reference"] for r in water.details["requests"]] == [step.reference]
+    assert await session.scalar(select(Transfer.version).where(Transfer.id == transfer_id)) == version + 1
 
 
 async def test_a_request_for_a_waiting_step_opens_the_steps_item_early_and_stays_one_item(
