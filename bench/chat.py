@@ -381,9 +381,12 @@ class ConversationResult:
 
     @property
     def confirmed(self) -> bool:
-        """The read-back was shown (in either language) and "yes" was sent: one item must exist."""
+        """The read-back was shown (in either language) and "yes" was sent: at most one item may
+        exist, and it must if the reply gave its reference. A "yes" whose reply never came (the
+        client's time limit, a dropped connection) was still sent, and Rasa may have acted on it:
+        such a conversation is a lost reply, not an item filed without a "yes"."""
         shown = any(t.step == "form_confirm" and TRACKING in t.reply and PHONE in t.reply for t in self.turns)
-        return shown and any(t.step == "submit" and t.status is not None for t in self.turns)
+        return shown and any(t.step == "submit" for t in self.turns)
 
 
 def _browser(base_url: str, headers: dict[str, str] | None = None) -> aiohttp.ClientSession:

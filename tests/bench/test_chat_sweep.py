@@ -53,3 +53,23 @@ def test_submissions_are_spread_over_the_window() -> None:
 
     crowd = _submissions_per_window(chat.first_turns(people, 0.0, interval), ramp, interval, measured)
     assert max(crowd.values()) > 4 * sum(crowd.values()) / slices, crowd  # the old start: bursts
+
+
+def _conversation(*answered: tuple[str, int | None, str]) -> chat.ConversationResult:
+    script = chat.make_script("t1", "en", "Ann-Lee-Wu", random.Random(1), form_first=True)
+    result = chat.ConversationResult(script)
+    for i, (step, status, reply) in enumerate(answered):
+        result.turns.append(chat.TurnResult("t1", "en", step, i, "…", None if status is None else 0.1, status,
+                                            status == 200, "" if status == 200 else "ReadTimeout", reply))
+    return result
+
+
+def test_a_yes_whose_reply_was_lost_still_counts_as_sent() -> None:
+    """The bench flagged "1 filed without a yes" when the "yes" turn ran past the client's time
+    limit at an overloaded step: Rasa had acted on it. That is a lost reply, not a form filed
+    without the person's confirmation."""
+    readback = ("form_confirm", 200, f"{chat.TRACKING} … {chat.PHONE} … submit?")
+    assert _conversation(readback, ("submit", None, "")).confirmed
+    assert _conversation(readback, ("submit", 200, "WI-000123")).confirmed
+    assert not _conversation(readback).confirmed  # stopped before "yes": nothing may be filed
+    assert not _conversation(("form_confirm", None, ""), ("submit", 200, "")).confirmed  # no read-back seen
