@@ -852,12 +852,19 @@ async def run_offered(stack: Stack, rate: float, *, duration: float, names: Name
             "loadavg": [round(x, 2) for x in os.getloadavg()], "ok": ok, "_results": results}
 
 
-class _Search:
-    """One replica count's search: up in steps until a step fails, then halve the gap twice."""
+REFINEMENTS = 3  # halvings of the gap between the last good and the first bad rate: ±2.5 turns/s with steps of 20
 
-    def __init__(self, start: float, step: float, max_rate: float) -> None:
+
+class _Search:
+    """One replica count's search: up in steps until a step fails, then halve the gap ``refinements`` times.
+
+    Two halvings (±5 turns/s) were too coarse for the ratio of two replicas to one: at 2026-12-06
+    22:00 both counts failed at 50 and passed at 45, so both "sustained 44.9" (1.00×), whatever
+    lay between."""
+
+    def __init__(self, start: float, step: float, max_rate: float, refinements: int = REFINEMENTS) -> None:
         self.rate: float | None = start
-        self.step, self.max_rate = step, max_rate
+        self.step, self.max_rate, self.max_refinements = step, max_rate, refinements
         self.good: dict[str, Any] | None = None
         self.high: float | None = None  # the lowest offered load that failed
         self.refinements = 0
@@ -871,12 +878,12 @@ class _Search:
         if self.high is None:
             self.rate = rate + self.step if rate + self.step <= self.max_rate else None
             return
-        if self.refinements == 2:
+        if self.refinements == self.max_refinements:
             self.rate = None
             return
         low = self.good["offered_turns_per_s"] if self.good else 0.0
         mid = (low + self.high) / 2
-        self.rate = mid if mid - low >= 2 else None
+        self.rate = mid if mid - low >= 2 else None  # no finer than 2 turns/s
         self.refinements += 1
 
 
@@ -885,8 +892,8 @@ def capacity_sweeps(stack: Stack, counts: list[int], names: NameBook, rng: rando
                     log: Any = print) -> tuple[dict[str, dict[str, Any]], list[ConversationResult], float]:
     """For each replica count in ``counts``, the turns/s sustained with p95 < 400 ms: offered
     load in steps (``start``, +``step``, …) until p95 reaches 400 ms, the achieved rate falls
-    below 90 % of the offered one or a turn fails; then up to two steps halving the gap between
-    the last good and the first bad rate (±5 turns/s with steps of 20). Each step ramps up over
+    below 90 % of the offered one or a turn fails; then up to three steps halving the gap between
+    the last good and the first bad rate (±2.5 turns/s with steps of 20). Each step ramps up over
     one conversation's length first (:func:`run_offered`), about 35 s a step. The replica counts
     take turns step by step (1 replica at 20, 2 at 20, 1 at 40, …), so that a change in what
     else the machine is doing falls on both alike. At most ``budget_s`` seconds per count.

@@ -73,3 +73,21 @@ def test_a_yes_whose_reply_was_lost_still_counts_as_sent() -> None:
     assert _conversation(readback, ("submit", 200, "WI-000123")).confirmed
     assert not _conversation(readback).confirmed  # stopped before "yes": nothing may be filed
     assert not _conversation(("form_confirm", None, ""), ("submit", 200, "")).confirmed  # no read-back seen
+
+
+def _search_against(limit: float) -> tuple[float | None, list[float]]:
+    """The sweep's search over a stack that passes every offered rate up to ``limit``."""
+    search, tried = chat._Search(20.0, 20.0, 160.0), []
+    while search.rate is not None:
+        tried.append(search.rate)
+        search.record({"offered_turns_per_s": search.rate, "ok": search.rate <= limit})
+    return (search.good or {}).get("offered_turns_per_s"), tried
+
+
+def test_the_search_finds_the_limit_within_two_and_a_half_turns_per_second() -> None:
+    for limit in (23.0, 44.0, 46.0, 49.0, 51.0, 67.0, 99.0):
+        found, tried = _search_against(limit)
+        assert found is not None and limit - 2.5 <= found <= limit, (limit, tried)
+    # 1.00× when both limits lie between 45 and 50 was the coarse search's, not the stack's.
+    assert _search_against(46.0)[0] != _search_against(49.0)[0]
+    assert _search_against(49.0)[1] == [20.0, 40.0, 60.0, 50.0, 45.0, 47.5]
