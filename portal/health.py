@@ -14,8 +14,8 @@
 
 Start-up never waits for a dependency: a portal started while PostgreSQL is down serves
 ``/healthz`` and ``/readyz`` (503) at once, and the checks start-up needs from the database
-(production: no demo accounts) are retried in the background until they can run. Until they have passed, every other request is a 503 with Retry-After
-(:func:`startup_gate`).
+(production: no demo accounts) are retried in the background until they can run. Until they
+have passed, every other request is a 503 with Retry-After (:func:`startup_gate`).
 """
 
 from __future__ import annotations
