@@ -856,15 +856,15 @@ REFINEMENTS = 3  # halvings of the gap between the last good and the first bad r
 
 
 class _Search:
-    """One replica count's search: up in steps until a step fails, then halve the gap ``refinements`` times.
+    """One replica count's search: up in steps until a step fails, then halve the gap REFINEMENTS times.
 
     Two halvings (±5 turns/s) were too coarse for the ratio of two replicas to one: at 2026-12-06
     22:00 both counts failed at 50 and passed at 45, so both "sustained 44.9" (1.00×), whatever
     lay between."""
 
-    def __init__(self, start: float, step: float, max_rate: float, refinements: int = REFINEMENTS) -> None:
+    def __init__(self, start: float, step: float, max_rate: float) -> None:
         self.rate: float | None = start
-        self.step, self.max_rate, self.max_refinements = step, max_rate, refinements
+        self.step, self.max_rate = step, max_rate
         self.good: dict[str, Any] | None = None
         self.high: float | None = None  # the lowest offered load that failed
         self.refinements = 0
@@ -878,7 +878,7 @@ class _Search:
         if self.high is None:
             self.rate = rate + self.step if rate + self.step <= self.max_rate else None
             return
-        if self.refinements == self.max_refinements:
+        if self.refinements == REFINEMENTS:
             self.rate = None
             return
         low = self.good["offered_turns_per_s"] if self.good else 0.0

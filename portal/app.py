@@ -51,7 +51,7 @@ from portal.chat import ChatController, forget_dropped
 from portal.chat_message import ChatMessageController
 from portal.document_wiring import wire_documents
 from portal.form_wiring import wire_forms
-from portal.health import Readiness, StartupRefused, no_demo_accounts, startup_gate
+from portal.health import HEALTH_PATHS, Readiness, StartupRefused, no_demo_accounts, startup_gate
 from portal.housekeeping import Purger
 from portal.lot_public_wiring import wire_listing
 from portal.middleware import context_middleware_factory, with_request_lang
@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None, *, extra_routes: list[Any] | No
     )
     csrf = CSRFConfig(
         secret=settings.secret_key, cookie_secure=settings.secure_cookies, cookie_samesite="lax",
-        header_name="x-csrftoken", exclude=["/api/", "/healthz", "/readyz", "/livez"],
+        header_name="x-csrftoken", exclude=["/api/", *sorted(HEALTH_PATHS)],
     )
     env = build_environment(auto_reload=settings.env == "development")
     template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))

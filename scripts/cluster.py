@@ -283,14 +283,12 @@ backend portals_alive
     errorfile 503 {self.var / "503.http"}
 {servers}
 """
+        body = (b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
+                b'try again in a few seconds"}\n')
+        (self.var / "503.json").write_bytes(body)
         (self.var / "503.http").write_bytes(
             b"HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-store\r\nRetry-After: 5\r\n"
-            b"Content-Type: application/json\r\nConnection: close\r\n\r\n"
-            b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
-            b'try again in a few seconds"}\n')
-        (self.var / "503.json").write_bytes(
-            b'{"status_code": 503, "code": "service_unavailable", "detail": "no portal can serve right now; '
-            b'try again in a few seconds"}\n')
+            b"Content-Type: application/json\r\nConnection: close\r\n\r\n" + body)
         path = self.var / "haproxy.cfg"
         path.write_text(cfg)
         return path

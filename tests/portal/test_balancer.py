@@ -35,12 +35,30 @@ def _ports() -> Ports:
     raise RuntimeError("no free ports")
 
 
+async def _uploads(client: httpx.AsyncClient, *, padding: int, csrf: str) -> dict[str, int]:
+    """Ten document uploads of a PDF padded by ``padding`` bytes: how each was answered (status and
+    Retry-After, every answer the JSON 503) or which transport error cut it off."""
+    answers: dict[str, int] = {}
+    for i in range(10):
+        try:
+            resp = await client.post(
+                "/documents", headers={"Accept": "application/json"},
+                data={"subject_type": "transfer", "subject_id": "1", "kind": "evidence", "_csrf_token": csrf},
+                files={"file": (f"a{i}.pdf", PDF + b"%" * padding, "application/pdf")})
+        except httpx.HTTPError as exc:
+            key = type(exc).__name__
+        else:
+            key = f"{resp.status_code} Retry-After {resp.headers.get('retry-after')}"
+            assert resp.json()["code"] == "service_unavailable", resp.text[:300]
+        answers[key] = answers.get(key, 0) + 1
+    return answers
+
+
 async def test_no_portal_ready_is_a_503_with_retry_after_even_for_an_upload(tmp_path: Path) -> None:
     cluster = Cluster(ports=_ports(), var=tmp_path)  # nothing listens on the portals' ports
     config = cluster.write_haproxy_config()
     check = await asyncio.to_thread(subprocess.run, ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False)  # noqa: S603,S607
     assert check.returncode == 0, check.stdout + check.stderr
-    answers: dict[str, int] = {}
     with Process("lb", ["haproxy", "-db", "-f", str(config)], log_path=tmp_path / "lb.log", new_session=True) as lb:
         lb.wait_port(cluster.ports.lb, timeout=15)
         async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as client:
@@ -49,18 +67,7 @@ async def test_no_portal_ready_is_a_503_with_retry_after_even_for_an_upload(tmp_
                 if (await client.get("/readyz")).status_code == 503:
                     break
                 await asyncio.sleep(0.2)
-            for i in range(10):
-                try:
-                    resp = await client.post(
-                        "/documents", headers={"Accept": "application/json"},
-                        data={"subject_type": "transfer", "subject_id": "1", "kind": "evidence", "_csrf_token": "x"},
-                        files={"file": (f"a{i}.pdf", PDF + b"%" * 8000, "application/pdf")})
-                except httpx.HTTPError as exc:
-                    key = type(exc).__name__
-                else:
-                    key = f"{resp.status_code} Retry-After {resp.headers.get('retry-after')}"
-                    assert resp.json()["code"] == "service_unavailable"
-                answers[key] = answers.get(key, 0) + 1
+            answers = await _uploads(client, padding=8000, csrf="x")
     assert answers == {"503 Retry-After 5": 10}
 
 
@@ -74,7 +81,7 @@ async def test_portals_alive_but_not_ready_answer_a_large_upload_themselves(tmp_
     cluster.secret, cluster.token = "balancer-test-secret-" + "b" * 40, "balancer-test-token-0123456789"
     (tmp_path / "logs").mkdir()
     config = cluster.write_haproxy_config()
-    answers: dict[str, int] = {}
+    answers: dict[str, int] = {}  # (stays empty if the portals never come up)
     portals = [cluster.make(f"portal{i}") for i in (1, 2)]
     try:
         for portal in portals:
@@ -93,19 +100,7 @@ async def test_portals_alive_but_not_ready_answer_a_large_upload_themselves(tmp_
             async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as client:
                 await client.get("/login")  # a page that needs no database: the CSRF cookie (from a portal)
                 client.cookies.set("portal_session", "ab" * 16)  # a visitor signed in before the outage
-                for i in range(10):
-                    try:
-                        resp = await client.post(
-                            "/documents", headers={"Accept": "application/json"},
-                            data={"subject_type": "transfer", "subject_id": "1", "kind": "evidence",
-                                  "_csrf_token": client.cookies.get("csrftoken") or "none"},
-                            files={"file": (f"a{i}.pdf", PDF + b"%" * 200_000, "application/pdf")})
-                    except httpx.HTTPError as exc:
-                        key = type(exc).__name__
-                    else:
-                        key = f"{resp.status_code} Retry-After {resp.headers.get('retry-after')}"
-                        assert resp.json()["code"] == "service_unavailable", resp.text[:300]
-                    answers[key] = answers.get(key, 0) + 1
+                answers = await _uploads(client, padding=200_000, csrf=client.cookies.get("csrftoken") or "none")
     finally:
         for portal in portals:
             portal.stop()
